@@ -1,0 +1,76 @@
+# rlchat: build, run, test, check (sanitizers), bench, install, clean.
+# `make run` and `make test` first install missing Debian packages (tools/deps.sh).
+
+CC      ?= cc
+OPT     ?= -O2 -march=native -g
+CFLAGS  := $(OPT) -std=c11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -I.
+PKGS    := ncursesw readline openblas
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS  += $(PKG_LIBS) -lpthread -lm
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+PREFIX  ?= /usr/local
+MODEL   ?= assets/rlchat.model
+
+# Every .c in the three rooms is part of the program; app/main.c holds main().
+LIB_SRC  := $(filter-out app/main.c,$(wildcard model/*.c rl/*.c app/*.c))
+TEST_SRC := $(wildcard tests/test_*.c)
+BUILD    ?= build
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test check bench install clean deps model eval-safety
+all: rlchat
+
+rlchat: $(BUILD)/rlchat
+	cp $< $@
+
+$(BUILD)/rlchat: $(BUILD)/app/main.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(LIB_OBJ) tests/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+deps:
+	@tools/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./rlchat --model $(MODEL)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(TESTS)
+	@tests/run.sh $(BUILD)
+
+# The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build-san OPT="-O1 -g $(SAN)" LDFLAGS="$(SAN)" \
+		build-san/rlchat $(TEST_SRC:tests/%.c=build-san/tests/%)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-san
+
+BENCH_SRC := $(wildcard bench/bench_*.c)
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+	@bench/run.sh $(BUILD)
+
+# Block rates of the safety filter on the shared evaluation sets (skips when absent).
+eval-safety: all
+	@tools/eval_safety.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/rlchat
+	install -m 755 rlchat $(DESTDIR)$(PREFIX)/bin/rlchat
+	install -m 644 man/rlchat.1 $(DESTDIR)$(PREFIX)/share/man/man1/rlchat.1
+	cp -r assets/. $(DESTDIR)$(PREFIX)/share/rlchat/
+
+clean:
+	rm -rf build build-san rlchat

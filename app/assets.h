@@ -1,0 +1,10 @@
+/* assets: where the shipped files (model, block and allow lists, classifier) are found:
+   $RLCHAT_ASSETS, else ./assets when it exists (a source checkout), else the installed
+   share folder. */
+#ifndef RLCHAT_ASSETS_H
+#define RLCHAT_ASSETS_H
+
+const char *assets_dir_default(void);  /* a static string; never NULL */
+const char *default_model_path(void);  /* assets_dir_default()/rlchat.model */
+
+#endif

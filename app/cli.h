@@ -1,0 +1,19 @@
+/* cli: the subcommands of the rlchat binary. Each takes the arguments after its name
+   (argv[0] is the subcommand) and returns the process exit status: 0 ok, 1 failure,
+   2 usage error. */
+#ifndef RLCHAT_CLI_H
+#define RLCHAT_CLI_H
+
+#include "model/lstm.h"
+#include "model/tokenizer.h"
+
+int cli_train(int argc, char **argv);    /* app/cli_train.c */
+int cli_eval(int argc, char **argv);     /* app/cli_eval.c */
+int cli_sample(int argc, char **argv);   /* app/cli_sample.c */
+int cli_filter(int argc, char **argv);   /* app/cli_filter.c */
+int cli_chat(int argc, char **argv);     /* app/chat.c: the default command */
+
+/* Prints loss, perplexity and bits per byte of the model on a corpus file (cli_eval.c). */
+int eval_report(const Model *m, const Tokenizer *tok, const char *path, int seq);
+
+#endif

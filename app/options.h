@@ -1,0 +1,24 @@
+/* options: the small argument parser every subcommand uses. A command lists its options in
+   a table; opt_parse walks argv, fills the targets, and reports an unknown option or a bad
+   value as a usage error (exit status 2). */
+#ifndef RLCHAT_OPTIONS_H
+#define RLCHAT_OPTIONS_H
+
+#include <stdint.h>
+
+typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STRING } OptKind;
+
+typedef struct {
+    const char *name;   /* "--lr" */
+    OptKind kind;       /* what target points to: int (flag, int), float, const char * */
+    void *target;       /* where the value goes */
+    const char *help;   /* one line for --help, with the default */
+} Option;
+
+/* Parses argv[1..argc-1] (argv[0] is the subcommand). Positional arguments are collected
+   into positional (up to max_positional). Returns 0, 1 when --help was printed, or 2 after
+   printing a usage error. usage is the synopsis line shown with --help and on errors. */
+int opt_parse(int argc, char **argv, const Option *opts, const char *usage,
+              const char **positional, int max_positional, int *n_positional);
+
+#endif

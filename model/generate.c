@@ -1,0 +1,103 @@
+/* generate: turns, replies and their log-probabilities. See generate.h. */
+#include "generate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+SamplerConfig chat_sampler_defaults(void) {
+    SamplerConfig c = {.temperature = 0.8f, .top_k = 0, .top_p = 0.9f, .repetition_penalty = 1.2f};
+    return c;
+}
+
+void gen_build(Generator *g, const Model *m, const Tokenizer *t) {
+    g->model = m;
+    g->tok = t;
+    step_build(&g->state, &m->config);
+    sampler_build(&g->sampler, m->config.vocab_size);
+}
+
+void gen_free(Generator *g) {
+    step_free(&g->state);
+    sampler_free(&g->sampler);
+}
+
+void gen_reset(Generator *g) { step_reset(&g->state, &g->model->config); }
+
+void gen_copy_state(Generator *dst, const Generator *src) {
+    const Config *c = &src->model->config;
+    size_t n = (size_t)c->num_layers * c->hidden_dim * sizeof(float);
+    memcpy(dst->state.h, src->state.h, n);
+    memcpy(dst->state.c, src->state.c, n);
+    memcpy(dst->state.logits, src->state.logits, (size_t)c->vocab_size * sizeof(float));
+}
+
+void gen_feed(Generator *g, const int32_t *tokens, int n) {
+    for (int i = 0; i < n; i++) lstm_step(g->model, &g->state, tokens[i]);
+}
+
+void gen_feed_user(Generator *g, const char *text, size_t len) {
+    size_t n;
+    int32_t *ids = tokenizer_encode(g->tok, text, len, &n);
+    int32_t user = TOK_USER, close[2] = {TOK_EOT, TOK_BOT};
+    gen_feed(g, &user, 1);
+    gen_feed(g, ids, (int)n);
+    gen_feed(g, close, 2);
+    free(ids);
+}
+
+/* log softmax of logits at id, without changing logits. */
+static float log_prob_of(const float *logits, int V, int id) {
+    float mx = logits[0];
+    for (int v = 1; v < V; v++) mx = logits[v] > mx ? logits[v] : mx;
+    double sum = 0;
+    for (int v = 0; v < V; v++) sum += exp(logits[v] - mx);
+    return logits[id] - mx - (float)log(sum);
+}
+
+void gen_reply(Generator *g, const SamplerConfig *cfg, Rng *rng, const uint8_t *mask, int max_tokens,
+               Reply *r, TokenFn on_token, void *ctx, volatile sig_atomic_t *stop) {
+    int V = g->model->config.vocab_size;
+    memset(r, 0, sizeof *r);
+    r->tokens = xmalloc((size_t)(max_tokens > 0 ? max_tokens : 1) * sizeof(int32_t));
+    r->logprobs = xmalloc((size_t)(max_tokens > 0 ? max_tokens : 1) * sizeof(float));
+    float *logits = xmalloc((size_t)V * sizeof(float));
+    /* Tokens never to produce inside a reply: a new turn marker would break the format. */
+    while (r->n < max_tokens) {
+        if (stop && *stop) {
+            r->stopped = 1;
+            break;
+        }
+        memcpy(logits, g->state.logits, (size_t)V * sizeof(float));
+        logits[TOK_USER] = logits[TOK_BOT] = -INFINITY;
+        int recent = r->n < 64 ? r->n : 64;
+        int id = sampler_sample(&g->sampler, cfg, logits, r->tokens + r->n - recent, recent, mask,
+                                rng_float(rng), NULL);
+        if (id == TOK_EOT) {
+            r->ended = 1;
+            break;
+        }
+        r->logprobs[r->n] = log_prob_of(g->state.logits, V, id);
+        r->tokens[r->n++] = id;
+        lstm_step(g->model, &g->state, id);
+        if (on_token) on_token(ctx, id);
+    }
+    int32_t eot = TOK_EOT;
+    gen_feed(g, &eot, 1);
+    free(logits);
+}
+
+void reply_free(Reply *r) {
+    free(r->tokens);
+    free(r->logprobs);
+    memset(r, 0, sizeof *r);
+}
+
+char *reply_text(const Tokenizer *t, const Reply *r) {
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    for (int i = 0; i < r->n; i++) tokenizer_decode_append(t, r->tokens[i], &out, &len, &cap);
+    out = xrealloc(out, len + 1);
+    out[len] = 0;
+    return out;
+}

@@ -1,0 +1,103 @@
+/* lstm: the policy network. Embedding, L stacked LSTM layers, linear output over the
+   vocabulary. One contiguous float block holds every parameter; the gradients (and Adam's
+   m and v, see adam.h) use the same layout, so whole-model operations are one loop.
+
+   Dimension letters, used in every shape comment:
+     B batch, T time steps, V vocabulary, E embedding width, H hidden width, L layers,
+     G = 4H gate pre-activations (PyTorch's order: input i, forget f, cell g, output o),
+     N = T*B rows of a sequence, stored time-major (row t*B + b), so the rows of one time
+     step are contiguous for the recurrence's matrix product. */
+#ifndef RLCHAT_LSTM_H
+#define RLCHAT_LSTM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_LAYERS 4
+
+typedef struct {
+    int vocab_size; /* V */
+    int embed_dim;  /* E */
+    int hidden_dim; /* H */
+    int num_layers; /* L, 1..MAX_LAYERS */
+} Config;
+
+typedef struct {
+    float *embedding;        /* (V, E) */
+    float *w_ih[MAX_LAYERS]; /* (G, E) for layer 0, (G, H) above */
+    float *w_hh[MAX_LAYERS]; /* (G, H) */
+    float *bias[MAX_LAYERS]; /* (G): PyTorch's b_ih + b_hh */
+    float *out_w;            /* (V, H) */
+    float *out_b;            /* (V) */
+} Params;
+
+typedef struct {
+    Config config;
+    size_t num_params;   /* floats in each block */
+    float *param_block;  /* (num_params) */
+    float *grad_block;   /* (num_params), same layout */
+    Params params;       /* views into param_block */
+    Params grads;        /* views into grad_block */
+} Model;
+
+/* Recurrent state carried between batches or turns: h and c of every layer. */
+typedef struct {
+    int batch;  /* B */
+    float *h;   /* (L, B, H) */
+    float *c;   /* (L, B, H) */
+} LstmState;
+
+/* What forward stores for backward, sized for up to max_batch x max_time. */
+typedef struct {
+    int max_batch, max_time;  /* capacity */
+    int B, T;                 /* shape of the last forward */
+    float *emb;               /* (N, E) embedded inputs */
+    float *gates[MAX_LAYERS]; /* (N, G) activated gates i, f, g, o */
+    float *h[MAX_LAYERS];     /* (T+1, B, H): h[0] is the initial state */
+    float *c[MAX_LAYERS];     /* (T+1, B, H) */
+    float *tanh_c[MAX_LAYERS];/* (N, H) */
+    float *logits;            /* (N, V): logits, then probabilities, then d loss/d logits */
+    float *losses;            /* (N) per-row cross-entropy (0 where the target is ignored) */
+    float *d_gates;           /* (N, G) scratch for backward */
+    float *d_h;               /* (N, H) gradient arriving from above */
+    float *d_x;               /* (N, max(E, H)) gradient for the layer below */
+    float *d_h_next, *d_c_next; /* (B, H) recurrent gradients */
+} Acts;
+
+/* ---- building ---- */
+int model_build(Model *m, Config c);   /* -1 with err_msg() on a nonsensical config */
+void model_init_weights(Model *m, uint64_t seed);
+void model_free(Model *m);
+void model_zero_grad(Model *m);
+void acts_build(Acts *a, const Config *c, int max_batch, int max_time);
+void acts_free(Acts *a);
+void state_build(LstmState *s, const Config *c, int batch);
+void state_zero(LstmState *s, const Config *c);
+void state_copy(LstmState *dst, const LstmState *src, const Config *c);
+void state_free(LstmState *s);
+
+/* ---- sequence forward and backward (training, rating updates) ---- */
+/* Runs inputs (B, T, row-major) from *state and leaves logits in a->logits (time-major);
+   *state becomes the final state, ready for the next batch (truncated BPTT). */
+void lstm_forward(const Model *m, Acts *a, const int32_t *inputs, int B, int T, LstmState *state);
+/* Softmax and cross-entropy against targets (B, T); a target < 0 is ignored. Turns
+   a->logits into probabilities; returns the mean loss over counted targets and their count. */
+float xent_forward(const Model *m, Acts *a, const int32_t *targets, int *count);
+/* Turns the probabilities into d(mean loss)/d logits in place, each row scaled by scale. */
+void xent_backward(const Model *m, Acts *a, const int32_t *targets, float scale);
+/* Backpropagates a->logits (read as d loss/d logits) through time; ADDS into m->grads. */
+void lstm_backward(Model *m, Acts *a, const int32_t *inputs);
+
+/* ---- one step at batch 1 (generation) ---- */
+typedef struct {
+    float *h, *c;  /* (L, H) the conversation's state */
+    float *gates;  /* (G) scratch */
+    float *logits; /* (V) output of the last step */
+} StepState;
+void step_build(StepState *s, const Config *c);
+void step_reset(StepState *s, const Config *c);
+void step_free(StepState *s);
+/* Feeds one token; leaves the next-token logits in s->logits. */
+void lstm_step(const Model *m, StepState *s, int token);
+
+#endif

@@ -1,0 +1,197 @@
+/* util: errors, checked allocation, atomic files, rng, crc32, clock. See util.h. */
+
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- errors ---- */
+
+static _Thread_local char err_buf[512];
+
+void err_set(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    va_end(ap);
+}
+
+const char *err_msg(void) { return err_buf[0] ? err_buf : "unknown error"; }
+
+/* ---- checked allocation ---- */
+
+void (*fatal_hook)(void) = NULL;
+
+static void out_of_memory(size_t n, const char *where) {
+    if (fatal_hook) fatal_hook();
+    fprintf(stderr, "rlchat: out of memory allocating %zu bytes at %s\n", n, where);
+    exit(1);
+}
+
+void *xmalloc_at(size_t n, const char *where) {
+    void *p = malloc(n ? n : 1);
+    if (!p) out_of_memory(n, where);
+    return p;
+}
+
+void *xcalloc_at(size_t count, size_t size, const char *where) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) out_of_memory(count * size, where);
+    return p;
+}
+
+void *xrealloc_at(void *p, size_t n, const char *where) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) out_of_memory(n, where);
+    return q;
+}
+
+char *xstrdup_at(const char *s, const char *where) {
+    size_t n = strlen(s) + 1;
+    char *d = xmalloc_at(n, where);
+    memcpy(d, s, n);
+    return d;
+}
+
+/* ---- files ---- */
+
+char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    if (!f) {
+        err_set("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) != 0) goto err;
+    long size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) goto err;
+    data = xmalloc((size_t)size + 1);
+    if (fread(data, 1, (size_t)size, f) != (size_t)size) goto err;
+    data[size] = 0;
+    fclose(f);
+    if (len) *len = (size_t)size;
+    return data;
+err:
+    err_set("%s: cannot read: %s", path, errno ? strerror(errno) : "short read");
+    free(data);
+    fclose(f);
+    return NULL;
+}
+
+static int fsync_folder_of(const char *path) {
+    char *copy = xstrdup(path);
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    free(copy);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) {
+        err_set("%s: path too long", path);
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        err_set("%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));
+        return -1;
+    }
+    const uint8_t *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) goto err;
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0) goto err;
+    if (close(fd) != 0) { fd = -1; goto err; }
+    fd = -1;
+    if (rename(tmp, path) != 0) goto err;
+    fsync_folder_of(path); /* best effort: some file systems refuse it on folders */
+    return 0;
+err:
+    err_set("%s: save failed (%s); the previous file, if any, is untouched", path,
+            strerror(errno ? errno : EIO));
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    return -1;
+}
+
+/* ---- byte buffer ---- */
+
+void buf_put(Buf *b, const void *p, size_t n) {
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n) cap *= 2;
+        b->data = xrealloc(b->data, cap);
+        b->cap = cap;
+    }
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+void buf_free(Buf *b) {
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+/* ---- random numbers: splitmix64, small and good enough for sampling and init ---- */
+
+void rng_seed(Rng *r, uint64_t seed) { r->s = seed ^ 0x9E3779B97F4A7C15ull; }
+
+static uint64_t rng_u64(Rng *r) {
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint32_t rng_u32(Rng *r) { return (uint32_t)(rng_u64(r) >> 32); }
+
+float rng_float(Rng *r) { return (float)(rng_u64(r) >> 40) / 16777216.0f; }
+
+float rng_normal(Rng *r) {
+    float u1 = rng_float(r), u2 = rng_float(r);
+    if (u1 < 1e-7f) u1 = 1e-7f;
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
+}
+
+/* ---- crc32 (IEEE), table built on first use ---- */
+
+uint32_t crc32_update(uint32_t crc, const void *data, size_t n) {
+    static uint32_t table[256];
+    static int ready = 0;
+    if (!ready) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+        ready = 1;
+    }
+    const uint8_t *p = data;
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}

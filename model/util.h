@@ -1,0 +1,60 @@
+/* util: the small things every room needs.
+   - errors: a function that fails returns -1 (or NULL) and leaves a message here that
+     the caller can show; the message names the file and the fault.
+   - checked allocation: x* wrappers never return NULL; on failure they print where and exit.
+   - files: whole-file reads, atomic writes (temp file, fsync, rename, fsync the folder).
+   - a seeded random number generator, so runs are reproducible.
+   - checksums and a monotonic clock. */
+#ifndef RLCHAT_UTIL_H
+#define RLCHAT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- errors ---- */
+void err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *err_msg(void);             /* the last message set in this thread */
+
+/* ---- checked allocation ---- */
+void *xmalloc_at(size_t n, const char *where);
+void *xcalloc_at(size_t count, size_t size, const char *where);
+void *xrealloc_at(void *p, size_t n, const char *where);
+char *xstrdup_at(const char *s, const char *where);
+#define XSTR2(x) #x
+#define XSTR(x) XSTR2(x)
+#define xmalloc(n) xmalloc_at((n), __FILE__ ":" XSTR(__LINE__))
+#define xcalloc(c, s) xcalloc_at((c), (s), __FILE__ ":" XSTR(__LINE__))
+#define xrealloc(p, n) xrealloc_at((p), (n), __FILE__ ":" XSTR(__LINE__))
+#define xstrdup(s) xstrdup_at((s), __FILE__ ":" XSTR(__LINE__))
+/* Called by the x* wrappers before they exit on out-of-memory (the screen sets it to
+   restore the terminal). */
+extern void (*fatal_hook)(void);
+
+/* ---- files ---- */
+/* Reads a whole file into a NUL-terminated buffer the caller frees; *len excludes the NUL. */
+char *read_file(const char *path, size_t *len);
+/* Writes len bytes to path atomically: PATH.tmp.PID in the same folder, fsync, rename over
+   path, fsync the folder. On any failure the old file is untouched and the temp removed. */
+int write_file_atomic(const char *path, const void *data, size_t len);
+
+/* ---- byte buffer (grows as it is written) ---- */
+typedef struct {
+    uint8_t *data;  /* bytes written so far */
+    size_t len;     /* bytes used */
+    size_t cap;     /* bytes allocated */
+} Buf;
+void buf_put(Buf *b, const void *p, size_t n);
+void buf_free(Buf *b);
+
+/* ---- random numbers (xoshiro-style, 64-bit state) ---- */
+typedef struct { uint64_t s; } Rng;
+void rng_seed(Rng *r, uint64_t seed);
+uint32_t rng_u32(Rng *r);
+float rng_float(Rng *r);               /* uniform in [0, 1) */
+float rng_normal(Rng *r);              /* standard normal */
+
+/* ---- checksums, time ---- */
+uint32_t crc32_update(uint32_t crc, const void *data, size_t n); /* start with 0 */
+double now_seconds(void);              /* monotonic */
+
+#endif

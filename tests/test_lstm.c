@@ -1,0 +1,247 @@
+/* test_lstm: the model's forward and backward, checked against central finite differences
+   and against a PyTorch fixture (tests/make_fixture.py). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/lstm.h"
+#include "model/util.h"
+#include "tests/check.h"
+
+/* ---- helpers ---- */
+
+static void random_tokens(int32_t *x, int n, int V, uint64_t seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) x[i] = (int32_t)(rng_u32(&r) % V);
+}
+
+/* Mean cross-entropy of the model on inputs/targets (B,T) from a zero state. */
+static float loss_of(const Model *m, Acts *a, const int32_t *in, const int32_t *tg, int B, int T) {
+    LstmState s;
+    state_build(&s, &m->config, B);
+    lstm_forward(m, a, in, B, T, &s);
+    float loss = xent_forward(m, a, tg, NULL);
+    state_free(&s);
+    return loss;
+}
+
+/* Relative error of two vectors: |a - b| / (|a| + |b|), the usual gradient-check measure. */
+static double rel_error(const double *a, const double *b, int n) {
+    double diff = 0, sa = 0, sb = 0;
+    for (int i = 0; i < n; i++) {
+        diff += (a[i] - b[i]) * (a[i] - b[i]);
+        sa += a[i] * a[i];
+        sb += b[i] * b[i];
+    }
+    return sqrt(diff) / (sqrt(sa) + sqrt(sb) + 1e-12);
+}
+
+/* Checks the analytic gradient of one parameter group (count floats at offset) against
+   central differences on up to 40 sampled entries. */
+static void check_group(Model *m, Acts *a, const int32_t *in, const int32_t *tg, int B, int T,
+                        const float *group, size_t count, const char *name) {
+    size_t off = (size_t)(group - m->param_block);
+    double analytic[40], numeric[40];
+    int n = count < 40 ? (int)count : 40;
+    Rng r;
+    rng_seed(&r, off);
+    for (int k = 0; k < n; k++) {
+        size_t i = off + (count <= 40 ? (size_t)k : rng_u32(&r) % count);
+        float keep = m->param_block[i], h = 1e-2f;
+        m->param_block[i] = keep + h;
+        double up = loss_of(m, a, in, tg, B, T);
+        m->param_block[i] = keep - h;
+        double down = loss_of(m, a, in, tg, B, T);
+        m->param_block[i] = keep;
+        numeric[k] = (up - down) / (2 * h);
+        analytic[k] = m->grad_block[i];
+    }
+    double err = rel_error(analytic, numeric, n);
+    CHECK(err < 2e-2, "%s: gradient differs from finite differences, relative error %.3g", name, err);
+}
+
+/* ---- tests ---- */
+
+static void test_every_parameter_gradient_matches_finite_differences(void) {
+    Config c = {.vocab_size = 13, .embed_dim = 4, .hidden_dim = 5, .num_layers = 2};
+    int B = 2, T = 6;
+    Model m;
+    Acts a;
+    model_build(&m, c);
+    model_init_weights(&m, 7);
+    for (size_t i = 0; i < m.num_params; i++) m.param_block[i] *= 4; /* livelier gradients */
+    acts_build(&a, &c, B, T);
+    int32_t in[12], tg[12];
+    random_tokens(in, 12, c.vocab_size, 1);
+    random_tokens(tg, 12, c.vocab_size, 2);
+    tg[3] = -1;
+    loss_of(&m, &a, in, tg, B, T);
+    model_zero_grad(&m);
+    xent_backward(&m, &a, tg, 1.0f / 11);
+    lstm_backward(&m, &a, in);
+    Params *p = &m.params;
+    int H = c.hidden_dim;
+    check_group(&m, &a, in, tg, B, T, p->embedding, (size_t)c.vocab_size * c.embed_dim, "embedding");
+    for (int l = 0; l < c.num_layers; l++) {
+        int in_dim = l ? H : c.embed_dim;
+        check_group(&m, &a, in, tg, B, T, p->w_ih[l], (size_t)4 * H * in_dim, "w_ih");
+        check_group(&m, &a, in, tg, B, T, p->w_hh[l], (size_t)4 * H * H, "w_hh");
+        check_group(&m, &a, in, tg, B, T, p->bias[l], (size_t)4 * H, "bias");
+    }
+    check_group(&m, &a, in, tg, B, T, p->out_w, (size_t)c.vocab_size * H, "out_w");
+    check_group(&m, &a, in, tg, B, T, p->out_b, c.vocab_size, "out_b");
+    acts_free(&a);
+    model_free(&m);
+}
+
+static void test_softmax_cross_entropy_gradient_matches_finite_differences(void) {
+    Config c = {.vocab_size = 7, .embed_dim = 3, .hidden_dim = 3, .num_layers = 1};
+    Model m;
+    Acts a;
+    model_build(&m, c);
+    acts_build(&a, &c, 1, 1);
+    a.B = a.T = 1;
+    float logits[7] = {0.3f, -1.2f, 2.0f, 0.1f, 0.0f, -0.4f, 1.1f};
+    int32_t y = 4;
+    double analytic[7], numeric[7];
+    memcpy(a.logits, logits, sizeof logits);
+    xent_forward(&m, &a, &y, NULL);
+    xent_backward(&m, &a, &y, 1.0f);
+    for (int v = 0; v < 7; v++) analytic[v] = a.logits[v];
+    for (int v = 0; v < 7; v++) {
+        float h = 1e-3f;
+        memcpy(a.logits, logits, sizeof logits);
+        a.logits[v] += h;
+        double up = xent_forward(&m, &a, &y, NULL);
+        memcpy(a.logits, logits, sizeof logits);
+        a.logits[v] -= h;
+        double down = xent_forward(&m, &a, &y, NULL);
+        numeric[v] = (up - down) / (2 * h);
+    }
+    double err = rel_error(analytic, numeric, 7);
+    CHECK(err < 1e-3, "softmax cross-entropy gradient relative error %.3g", err);
+    acts_free(&a);
+    model_free(&m);
+}
+
+static int read_exact(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n; }
+
+static void test_forward_and_backward_match_pytorch_fixture(void) {
+    FILE *f = fopen("tests/fixtures/lstm_small.bin", "rb");
+    CHECK(f != NULL, "cannot open tests/fixtures/lstm_small.bin (run from the repo root)");
+    if (!f) return;
+    int32_t hdr[6];
+    read_exact(f, hdr, sizeof hdr);
+    Config c = {.vocab_size = hdr[0], .embed_dim = hdr[1], .hidden_dim = hdr[2], .num_layers = hdr[3]};
+    int B = hdr[4], T = hdr[5], N = B * T, V = c.vocab_size;
+    Model m;
+    Acts a;
+    model_build(&m, c);
+    acts_build(&a, &c, B, T);
+    int32_t *in = xmalloc(N * sizeof(int32_t)), *tg = xmalloc(N * sizeof(int32_t));
+    float *ref_logits = xmalloc((size_t)N * V * sizeof(float)), *ref_grad = xmalloc(m.num_params * 4);
+    float ref_loss;
+    int ok = read_exact(f, in, N * 4) && read_exact(f, tg, N * 4) &&
+             read_exact(f, m.param_block, m.num_params * 4) && read_exact(f, ref_logits, (size_t)N * V * 4) &&
+             read_exact(f, &ref_loss, 4) && read_exact(f, ref_grad, m.num_params * 4);
+    fclose(f);
+    CHECK(ok, "fixture is truncated");
+    LstmState s;
+    state_build(&s, &c, B);
+    lstm_forward(&m, &a, in, B, T, &s);
+    double worst = 0;
+    for (int i = 0; i < N * V; i++) {
+        double d = fabs(a.logits[i] - ref_logits[i]) / (fabs(ref_logits[i]) + 1e-3);
+        worst = d > worst ? d : worst;
+    }
+    CHECK(worst < 1e-4, "logits differ from PyTorch: max relative difference %.3g", worst);
+    int count;
+    float loss = xent_forward(&m, &a, tg, &count);
+    CHECK(fabsf(loss - ref_loss) / ref_loss < 1e-5, "loss %.7f, PyTorch %.7f", loss, ref_loss);
+    model_zero_grad(&m);
+    xent_backward(&m, &a, tg, 1.0f / count);
+    lstm_backward(&m, &a, in);
+    worst = 0;
+    for (size_t i = 0; i < m.num_params; i++) {
+        double d = fabs(m.grad_block[i] - ref_grad[i]) / (fabs(ref_grad[i]) + 1e-4);
+        worst = d > worst ? d : worst;
+    }
+    CHECK(worst < 1e-3, "gradients differ from PyTorch: max relative difference %.3g", worst);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < m.num_params; i++) {
+        num += (m.grad_block[i] - ref_grad[i]) * (m.grad_block[i] - ref_grad[i]);
+        den += ref_grad[i] * ref_grad[i];
+    }
+    CHECK(sqrt(num / den) < 1e-4, "gradient block differs from PyTorch: relative norm %.3g", sqrt(num / den));
+    state_free(&s);
+    free(in), free(tg), free(ref_logits), free(ref_grad);
+    acts_free(&a);
+    model_free(&m);
+}
+
+static void test_single_step_matches_sequence_forward(void) {
+    Config c = {.vocab_size = 300, .embed_dim = 8, .hidden_dim = 16, .num_layers = 2};
+    int T = 9;
+    Model m;
+    Acts a;
+    StepState st;
+    LstmState s;
+    model_build(&m, c);
+    model_init_weights(&m, 3);
+    acts_build(&a, &c, 1, T);
+    state_build(&s, &c, 1);
+    step_build(&st, &c);
+    int32_t in[9];
+    random_tokens(in, T, c.vocab_size, 5);
+    lstm_forward(&m, &a, in, 1, T, &s);
+    double worst = 0;
+    for (int t = 0; t < T; t++) {
+        lstm_step(&m, &st, in[t]);
+        for (int v = 0; v < c.vocab_size; v++) {
+            double d = fabs(st.logits[v] - a.logits[(size_t)t * c.vocab_size + v]);
+            worst = d > worst ? d : worst;
+        }
+    }
+    CHECK(worst < 1e-5, "step logits differ from sequence logits by %.3g", worst);
+    CHECK(fabsf(st.h[c.hidden_dim + 3] - s.h[c.hidden_dim + 3]) < 1e-6, "final states differ");
+    step_free(&st);
+    state_free(&s);
+    acts_free(&a);
+    model_free(&m);
+}
+
+static void test_state_carries_across_batches(void) {
+    Config c = {.vocab_size = 40, .embed_dim = 6, .hidden_dim = 7, .num_layers = 2};
+    Model m;
+    Acts a;
+    LstmState whole, halves;
+    model_build(&m, c);
+    model_init_weights(&m, 11);
+    acts_build(&a, &c, 2, 8);
+    state_build(&whole, &c, 2);
+    state_build(&halves, &c, 2);
+    int32_t in[16], first[8], second[8];
+    random_tokens(in, 16, c.vocab_size, 9);
+    for (int b = 0; b < 2; b++)
+        for (int t = 0; t < 4; t++) first[b * 4 + t] = in[b * 8 + t], second[b * 4 + t] = in[b * 8 + 4 + t];
+    lstm_forward(&m, &a, in, 2, 8, &whole);
+    float last_whole = a.logits[(size_t)(7 * 2 + 1) * c.vocab_size + 5];
+    lstm_forward(&m, &a, first, 2, 4, &halves);
+    lstm_forward(&m, &a, second, 2, 4, &halves);
+    float last_halves = a.logits[(size_t)(3 * 2 + 1) * c.vocab_size + 5];
+    CHECK(fabsf(last_whole - last_halves) < 1e-5, "carried state differs: %g vs %g", last_whole, last_halves);
+    state_free(&whole);
+    state_free(&halves);
+    acts_free(&a);
+    model_free(&m);
+}
+
+int main(void) {
+    RUN(test_every_parameter_gradient_matches_finite_differences);
+    RUN(test_softmax_cross_entropy_gradient_matches_finite_differences);
+    RUN(test_forward_and_backward_match_pytorch_fixture);
+    RUN(test_single_step_matches_sequence_forward);
+    RUN(test_state_carries_across_batches);
+    return check_summary();
+}
