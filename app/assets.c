@@ -13,7 +13,7 @@ const char *assets_dir_default(void) {
     const char *env = getenv("RLCHAT_ASSETS");
     struct stat st;
     if (env && *env) return env;
-    if (stat("assets/rlchat.model", &st) == 0 || stat("assets/blocklist.txt", &st) == 0) return "assets";
+    if (stat("assets/rlchat.model", &st) == 0 || stat("assets/prompts.txt", &st) == 0) return "assets";
     return RLCHAT_SHARE_DIR;
 }
 

@@ -1,54 +1,95 @@
-/* chat: `rlchat [chat]`, the conversation. Plain mode for now: each input line is a user
-   message and each reply is printed as one line. */
+/* chat: `rlchat [chat]`, the conversation. Parses the options, builds the Session and the
+   Chat around it, picks the screen or plain mode (plain when stdin or stdout is not a
+   terminal, or with --plain), runs it, and leaves with the terminal restored. */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "app/assets.h"
 #include "app/cli.h"
+#include "app/conversation.h"
+#include "app/frontend.h"
 #include "app/options.h"
-#include "model/checkpoint.h"
-#include "model/generate.h"
+#include "model/util.h"
+#include "rl/session.h"
 
 int cli_chat(int argc, char **argv) {
-    const char *model_path = NULL;
-    int seed = 0;
+    const char *model_path = NULL, *profile = NULL, *assets = NULL, *seed_arg = NULL;
+    int plain = 0, autosave = 0, max_tokens = -1;
+    float temp = -1, top_p = -1;
     const Option opts[] = {
-        {"--model", OPT_STRING, &model_path, "base model file (default: the shipped model)"},
-        {"--seed", OPT_INT, &seed, "random seed (0)"},
+        {"--model", OPT_STRING, &model_path, "base model file (default: rlchat.model in the assets folder)"},
+        {"--profile", OPT_STRING, &profile, "personalised model to load and save (created if new)"},
+        {"--plain", OPT_FLAG, &plain, "line-by-line mode for scripts (also when not on a terminal)"},
+        {"--seed", OPT_STRING, &seed_arg, "random seed, for reproducible replies (default: the clock)"},
+        {"--autosave", OPT_FLAG, &autosave, "save the profile on quit without asking"},
+        {"--assets", OPT_STRING, &assets, "folder of the safety lists and model (default: $RLCHAT_ASSETS, ./assets)"},
+        {"--temp", OPT_FLOAT, &temp, "sampling temperature (0: greedy)"},
+        {"--top-p", OPT_FLOAT, &top_p, "nucleus sampling mass, 0..1"},
+        {"--max-tokens", OPT_INT, &max_tokens, "longest reply in tokens"},
         {NULL, 0, NULL, NULL}};
-    const char *usage = "rlchat [chat] [--model FILE] [--seed N]";
+    const char *usage = "rlchat [chat] [--model FILE] [--profile NAME] [--plain] [--seed N] [--autosave] "
+                        "[--assets DIR] [--temp T] [--top-p P] [--max-tokens N]";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
     if (rc) return rc == 1 ? 0 : rc;
+
+    uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    if (seed_arg) {
+        char *end;
+        seed = strtoull(seed_arg, &end, 10);
+        if (*end || end == seed_arg) {
+            fprintf(stderr, "rlchat: --seed wants a whole number, not '%s'\nusage: %s\n", seed_arg, usage);
+            return 2;
+        }
+    }
+    SessionConfig cfg = session_default_config();
+    if (temp >= 0) cfg.sampling.temperature = temp;
+    if (top_p >= 0) {
+        if (top_p <= 0 || top_p > 1) {
+            fprintf(stderr, "rlchat: --top-p wants a number in (0, 1], not %g\n", (double)top_p);
+            return 2;
+        }
+        cfg.sampling.top_p = top_p;
+    }
+    if (max_tokens >= 0) {
+        if (max_tokens < 1 || max_tokens > 1000) {
+            fprintf(stderr, "rlchat: --max-tokens wants 1..1000, not %d\n", max_tokens);
+            return 2;
+        }
+        cfg.max_tokens = max_tokens;
+    }
+    setlocale(LC_ALL, "");
     if (!model_path) model_path = default_model_path();
-    Model m;
-    Tokenizer tok;
-    if (model_load(model_path, &m, &tok) != 0) {
-        fprintf(stderr, "rlchat: %s\n", err_msg());
+    if (!assets) assets = assets_dir_default();
+    Session *s = session_new(model_path, assets, &cfg, seed);
+    if (!s) {
+        fprintf(stderr, "rlchat: cannot start the chat: %s\n", err_msg());
         return 1;
     }
-    Generator g;
-    Rng rng;
-    SamplerConfig sc = chat_sampler_defaults();
-    rng_seed(&rng, (uint64_t)seed);
-    gen_build(&g, &m, &tok);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, stdin)) > 0) {
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        Reply r;
-        gen_feed_user(&g, line, (size_t)n);
-        gen_reply(&g, &sc, &rng, NULL, CHAT_MAX_TOKENS, &r, NULL, NULL, NULL);
-        char *text = reply_text(&tok, &r);
-        printf("%s\n", text);
-        fflush(stdout);
-        free(text);
-        reply_free(&r);
+    int use_plain = plain || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);
+    Chat c;
+    chat_init(&c, s, model_path, use_plain);
+    c.autosave = autosave;
+    int status = 0;
+    if (profile && chat_use_profile(&c, profile) != 0) {
+        fprintf(stderr, "rlchat: %s\n", err_msg());
+        status = 2;
+        goto done;
     }
-    free(line);
-    gen_free(&g);
-    tokenizer_free(&tok);
-    model_free(&m);
-    return 0;
+    if (!use_plain) {
+        status = screen_run(&c);
+        if (status < 0) { /* no usable terminal: say why, and chat line by line instead */
+            fprintf(stderr, "rlchat: %s; using plain mode\n", err_msg());
+            c.plain = 1;
+            use_plain = 1;
+        }
+    }
+    if (use_plain) status = plain_run(&c);
+done:
+    chat_free(&c);
+    session_free(s);
+    return status;
 }

@@ -9,9 +9,11 @@
 
 int cli_train(int argc, char **argv);    /* app/cli_train.c */
 int cli_eval(int argc, char **argv);     /* app/cli_eval.c */
-int cli_sample(int argc, char **argv);   /* app/cli_sample.c */
+int cli_sample(int argc, char **argv);   /* app/cli_eval.c */
 int cli_filter(int argc, char **argv);   /* app/cli_filter.c */
+int cli_safety_train(int argc, char **argv); /* app/cli_safety_train.c */
 int cli_chat(int argc, char **argv);     /* app/chat.c: the default command */
+int cli_simulate(int argc, char **argv); /* app/cli_simulate.c */
 
 /* Prints loss, perplexity and bits per byte of the model on a corpus file (cli_eval.c). */
 int eval_report(const Model *m, const Tokenizer *tok, const char *path, int seq);

@@ -19,7 +19,7 @@ static void on_interrupt(int sig) { interrupted = sig; }
 
 typedef struct {
     const char *corpus, *valid, *out;
-    int vocab, embed, hidden, layers, batch, seq, epochs, seed, resume, fp16, steps, warmup;
+    int vocab, embed, hidden, layers, batch, seq, epochs, seed, resume, fp16, steps, warmup, tied;
     float lr, time_limit, checkpoint_every, weight_decay, clip;
 } TrainArgs;
 
@@ -69,6 +69,7 @@ int cli_train(int argc, char **argv) {
         {"--embed", OPT_INT, &a.embed, "embedding width E (256)"},
         {"--hidden", OPT_INT, &a.hidden, "LSTM width H (512)"},
         {"--layers", OPT_INT, &a.layers, "LSTM layers L (2)"},
+        {"--tied", OPT_FLAG, &a.tied, "tie the output layer to the embedding (needs --embed = --hidden)"},
         {"--batch", OPT_INT, &a.batch, "parallel streams B (32)"},
         {"--seq", OPT_INT, &a.seq, "backpropagation-through-time steps T (64)"},
         {"--lr", OPT_FLOAT, &a.lr, "peak learning rate (2e-3), warm-up then cosine decay"},
@@ -126,7 +127,8 @@ int cli_train(int argc, char **argv) {
             goto done;
         }
         fprintf(stderr, "tokenizer: %d tokens learned in %.1f s\n", tok.vocab_size, now_seconds() - t0);
-        Config c = {.vocab_size = tok.vocab_size, .embed_dim = a.embed, .hidden_dim = a.hidden, .num_layers = a.layers};
+        Config c = {.vocab_size = tok.vocab_size, .embed_dim = a.embed, .hidden_dim = a.hidden, .num_layers = a.layers,
+                    .tied = a.tied};
         if (model_build(&model, c) != 0) {
             fprintf(stderr, "rlchat: %s\n", err_msg());
             goto done;
@@ -150,9 +152,9 @@ int cli_train(int argc, char **argv) {
         fprintf(stderr, "rlchat: cannot resume: %s\n", err_msg());
         goto done;
     }
-    fprintf(stderr, "model: V=%d E=%d H=%d L=%d, %zu parameters; corpus %zu tokens; %lld steps of %dx%d\n",
+    fprintf(stderr, "model: V=%d E=%d H=%d L=%d%s, %zu parameters; corpus %zu tokens; %lld steps of %dx%d\n",
             model.config.vocab_size, model.config.embed_dim, model.config.hidden_dim, model.config.num_layers,
-            model.num_params, n, (long long)tr.cfg.total_steps, tr.cfg.batch, tr.cfg.seq);
+            model.config.tied ? " tied" : "", model.num_params, n, (long long)tr.cfg.total_steps, tr.cfg.batch, tr.cfg.seq);
 
     signal(SIGINT, on_interrupt);
     signal(SIGTERM, on_interrupt);

@@ -18,6 +18,9 @@ static const Command commands[] = {
     {"train", cli_train, "pretrain a model from a dialogue corpus"},
     {"eval", cli_eval, "loss, perplexity and bits per byte of a model on a corpus"},
     {"sample", cli_sample, "one reply to a prompt"},
+    {"simulate", cli_simulate, "a scripted user rates replies: proof that the learner learns"},
+    {"filter", cli_filter, "run the safety filter over lines of text"},
+    {"safety-train", cli_safety_train, "train the safety classifier (assets/toxicity.bin)"},
     {NULL, NULL, NULL}};
 
 static void usage(FILE *out) {

@@ -185,8 +185,8 @@ float half_to_float(uint16_t h) {
 /* ---- the model's sections ---- */
 
 void ckpt_put_model(Buf *b, const Model *m, const Tokenizer *t, int fp16) {
-    int32_t conf[5] = {m->config.vocab_size, m->config.embed_dim, m->config.hidden_dim,
-                       m->config.num_layers, fp16 ? 1 : 0};
+    int32_t conf[6] = {m->config.vocab_size, m->config.embed_dim, m->config.hidden_dim,
+                       m->config.num_layers, fp16 ? 1 : 0, m->config.tied};
     ckpt_put(b, TAG_CONF, conf, sizeof conf);
     Buf tok = {0};
     int32_t nm = t->num_merges;
@@ -206,14 +206,15 @@ void ckpt_put_model(Buf *b, const Model *m, const Tokenizer *t, int fp16) {
 
 int ckpt_get_model(const CkptFile *f, Model *m, Tokenizer *t) {
     size_t len;
-    int32_t conf[5];
+    int32_t conf[6];
     const uint8_t *p = ckpt_find(f, TAG_CONF, &len);
     if (!p || len != sizeof conf) {
         err_set("%s: no model configuration in the file", f->path);
         return -1;
     }
     memcpy(conf, p, sizeof conf);
-    Config c = {.vocab_size = conf[0], .embed_dim = conf[1], .hidden_dim = conf[2], .num_layers = conf[3]};
+    Config c = {.vocab_size = conf[0], .embed_dim = conf[1], .hidden_dim = conf[2], .num_layers = conf[3],
+                .tied = conf[5]};
     if (conf[4] != 0 && conf[4] != 1) {
         err_set("%s: unknown weight type %d", f->path, conf[4]);
         return -1;

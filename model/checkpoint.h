@@ -7,7 +7,7 @@
    Reading checks the magic, the version, every length against the file's size and the
    checksum before any section is used, so no byte pattern can make it read out of bounds.
 
-   Model sections: CONF (config and weight type), TOKN (BPE merges), WGHT (the parameter
+   Model sections: CONF (V, E, H, L, weight type 0 f32 / 1 f16, tied), TOKN (BPE merges), WGHT (the parameter
    block as f32 or f16), ADAM (optimizer state). Other rooms add their own tags. */
 #ifndef RLCHAT_CHECKPOINT_H
 #define RLCHAT_CHECKPOINT_H

@@ -24,13 +24,6 @@ void gen_free(Generator *g) {
 
 void gen_reset(Generator *g) { step_reset(&g->state, &g->model->config); }
 
-void gen_copy_state(Generator *dst, const Generator *src) {
-    const Config *c = &src->model->config;
-    size_t n = (size_t)c->num_layers * c->hidden_dim * sizeof(float);
-    memcpy(dst->state.h, src->state.h, n);
-    memcpy(dst->state.c, src->state.c, n);
-    memcpy(dst->state.logits, src->state.logits, (size_t)c->vocab_size * sizeof(float));
-}
 
 void gen_feed(Generator *g, const int32_t *tokens, int n) {
     for (int i = 0; i < n; i++) lstm_step(g->model, &g->state, tokens[i]);
@@ -60,7 +53,7 @@ void gen_reply(Generator *g, const SamplerConfig *cfg, Rng *rng, const uint8_t *
     int V = g->model->config.vocab_size;
     memset(r, 0, sizeof *r);
     r->tokens = xmalloc((size_t)(max_tokens > 0 ? max_tokens : 1) * sizeof(int32_t));
-    r->logprobs = xmalloc((size_t)(max_tokens > 0 ? max_tokens : 1) * sizeof(float));
+    r->logprobs = xmalloc((size_t)(max_tokens > 0 ? max_tokens + 1 : 2) * sizeof(float));
     float *logits = xmalloc((size_t)V * sizeof(float));
     /* Tokens never to produce inside a reply: a new turn marker would break the format. */
     while (r->n < max_tokens) {
@@ -83,6 +76,7 @@ void gen_reply(Generator *g, const SamplerConfig *cfg, Rng *rng, const uint8_t *
         if (on_token) on_token(ctx, id);
     }
     int32_t eot = TOK_EOT;
+    r->logprobs[r->n] = log_prob_of(g->state.logits, V, TOK_EOT);
     gen_feed(g, &eot, 1);
     free(logits);
 }

@@ -26,8 +26,9 @@ typedef void (*TokenFn)(void *ctx, int token);
 
 typedef struct {
     int32_t *tokens;   /* (n) the reply, without the final TOK_EOT */
-    float *logprobs;   /* (n) log-probability of each token under the sampling policy's
-                          untempered distribution at the time (for importance ratios) */
+    float *logprobs;   /* (n + 1) log-probability of each token, then of the closing
+                          TOK_EOT, under the model's untempered distribution at the time
+                          (the behaviour policy of importance ratios) */
     int n;             /* tokens in the reply */
     int ended;         /* 1 if the model itself ended the reply with TOK_EOT */
     int stopped;       /* 1 if *stop interrupted it */
@@ -40,7 +41,6 @@ SamplerConfig chat_sampler_defaults(void);
 void gen_build(Generator *g, const Model *m, const Tokenizer *t);
 void gen_free(Generator *g);
 void gen_reset(Generator *g);                       /* a new conversation */
-void gen_copy_state(Generator *dst, const Generator *src);
 /* Feeds a user turn (any bytes). */
 void gen_feed_user(Generator *g, const char *text, size_t len);
 /* Feeds tokens as they are, e.g. a reply chosen elsewhere followed by TOK_EOT. */

@@ -28,7 +28,8 @@ static size_t params_layout(Params *p, const Config *c, float *block) {
         TAKE(w_hh[l], (size_t)G(H) * H);
         TAKE(bias[l], G(H));
     }
-    TAKE(out_w, (size_t)V * H);
+    if (c->tied) p->out_w = p->embedding; /* gradients from both uses add up in one place */
+    else TAKE(out_w, (size_t)V * H);
     TAKE(out_b, V);
 #undef TAKE
     return off;
@@ -37,9 +38,10 @@ static size_t params_layout(Params *p, const Config *c, float *block) {
 int model_build(Model *m, Config c) {
     memset(m, 0, sizeof *m);
     if (c.vocab_size < 2 || c.vocab_size > (1 << 20) || c.embed_dim < 1 || c.embed_dim > 8192 ||
-        c.hidden_dim < 1 || c.hidden_dim > 8192 || c.num_layers < 1 || c.num_layers > MAX_LAYERS) {
-        err_set("bad model size: vocab %d, embed %d, hidden %d, layers %d", c.vocab_size,
-                c.embed_dim, c.hidden_dim, c.num_layers);
+        c.hidden_dim < 1 || c.hidden_dim > 8192 || c.num_layers < 1 || c.num_layers > MAX_LAYERS ||
+        (c.tied != 0 && c.tied != 1) || (c.tied && c.embed_dim != c.hidden_dim)) {
+        err_set("bad model size: vocab %d, embed %d, hidden %d, layers %d%s", c.vocab_size, c.embed_dim,
+                c.hidden_dim, c.num_layers, c.tied ? ", tied (needs embed = hidden)" : "");
         return -1;
     }
     m->config = c;
@@ -363,6 +365,13 @@ void step_free(StepState *s) {
     free(s->gates);
     free(s->logits);
     memset(s, 0, sizeof *s);
+}
+
+void step_copy(StepState *dst, const StepState *src, const Config *c) {
+    size_t n = (size_t)c->num_layers * c->hidden_dim * sizeof(float);
+    memcpy(dst->h, src->h, n);
+    memcpy(dst->c, src->c, n);
+    memcpy(dst->logits, src->logits, (size_t)c->vocab_size * sizeof(float));
 }
 
 /* Matrix-vector products: at batch 1 sgemv is several times faster than a one-row sgemm. */

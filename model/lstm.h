@@ -20,6 +20,7 @@ typedef struct {
     int embed_dim;  /* E */
     int hidden_dim; /* H */
     int num_layers; /* L, 1..MAX_LAYERS */
+    int tied;       /* 1: the output layer reuses the embedding (needs E == H; Press & Wolf 2017) */
 } Config;
 
 typedef struct {
@@ -27,7 +28,7 @@ typedef struct {
     float *w_ih[MAX_LAYERS]; /* (G, E) for layer 0, (G, H) above */
     float *w_hh[MAX_LAYERS]; /* (G, H) */
     float *bias[MAX_LAYERS]; /* (G): PyTorch's b_ih + b_hh */
-    float *out_w;            /* (V, H) */
+    float *out_w;            /* (V, H); when tied, the same floats as embedding */
     float *out_b;            /* (V) */
 } Params;
 
@@ -97,6 +98,7 @@ typedef struct {
 void step_build(StepState *s, const Config *c);
 void step_reset(StepState *s, const Config *c);
 void step_free(StepState *s);
+void step_copy(StepState *dst, const StepState *src, const Config *c); /* h, c and logits */
 /* Feeds one token; leaves the next-token logits in s->logits. */
 void lstm_step(const Model *m, StepState *s, int token);
 

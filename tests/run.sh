@@ -1,10 +1,12 @@
 #!/bin/sh
-# Runs every test binary in BUILD/tests and adds up their "N passed, N failed" lines.
+# Runs every test binary in BUILD/tests and every tests/test_*.sh script, and adds up
+# their "N passed, N failed" lines.
 build=${1:-build}
 passed=0; failed=0; broken=""
-for t in "$build"/tests/test_*; do
+for t in "$build"/tests/test_* tests/test_*.sh; do
     [ -x "$t" ] || continue
-    out=$("$t" 2>&1); rc=$?
+    case "$t" in *.c) continue ;; esac
+    out=$(RLCHAT_BUILD="$build" "$t" 2>&1); rc=$?
     echo "$out" | grep -v '^ok  ' | sed '$d'
     echo "$(basename "$t"): $(echo "$out" | tail -n 1)"
     last=$(echo "$out" | tail -n 1)

@@ -115,7 +115,7 @@ static void test_checkpoint_rejects_single_byte_corruptions(void) {
 /* A file whose checksum is right but whose contents lie must still be refused. */
 static void test_model_with_wrong_sizes_is_refused(void) {
     Buf b = {0};
-    int32_t conf[5] = {4096, 8, 8, 2, 0};
+    int32_t conf[6] = {4096, 8, 8, 2, 0, 0};
     int32_t nm = 0;
     ckpt_begin(&b);
     ckpt_put(&b, CKPT_TAG('C', 'O', 'N', 'F'), conf, sizeof conf);

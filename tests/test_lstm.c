@@ -37,12 +37,14 @@ static double rel_error(const double *a, const double *b, int n) {
     return sqrt(diff) / (sqrt(sa) + sqrt(sb) + 1e-12);
 }
 
+static const char *current_label = "";
+
 /* Checks the analytic gradient of one parameter group (count floats at offset) against
    central differences on up to 40 sampled entries. */
 static void check_group(Model *m, Acts *a, const int32_t *in, const int32_t *tg, int B, int T,
                         const float *group, size_t count, const char *name) {
     size_t off = (size_t)(group - m->param_block);
-    double analytic[40], numeric[40];
+    double analytic[40] = {0}, numeric[40] = {0};
     int n = count < 40 ? (int)count : 40;
     Rng r;
     rng_seed(&r, off);
@@ -57,31 +59,42 @@ static void check_group(Model *m, Acts *a, const int32_t *in, const int32_t *tg,
         numeric[k] = (up - down) / (2 * h);
         analytic[k] = m->grad_block[i];
     }
-    double err = rel_error(analytic, numeric, n);
-    CHECK(err < 2e-2, "%s: gradient differs from finite differences, relative error %.3g", name, err);
+    /* The loss is a float near 2.5, so a central difference carries noise of about
+       1e-7 * 2.5 / h per entry; where the gradients themselves are that small (deep
+       layers), an absolute floor decides instead of the relative error. */
+    double err = rel_error(analytic, numeric, n), rms = 0;
+    for (int k = 0; k < n; k++) rms += (analytic[k] - numeric[k]) * (analytic[k] - numeric[k]);
+    rms = sqrt(rms / n);
+    CHECK(err < 2e-2 || rms < 5e-5, "%s (%s): gradient differs from finite differences, relative error %.3g, rms %.3g",
+          name, current_label, err, rms);
 }
 
 /* ---- tests ---- */
 
-static void test_every_parameter_gradient_matches_finite_differences(void) {
-    Config c = {.vocab_size = 13, .embed_dim = 4, .hidden_dim = 5, .num_layers = 2};
-    int B = 2, T = 6;
+/* The whole model's gradient through several time steps, every parameter group. */
+static void check_model_gradients(Config c, int B, int T, const char *label) {
     Model m;
     Acts a;
     model_build(&m, c);
     model_init_weights(&m, 7);
     for (size_t i = 0; i < m.num_params; i++) m.param_block[i] *= 4; /* livelier gradients */
     acts_build(&a, &c, B, T);
-    int32_t in[12], tg[12];
-    random_tokens(in, 12, c.vocab_size, 1);
-    random_tokens(tg, 12, c.vocab_size, 2);
-    tg[3] = -1;
-    loss_of(&m, &a, in, tg, B, T);
+    int32_t in[64], tg[64];
+    random_tokens(in, B * T, c.vocab_size, 1);
+    random_tokens(tg, B * T, c.vocab_size, 2);
+    tg[1] = -1; /* an ignored target */
+    int count;
+    LstmState s;
+    state_build(&s, &c, B);
+    lstm_forward(&m, &a, in, B, T, &s);
+    xent_forward(&m, &a, tg, &count);
+    state_free(&s);
     model_zero_grad(&m);
-    xent_backward(&m, &a, tg, 1.0f / 11);
+    xent_backward(&m, &a, tg, 1.0f / count);
     lstm_backward(&m, &a, in);
     Params *p = &m.params;
     int H = c.hidden_dim;
+    current_label = label;
     check_group(&m, &a, in, tg, B, T, p->embedding, (size_t)c.vocab_size * c.embed_dim, "embedding");
     for (int l = 0; l < c.num_layers; l++) {
         int in_dim = l ? H : c.embed_dim;
@@ -89,10 +102,17 @@ static void test_every_parameter_gradient_matches_finite_differences(void) {
         check_group(&m, &a, in, tg, B, T, p->w_hh[l], (size_t)4 * H * H, "w_hh");
         check_group(&m, &a, in, tg, B, T, p->bias[l], (size_t)4 * H, "bias");
     }
-    check_group(&m, &a, in, tg, B, T, p->out_w, (size_t)c.vocab_size * H, "out_w");
+    if (!c.tied) check_group(&m, &a, in, tg, B, T, p->out_w, (size_t)c.vocab_size * H, "out_w");
     check_group(&m, &a, in, tg, B, T, p->out_b, c.vocab_size, "out_b");
     acts_free(&a);
     model_free(&m);
+}
+
+static void test_every_parameter_gradient_matches_finite_differences(void) {
+    check_model_gradients((Config){.vocab_size = 13, .embed_dim = 4, .hidden_dim = 5, .num_layers = 2}, 2, 6, "B=2");
+    check_model_gradients((Config){.vocab_size = 13, .embed_dim = 4, .hidden_dim = 5, .num_layers = 2}, 1, 7, "B=1");
+    check_model_gradients((Config){.vocab_size = 11, .embed_dim = 5, .hidden_dim = 5, .num_layers = 3, .tied = 1},
+                          2, 5, "tied, 3 layers");
 }
 
 static void test_softmax_cross_entropy_gradient_matches_finite_differences(void) {

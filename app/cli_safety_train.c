@@ -1,0 +1,449 @@
+/* cli_safety_train: `rlchat safety-train`, which trains the toxicity classifier shipped as
+   assets/toxicity.bin, and with --eval prints the block rates of the shipped filter on the
+   shared evaluation sets (what `make eval-safety` shows).
+
+   Data (read from --data, default ../shared/data; nothing from it is copied into the repo):
+     hatecheck/test_suite_cases.csv  label_gold hateful -> 1, non-hateful -> 0
+     davidson/data/labeled_data.csv  class 0 (hate speech) and 1 (offensive) -> 1, 2 -> 0
+     corpus/train.txt                a sample of ordinary chat lines -> 0 (keeps chat clean)
+   A fifth of each labelled set is held out, by HateCheck template and by Davidson row, so
+   the table can show what the classifier does on text it never saw. The decision threshold
+   is tuned on corpus/valid.txt so that list and classifier together block at most
+   --target of its lines; corpus/test.txt is only ever measured. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/assets.h"
+#include "app/cli.h"
+#include "app/options.h"
+#include "model/util.h"
+#include "rl/safety.h"
+#include "rl/toxicity.h"
+
+/* One labelled line. */
+typedef struct {
+    char *text;      /* cleaned text */
+    uint8_t label;   /* 1 offensive / hateful */
+    uint8_t held;    /* 1: held out from training */
+    char group[64];  /* functionality, class name or toxigen folder, for the table */
+} Item;
+
+typedef struct {
+    Item *it;
+    int n, cap;
+} Items;
+
+static void items_add(Items *s, const char *text, size_t len, int label, int held, const char *group) {
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 1024;
+        s->it = xrealloc(s->it, (size_t)s->cap * sizeof(Item));
+    }
+    Item *it = &s->it[s->n++];
+    it->text = xmalloc(len + 1);
+    memcpy(it->text, text, len);
+    it->text[len] = 0;
+    it->label = (uint8_t)label, it->held = (uint8_t)held;
+    snprintf(it->group, sizeof it->group, "%s", group);
+}
+
+static void items_free(Items *s) {
+    for (int i = 0; i < s->n; i++) free(s->it[i].text);
+    free(s->it);
+}
+
+static uint32_t hash_str(const char *s) {
+    uint32_t h = 2166136261u;
+    while (*s) h = (h ^ (uint8_t)*s++) * 16777619u;
+    return h;
+}
+
+/* ---- reading the sets ---- */
+
+/* Parses the next CSV record at *p (RFC 4180: quotes, doubled quotes, newlines inside
+   quotes) into fields, unquoted in place. Returns the field count, 0 at the end. */
+static int csv_row(char **p, char **fields, int max) {
+    char *s = *p, *out;
+    int n = 0;
+    if (!*s) return 0;
+    for (;;) {
+        char *f = out = s;
+        if (*s == '"') {
+            s++;
+            for (;;) {
+                if (!*s) break;
+                if (*s == '"' && s[1] == '"') *out++ = '"', s += 2;
+                else if (*s == '"') { s++; break; }
+                else *out++ = *s++;
+            }
+            while (*s && *s != ',' && *s != '\n') s++;
+        } else {
+            while (*s && *s != ',' && *s != '\n' && *s != '\r') s++;
+            out = s;
+        }
+        char end = *s;
+        if (end == '\r') end = *++s == '\n' ? '\n' : *s;
+        *out = 0;
+        if (n < max) fields[n++] = f;
+        if (end == ',') { s++; continue; }
+        if (end == '\n') s++;
+        break;
+    }
+    *p = s;
+    return n;
+}
+
+static int col(char **h, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(h[i], name)) return i;
+    return -1;
+}
+
+/* Tweets to chat-like text: no retweet marks, @handles, links or HTML entities. */
+static size_t clean_tweet(const char *in, char *out, size_t cap) {
+    size_t n = 0;
+    for (const char *p = in; *p && n + 2 < cap;) {
+        int at_word = p == in || p[-1] == ' ' || p[-1] == '"' || p[-1] == ':';
+        if (*p == '@' || (at_word && !strncmp(p, "http", 4))) {
+            while (*p && *p != ' ') p++;
+        } else if (at_word && !strncmp(p, "RT", 2) && (p[2] == ' ' || p[2] == ':' || !p[2])) {
+            p += 2;
+        } else if (*p == '&') {
+            const char *semi = strchr(p, ';');
+            if (semi && semi - p < 10) {
+                if (!strncmp(p, "&amp;", 5)) out[n++] = '&';
+                else if (!strncmp(p, "&lt;", 4)) out[n++] = '<';
+                else if (!strncmp(p, "&gt;", 4)) out[n++] = '>';
+                else out[n++] = ' ';
+                p = semi + 1;
+            } else {
+                out[n++] = *p++;
+            }
+        } else {
+            out[n++] = *p == '\n' || *p == '\r' ? ' ' : *p;
+            p++;
+        }
+    }
+    out[n] = 0;
+    return n;
+}
+
+static int load_hatecheck(const char *dir, Items *s) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/hatecheck/test_suite_cases.csv", dir);
+    char *data = read_file(path, NULL), *p = data, *f[32], *h[32];
+    if (!data) return -1;
+    int nh = csv_row(&p, h, 32);
+    int cf = col(h, nh, "functionality"), ct = col(h, nh, "test_case"), cl = col(h, nh, "label_gold"),
+        cm = col(h, nh, "templ_id");
+    if (cf < 0 || ct < 0 || cl < 0 || cm < 0) {
+        err_set("%s: missing functionality/test_case/label_gold/templ_id columns", path);
+        free(data);
+        return -1;
+    }
+    int n;
+    while ((n = csv_row(&p, f, 32)) > 0) {
+        if (n < nh) continue;
+        const char *t = f[ct];
+        while (*t == ' ') t++;
+        size_t len = strlen(t);
+        while (len && t[len - 1] == ' ') len--;
+        items_add(s, t, len, !strcmp(f[cl], "hateful"), hash_str(f[cm]) % 5 == 0, f[cf]);
+    }
+    free(data);
+    return 0;
+}
+
+static int load_davidson(const char *dir, Items *s) {
+    static const char *names[3] = {"hate speech", "offensive", "neither"};
+    char path[4096], buf[2048];
+    snprintf(path, sizeof path, "%s/davidson/data/labeled_data.csv", dir);
+    char *data = read_file(path, NULL), *p = data, *f[16], *h[16];
+    if (!data) return -1;
+    int nh = csv_row(&p, h, 16);
+    int cc = col(h, nh, "class"), ct = col(h, nh, "tweet");
+    if (cc < 0 || ct < 0) {
+        err_set("%s: missing class/tweet columns", path);
+        free(data);
+        return -1;
+    }
+    int n, row = 0;
+    while ((n = csv_row(&p, f, 16)) > 0) {
+        if (n < nh) continue;
+        int c = atoi(f[cc]);
+        if (c < 0 || c > 2) continue;
+        size_t len = clean_tweet(f[ct], buf, sizeof buf);
+        char key[32];
+        snprintf(key, sizeof key, "d%d", row++);
+        items_add(s, buf, len, c < 2, hash_str(key) % 5 == 0, names[c]);
+    }
+    free(data);
+    return 0;
+}
+
+/* Adds every line of path (at most max, every stride-th) with one label and group. */
+static int load_lines(const char *path, Items *s, int label, const char *group, int stride) {
+    char *data = read_file(path, NULL);
+    if (!data) return -1;
+    int i = 0;
+    for (char *line = data, *nl; line && *line; line = nl) {
+        nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        if (nl) nl++;
+        if (len && line[len - 1] == '\r') len--;
+        if (len && i++ % stride == 0) items_add(s, line, len, label, 1, group);
+    }
+    free(data);
+    return 0;
+}
+
+static int load_toxigen(const char *dir, Items *s) {
+    char path[3072];
+    snprintf(path, sizeof path, "%s/toxigen-demos/demonstrations", dir);
+    DIR *d = opendir(path);
+    if (!d) {
+        err_set("%s: cannot open", path);
+        return -1;
+    }
+    const char *folders[] = {"disability", "nationality", "race", "religion", "sexual_orientation"};
+    closedir(d);
+    for (int k = 0; k < 5; k++) {
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", path, folders[k]);
+        DIR *e = opendir(sub);
+        if (!e) continue;
+        /* read names first, sorted, so the order never depends on the file system */
+        char *names[64];
+        int nn = 0;
+        for (struct dirent *de; (de = readdir(e)) && nn < 64;)
+            if (strstr(de->d_name, ".txt")) names[nn++] = xstrdup(de->d_name);
+        closedir(e);
+        qsort(names, (size_t)nn, sizeof *names, (int (*)(const void *, const void *))strcmp);
+        for (int i = 0; i < nn; i++) {
+            /* neutral_muslim.txt duplicates neutral_muslim_sentences.txt: skip the copy */
+            int hate = !strncmp(names[i], "hate_", 5);
+            if (!strcmp(names[i], "neutral_muslim.txt")) { free(names[i]); continue; }
+            char file[8192], group[64];
+            snprintf(file, sizeof file, "%s/%s", sub, names[i]);
+            snprintf(group, sizeof group, "%s", folders[k]);
+            if (load_lines(file, s, hate, group, 1) != 0) return -1;
+            free(names[i]);
+        }
+    }
+    return 0;
+}
+
+/* ---- training ---- */
+
+typedef struct {
+    const char *data, *out, *assets;
+    int bits, epochs, corpus_lines, seed;
+    float lr, l2, target, neg_weight, min_threshold;
+} TrainArgs;
+
+/* Threshold so that list + classifier block at most target of the lines of valid. */
+static float tune_threshold(const Safety *sf, const Toxicity *t, const Items *valid, float target, float floor_thr) {
+    float *scores = xmalloc((size_t)(valid->n + 1) * sizeof(float));
+    int listed = 0, m = 0;
+    char buf[4096];
+    for (int i = 0; i < valid->n; i++) {
+        SafetyVerdict v;
+        if (safety_check(sf, valid->it[i].text, strlen(valid->it[i].text), &v)) { listed++; continue; }
+        size_t n = safety_normalize(valid->it[i].text, strlen(valid->it[i].text), buf, sizeof buf);
+        scores[m++] = tox_score(t, buf, n);
+    }
+    /* sort descending; the allowed-th score is the last one we may block */
+    for (int i = 1; i < m; i++) {
+        float x = scores[i];
+        int j = i - 1;
+        while (j >= 0 && scores[j] < x) scores[j + 1] = scores[j], j--;
+        scores[j + 1] = x;
+    }
+    int allowed = (int)floorf(target * (float)valid->n) - listed;
+    float thr = allowed <= 0 || m == 0 ? 1.0f : allowed >= m ? 0.5f : nextafterf(scores[allowed], 2.0f);
+    if (thr < floor_thr) thr = floor_thr;
+    free(scores);
+    return thr;
+}
+
+static int train(const TrainArgs *a) {
+    Items tr = {0}, valid = {0};
+    char path[4096];
+    int rc = 1;
+    Safety *sf = NULL;
+    Toxicity t = {0};
+    if (load_hatecheck(a->data, &tr) || load_davidson(a->data, &tr)) goto out;
+    int labelled = tr.n;
+    snprintf(path, sizeof path, "%s/corpus/train.txt", a->data);
+    Items chat = {0};
+    if (load_lines(path, &chat, 0, "chat", 1)) goto out;
+    Rng rng;
+    rng_seed(&rng, (uint64_t)a->seed);
+    for (int i = 0; i < a->corpus_lines && chat.n; i++) { /* a seeded sample of chat lines */
+        Item *c = &chat.it[rng_u32(&rng) % (uint32_t)chat.n];
+        items_add(&tr, c->text, strlen(c->text), 0, 0, "chat");
+    }
+    items_free(&chat);
+    snprintf(path, sizeof path, "%s/corpus/valid.txt", a->data);
+    if (load_lines(path, &valid, 0, "chat", 1)) goto out;
+    if (!(sf = safety_load(a->assets))) goto out;
+    safety_set_classifier(sf, 0);
+
+    char **texts = xmalloc((size_t)tr.n * sizeof(char *));
+    uint8_t *labels = xmalloc((size_t)tr.n);
+    float *weights = xmalloc((size_t)tr.n * sizeof(float));
+    int n = 0, pos = 0, held = 0;
+    char buf[4096];
+    for (int i = 0; i < tr.n; i++) {
+        if (tr.it[i].held) { held++; continue; }
+        safety_normalize(tr.it[i].text, strlen(tr.it[i].text), buf, sizeof buf);
+        texts[n] = xstrdup(buf);
+        labels[n] = tr.it[i].label;
+        /* Innocent lines that name a group are rare beside hateful ones; weighting them up
+           keeps the classifier from learning "mentions a group" as "hateful". */
+        weights[n] = labels[n] ? 1.0f : i < labelled ? a->neg_weight : 1.0f;
+        pos += labels[n++];
+    }
+    fprintf(stderr, "safety-train: %d labelled lines (%d held out), %d chat lines; training on %d (%d offensive)\n",
+            labelled, held, tr.n - labelled, n, pos);
+    ToxTrainConfig cfg = {.bits = a->bits, .epochs = a->epochs, .lr = a->lr, .l2 = a->l2, .seed = (uint64_t)a->seed};
+    tox_init(&t, a->bits);
+    double t0 = now_seconds();
+    tox_train(&t, &cfg, texts, labels, weights, n);
+    t.threshold = tune_threshold(sf, &t, &valid, a->target, a->min_threshold);
+    fprintf(stderr, "safety-train: %.1f s; threshold %.4f (list + classifier <= %.2f%% of corpus/valid.txt)\n",
+            now_seconds() - t0, t.threshold, 100 * a->target);
+    for (int i = 0; i < n; i++) free(texts[i]);
+    free(texts), free(labels), free(weights);
+    if (tox_save(&t, a->out) != 0) goto out;
+    fprintf(stderr, "safety-train: wrote %s (%zu bytes)\n", a->out, ((size_t)4 << a->bits) + 24);
+    rc = 0;
+out:
+    if (rc) fprintf(stderr, "rlchat: %s\n", err_msg());
+    tox_free(&t);
+    safety_free(sf);
+    items_free(&tr), items_free(&valid);
+    return rc;
+}
+
+/* ---- the table ---- */
+
+typedef struct {
+    int n, list, both;   /* lines, blocked by the list, by list + classifier */
+    int hn, hlist, hboth; /* the same on held-out lines */
+} Rate;
+
+static void tally(Safety *sf, const Item *it, Rate *r) {
+    SafetyVerdict v;
+    size_t len = strlen(it->text);
+    safety_set_classifier(sf, 0);
+    int l = safety_check(sf, it->text, len, &v);
+    safety_set_classifier(sf, 1);
+    int b = safety_check(sf, it->text, len, &v);
+    r->n++, r->list += l, r->both += b;
+    if (it->held) r->hn++, r->hlist += l, r->hboth += b;
+}
+
+static void row(const char *name, const Rate *r, int held) {
+    printf("  %-34s %6d %7.1f%% %7.1f%%", name, r->n, 100.0 * r->list / (r->n ? r->n : 1),
+           100.0 * r->both / (r->n ? r->n : 1));
+    if (held && r->hn)
+        printf("   %6d %7.1f%% %7.1f%%", r->hn, 100.0 * r->hlist / r->hn, 100.0 * r->hboth / r->hn);
+    printf("\n");
+}
+
+/* Prints one table section: the overall rows by label, then one row per group. */
+static void section(Safety *sf, const char *title, const Items *s, const char *lab1, const char *lab0, int by_group,
+                    int held) {
+    Rate all[2] = {{0}};
+    char groups[64][64];
+    Rate gr[64] = {{0}};
+    int ng = 0;
+    for (int i = 0; i < s->n; i++) {
+        const Item *it = &s->it[i];
+        Rate tmp = {0};
+        tally(sf, it, &tmp);
+        Rate *a = &all[it->label];
+        a->n += tmp.n, a->list += tmp.list, a->both += tmp.both;
+        a->hn += tmp.hn, a->hlist += tmp.hlist, a->hboth += tmp.hboth;
+        char g[64];
+        snprintf(g, sizeof g, "%.48s%s", it->group, by_group == 2 ? (it->label ? " hate" : " neutral") : "");
+        int k = 0;
+        while (k < ng && strcmp(groups[k], g)) k++;
+        if (k == ng && ng < 64) snprintf(groups[ng++], 64, "%s", g);
+        if (k < 64) {
+            Rate *q = &gr[k];
+            q->n += tmp.n, q->list += tmp.list, q->both += tmp.both;
+            q->hn += tmp.hn, q->hlist += tmp.hlist, q->hboth += tmp.hboth;
+        }
+    }
+    printf("%s\n", title);
+    if (lab1) row(lab1, &all[1], held);
+    if (lab0) row(lab0, &all[0], held);
+    if (by_group)
+        for (int k = 0; k < ng; k++) row(groups[k], &gr[k], held);
+}
+
+static int eval(const char *data, const char *assets, float threshold) {
+    char path[4096];
+    Items hc = {0}, dv = {0}, tg = {0}, ct = {0};
+    int rc = 1;
+    Safety *sf = safety_load(assets);
+    if (!sf) goto out;
+    if (threshold >= 0) safety_set_threshold(sf, threshold);
+    if (!safety_has_classifier(sf)) fprintf(stderr, "rlchat: note: no classifier in %s; both columns are the list\n", assets);
+    snprintf(path, sizeof path, "%s/corpus/test.txt", data);
+    if (load_hatecheck(data, &hc) || load_davidson(data, &dv) || load_toxigen(data, &tg) ||
+        load_lines(path, &ct, 0, "corpus test.txt (non-empty lines)", 1))
+        goto out;
+    printf("block rates (assets: %s, classifier threshold %.3f)\n", assets, safety_threshold(sf));
+    printf("  %-34s %6s %8s %8s   %6s %8s %8s\n", "set", "n", "list", "+clf", "held", "list", "+clf");
+    section(sf, "hatecheck (held = templates never trained on)", &hc, "hateful", "non-hateful", 1, 1);
+    section(sf, "davidson (held = rows never trained on)", &dv, NULL, NULL, 1, 1);
+    section(sf, "toxigen-demos (never trained on)", &tg, "hate", "neutral", 2, 0);
+    section(sf, "corpus (never trained on)", &ct, NULL, NULL, 1, 0);
+    rc = 0;
+out:
+    if (rc) fprintf(stderr, "rlchat: %s\n", err_msg());
+    safety_free(sf);
+    items_free(&hc), items_free(&dv), items_free(&tg), items_free(&ct);
+    return rc;
+}
+
+int cli_safety_train(int argc, char **argv) {
+    TrainArgs a = {.data = "../shared/data", .out = NULL, .bits = 16, .epochs = 8, .corpus_lines = 30000,
+                   .seed = 1, .lr = 0.2f, .l2 = 1e-6f, .target = 0.005f, .neg_weight = 3, .min_threshold = 0.7f};
+    float threshold = -1;
+    int do_eval = 0;
+    const Option opts[] = {
+        {"--data", OPT_STRING, &a.data, "folder with hatecheck/, davidson/, corpus/ (../shared/data)"},
+        {"--out", OPT_STRING, &a.out, "classifier file to write (ASSETS/toxicity.bin)"},
+        {"--assets", OPT_STRING, &a.assets, "folder with blocklist.txt (default: the shipped assets)"},
+        {"--bits", OPT_INT, &a.bits, "log2 of the hash buckets (16)"},
+        {"--epochs", OPT_INT, &a.epochs, "passes over the data (8)"},
+        {"--lr", OPT_FLOAT, &a.lr, "AdaGrad step size (0.2)"},
+        {"--l2", OPT_FLOAT, &a.l2, "weight decay (1e-6)"},
+        {"--corpus-lines", OPT_INT, &a.corpus_lines, "chat lines sampled as negatives (30000)"},
+        {"--target", OPT_FLOAT, &a.target, "largest share of corpus/valid.txt to block (0.005)"},
+        {"--neg-weight", OPT_FLOAT, &a.neg_weight, "weight of the non-offensive labelled lines (3)"},
+        {"--min-threshold", OPT_FLOAT, &a.min_threshold, "lowest decision threshold the tuning may pick (0.7)"},
+        {"--threshold", OPT_FLOAT, &threshold, "with --eval: override the file's threshold"},
+        {"--seed", OPT_INT, &a.seed, "seed for sampling and shuffling (1)"},
+        {"--eval", OPT_FLAG, &do_eval, "print block rates of the filter in --assets instead of training"},
+        {NULL, 0, NULL, NULL}};
+    const char *usage = "rlchat safety-train [--data DIR] [--out FILE] [--assets DIR] [--eval]";
+    int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (a.bits < 8 || a.bits > 20 || a.epochs < 1 || a.corpus_lines < 0 || a.target < 0 || a.target > 1) {
+        fprintf(stderr, "rlchat: --bits must be 8..20, --epochs positive, --target in [0, 1]\n");
+        return 2;
+    }
+    if (!a.assets) a.assets = assets_dir_default();
+    if (do_eval) return eval(a.data, a.assets, threshold);
+    char out[4096];
+    snprintf(out, sizeof out, "%s/toxicity.bin", a.assets);
+    if (!a.out) a.out = out;
+    return train(&a);
+}

@@ -1,0 +1,286 @@
+/* cli_simulate: `rlchat simulate`, a scripted user that rates replies through the same
+   session_rate path as a keystroke, to show (and measure) that the learner learns: the
+   held-out preferred-rate before, during and after, the drift of bits per byte and of
+   distinct-2 against the base, and the update time. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/assets.h"
+#include "app/cli.h"
+#include "app/options.h"
+#include "model/trainer.h"
+#include "rl/rater.h"
+#include "rl/session.h"
+
+#define MAX_PROMPTS 512
+#define MAX_ALGOS 4
+
+typedef struct {
+    char *lines[MAX_PROMPTS];  /* all prompts */
+    int n_train, n_heldout;    /* lines[0..n_train) rate, then held-out */
+} Prompts;
+
+typedef struct {
+    const char *model, *prompts, *valid, *assets, *algo;
+    int ratings, seeds, eval_every, samples, valid_bytes, no_safety, verbose;
+    float lr;
+} SimArgs;
+
+typedef struct {
+    float p0, final;            /* held-out preferred-rate before and after */
+    int reach;                  /* ratings until the held-out rate first met the target; -1 never */
+    float bpb_base, bpb_final;  /* bits per byte on the validation slice */
+    float d2_base, d2_final;    /* distinct-2 of held-out replies */
+    float ms_p50, ms_p95;       /* update time */
+    int rollbacks, nonfinite;
+    float curve[64];            /* training preferred-rate per window of 10 ratings */
+    int windows;
+} RunResult;
+
+static int load_prompts(Prompts *p, const char *path) {
+    memset(p, 0, sizeof *p);
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text) return -1;
+    int heldout = 0, n = 0;
+    for (char *line = strtok(text, "\n"); line && n < MAX_PROMPTS; line = strtok(NULL, "\n")) {
+        if (!strcmp(line, "# held-out")) {
+            heldout = 1;
+            p->n_train = n;
+            continue;
+        }
+        if (line[0] == '#' || !line[0]) continue;
+        p->lines[n++] = xstrdup(line);
+    }
+    free(text);
+    if (!heldout) p->n_train = n;
+    p->n_heldout = n - p->n_train;
+    if (p->n_train == 0 || p->n_heldout == 0) {
+        err_set("%s: needs prompts before and after a '# held-out' line", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Samples replies to every held-out prompt (fresh conversation each) without learning;
+   returns the preferred fraction; fills replies (caller frees) for distinct-2. */
+static float heldout_rate(Session *s, const Prompts *p, const Rater *r, int samples, char **replies) {
+    SessionConfig *cfg = session_config(s);
+    int keep = cfg->learn_from_blocked, liked = 0, k = 0;
+    cfg->learn_from_blocked = 0;
+    for (int i = 0; i < p->n_heldout; i++)
+        for (int j = 0; j < samples; j++) {
+            const char *prompt = p->lines[p->n_train + i];
+            session_clear(s);
+            const Turn *t = session_say(s, prompt, strlen(prompt), NULL, NULL, NULL);
+            liked += !t->blocked && rater_prefers(r, t->text);
+            if (replies) replies[k++] = xstrdup(t->blocked ? "" : t->text);
+        }
+    cfg->learn_from_blocked = keep;
+    session_clear(s);
+    return (float)liked / (float)(p->n_heldout * samples);
+}
+
+static float bits_per_byte(const Model *m, const int32_t *ids, size_t n, size_t bytes) {
+    size_t count;
+    double nats = evaluate_stream(m, ids, n, 8, 64, &count);
+    return (float)(nats / log(2) / (double)bytes);
+}
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+static float median(float *x, int n) {
+    qsort(x, (size_t)n, sizeof(float), cmp_float);
+    return n ? x[n / 2] : 0;
+}
+
+static void free_replies(char **r, int n) {
+    for (int i = 0; i < n; i++) free(r[i]);
+}
+
+/* One simulated user: ratings on training prompts, held-out checks every eval_every. */
+static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo algo, int seed,
+                        const int32_t *valid_ids, size_t n_valid, size_t valid_bytes, RunResult *out) {
+    memset(out, 0, sizeof *out);
+    SessionConfig cfg = session_default_config();
+    cfg.learn.algo = algo;
+    if (a->lr > 0) cfg.learn.lr = a->lr;
+    Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, (uint64_t)seed * 7919 + 1);
+    if (!s) return -1;
+    int n_rep = p->n_heldout * a->samples;
+    char **replies = xcalloc((size_t)n_rep, sizeof(char *));
+    out->p0 = heldout_rate(s, p, r, a->samples, replies);
+    out->d2_base = (float)distinct2(replies, n_rep);
+    free_replies(replies, n_rep);
+    float target = fminf(0.8f, out->p0 + 0.4f);
+    out->reach = out->p0 >= target ? 0 : -1;
+    float *ms = xmalloc((size_t)a->ratings * sizeof(float));
+    int n_ms = 0, liked_in_window = 0;
+    Rng rng;
+    rng_seed(&rng, (uint64_t)seed);
+    for (int i = 1; i <= a->ratings; i++) {
+        const char *prompt = p->lines[rng_u32(&rng) % (uint32_t)p->n_train];
+        session_clear(s);
+        const Turn *t = session_say(s, prompt, strlen(prompt), NULL, NULL, NULL);
+        int liked = !t->blocked && rater_prefers(r, t->text);
+        liked_in_window += liked;
+        RatingResult res;
+        if (!t->blocked) {
+            if (session_rate(s, liked ? 1.0f : -1.0f, &res) != 0) out->rollbacks++;
+            else ms[n_ms++] = (float)res.update.ms;
+        }
+        if (a->verbose) fprintf(stderr, "  %3d %s | %s | %s\n", i, liked ? "+" : "-", prompt, t->text);
+        if (i % 10 == 0 && out->windows < 64) {
+            out->curve[out->windows++] = liked_in_window / 10.0f;
+            liked_in_window = 0;
+        }
+        if (out->reach < 0 && i % a->eval_every == 0 && heldout_rate(s, p, r, a->samples, NULL) >= target)
+            out->reach = i;
+    }
+    replies = xcalloc((size_t)n_rep, sizeof(char *));
+    out->final = heldout_rate(s, p, r, a->samples, replies);
+    out->d2_final = (float)distinct2(replies, n_rep);
+    free_replies(replies, n_rep);
+    free(replies);
+    const Model *policy = session_policy(s);
+    for (size_t i = 0; i < policy->num_params; i++) out->nonfinite += !isfinite(policy->param_block[i]);
+    if (valid_ids) out->bpb_final = bits_per_byte(policy, valid_ids, n_valid, valid_bytes);
+    out->ms_p50 = median(ms, n_ms);
+    out->ms_p95 = n_ms ? ms[(int)(0.95 * (n_ms - 1))] : 0;
+    free(ms);
+    session_free(s);
+    return 0;
+}
+
+int cli_simulate(int argc, char **argv) {
+    SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .eval_every = 10, .samples = 2,
+                 .valid_bytes = 65536};
+    const char *rater_specs = "question,short,positive,topic:music";
+    const Option opts[] = {
+        {"--model", OPT_STRING, &a.model, "base model (default: the shipped model)"},
+        {"--rater", OPT_STRING, &rater_specs, "comma-separated: question, short, positive, topic:WORD"},
+        {"--ratings", OPT_INT, &a.ratings, "ratings per run (100)"},
+        {"--seeds", OPT_INT, &a.seeds, "runs per rater and algorithm (5)"},
+        {"--algo", OPT_STRING, &a.algo, "reinforce, baseline, actor-critic, full, or all (all)"},
+        {"--lr", OPT_FLOAT, &a.lr, "learner step size (default: the learner's)"},
+        {"--prompts", OPT_STRING, &a.prompts, "prompt file (default: assets/prompts.txt)"},
+        {"--valid", OPT_STRING, &a.valid, "corpus for the bits-per-byte drift (default ../shared/data/corpus/valid.txt)"},
+        {"--valid-bytes", OPT_INT, &a.valid_bytes, "bytes of it to evaluate (65536)"},
+        {"--eval-every", OPT_INT, &a.eval_every, "ratings between held-out checks (10)"},
+        {"--samples", OPT_INT, &a.samples, "replies per held-out prompt per check (2)"},
+        {"--assets", OPT_STRING, &a.assets, "safety filter folder (default: the shipped assets)"},
+        {"--no-safety", OPT_FLAG, &a.no_safety, "run without the safety filter"},
+        {"--verbose", OPT_FLAG, &a.verbose, "print every rated exchange"},
+        {NULL, 0, NULL, NULL}};
+    const char *usage = "rlchat simulate [--model FILE] [--rater SPEC] [--ratings N] [--seeds S] [--algo NAME]";
+    int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (a.ratings < 1 || a.seeds < 1 || a.eval_every < 1 || a.samples < 1) {
+        fprintf(stderr, "rlchat: --ratings, --seeds, --eval-every and --samples must be positive\n");
+        return 2;
+    }
+    if (!a.model) a.model = default_model_path();
+    if (!a.assets) a.assets = assets_dir_default();
+    char prompt_path[4096];
+    snprintf(prompt_path, sizeof prompt_path, "%s/prompts.txt", a.assets);
+    if (!a.prompts) a.prompts = prompt_path;
+    Rater raters[16];
+    int n_raters = 0;
+    char *specs = xstrdup(rater_specs);
+    for (char *tok = strtok(specs, ","); tok && n_raters < 16; tok = strtok(NULL, ","))
+        if (rater_parse(&raters[n_raters++], tok) != 0) {
+            fprintf(stderr, "rlchat: %s\n", err_msg());
+            free(specs);
+            return 2;
+        }
+    free(specs);
+    Algo algos[MAX_ALGOS];
+    int n_algos = 0;
+    if (!strcmp(a.algo, "all"))
+        for (int i = 0; i < MAX_ALGOS; i++) algos[n_algos++] = (Algo)i;
+    else if (algo_from_name(a.algo, &algos[n_algos++]) != 0) {
+        fprintf(stderr, "rlchat: %s\n", err_msg());
+        return 2;
+    }
+    Prompts p;
+    if (load_prompts(&p, a.prompts) != 0) {
+        fprintf(stderr, "rlchat: %s\n", err_msg());
+        return 1;
+    }
+    /* The validation slice for the drift, when the corpus is there. */
+    Model base;
+    Tokenizer tok;
+    if (model_load(a.model, &base, &tok) != 0) {
+        fprintf(stderr, "rlchat: %s\n", err_msg());
+        return 1;
+    }
+    if (!a.valid) a.valid = "../shared/data/corpus/valid.txt";
+    size_t vlen = 0, n_valid = 0;
+    char *vtext = read_file(a.valid, &vlen);
+    int32_t *valid_ids = NULL;
+    float bpb_base = 0;
+    if (vtext) {
+        if (vlen > (size_t)a.valid_bytes) vlen = (size_t)a.valid_bytes;
+        valid_ids = corpus_encode(&tok, vtext, vlen, &n_valid);
+        bpb_base = bits_per_byte(&base, valid_ids, n_valid, vlen);
+        free(vtext);
+    } else {
+        fprintf(stderr, "note: %s not found; skipping the bits-per-byte drift\n", a.valid);
+    }
+    printf("# model %s, %d ratings, %d seeds, base bits/byte %.4f on %zu bytes of %s\n", a.model, a.ratings,
+           a.seeds, bpb_base, vlen, a.valid);
+    int status = 0;
+    for (int ri = 0; ri < n_raters; ri++)
+        for (int ai = 0; ai < n_algos; ai++) {
+            float finals[64], p0s[64], reach[64], drift[64], d2r[64], p50[64], p95[64];
+            int n = 0, nonfinite = 0, rollbacks = 0;
+            for (int seed = 1; seed <= a.seeds && n < 64; seed++) {
+                RunResult res;
+                if (simulate_run(&a, &p, &raters[ri], algos[ai], seed, valid_ids, n_valid, vlen, &res) != 0) {
+                    fprintf(stderr, "rlchat: %s\n", err_msg());
+                    status = 1;
+                    goto done;
+                }
+                res.bpb_base = bpb_base;
+                printf("run rater=%s algo=%s seed=%d p0=%.3f final=%.3f reach=%d bpb_drift=%+.2f%% "
+                       "distinct2=%.3f/%.3f update_ms_p50=%.1f p95=%.1f rollbacks=%d nonfinite=%d curve=",
+                       raters[ri].spec, algo_name(algos[ai]), seed, res.p0, res.final, res.reach,
+                       bpb_base > 0 ? 100 * (res.bpb_final - bpb_base) / bpb_base : 0.0f, res.d2_base,
+                       res.d2_final, res.ms_p50, res.ms_p95, res.rollbacks, res.nonfinite);
+                for (int w = 0; w < res.windows; w++) printf("%s%.1f", w ? "," : "", res.curve[w]);
+                printf("\n");
+                fflush(stdout);
+                finals[n] = res.final, p0s[n] = res.p0;
+                reach[n] = res.reach < 0 ? 1e9f : (float)res.reach;
+                drift[n] = bpb_base > 0 ? 100 * (res.bpb_final - bpb_base) / bpb_base : 0;
+                d2r[n] = res.d2_base > 0 ? res.d2_final / res.d2_base : 0;
+                p50[n] = res.ms_p50, p95[n] = res.ms_p95;
+                nonfinite += res.nonfinite, rollbacks += res.rollbacks;
+                n++;
+            }
+            const char *rs = raters[ri].spec, *an = algo_name(algos[ai]);
+            float mr = median(reach, n);
+            printf("sim_%s_%s_p0 %.3f rate\n", rs, an, median(p0s, n));
+            printf("sim_%s_%s_final %.3f rate\n", rs, an, median(finals, n));
+            if (mr >= 1e9f) printf("sim_%s_%s_ratings_to_target never ratings\n", rs, an);
+            else printf("sim_%s_%s_ratings_to_target %.0f ratings\n", rs, an, mr);
+            printf("sim_%s_%s_bpb_drift %+.2f %%\n", rs, an, median(drift, n));
+            printf("sim_%s_%s_distinct2_ratio %.3f ratio\n", rs, an, median(d2r, n));
+            printf("sim_%s_%s_update_ms_p50 %.1f ms\n", rs, an, median(p50, n));
+            printf("sim_%s_%s_update_ms_p95 %.1f ms\n", rs, an, median(p95, n));
+            printf("sim_%s_%s_nonfinite %d count\nsim_%s_%s_rollbacks %d count\n", rs, an, nonfinite, rs, an,
+                   rollbacks);
+            fflush(stdout);
+        }
+done:
+    free(valid_ids);
+    for (int i = 0; i < p.n_train + p.n_heldout; i++) free(p.lines[i]);
+    tokenizer_free(&tok);
+    model_free(&base);
+    return status;
+}

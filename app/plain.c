@@ -1,0 +1,55 @@
+/* plain: the chat for scripts, pipes and tests. Each input line is a message or a slash
+   command; each reply is printed as one line on stdout and flushed at once; everything
+   else (notes, errors, /show, /help) goes to stderr. It uses exactly the same commands
+   and Chat operations as the screen. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/commands.h"
+#include "app/frontend.h"
+#include "model/util.h"
+
+/* One input line: a command, or a message ("//x" sends "/x"). */
+static void plain_line(Chat *c, char *line, size_t len) {
+    if (line[0] == '/' && line[1] != '/') {
+        const char *args;
+        const SlashCommand *cmd = commands_find(line, &args);
+        if (!cmd) {
+            chat_note(c, 1, "%s", err_msg());
+            return;
+        }
+        commands_run(c, cmd, args);
+        if (c->want_help) {
+            fputs(commands_help(), stderr);
+            fflush(stderr);
+            c->want_help = 0;
+        }
+        return;
+    }
+    if (line[0] == '/') line++, len--;
+    if (chat_say(c, line, len) != 0) chat_note(c, 1, "%s", err_msg());
+}
+
+int plain_run(Chat *c) {
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int status = 0;
+    while (!c->want_quit && (n = getline(&line, &cap, stdin)) >= 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        if (n == 0) continue;
+        plain_line(c, line, (size_t)n);
+    }
+    free(line);
+    int unsaved = session_unsaved(c->session);
+    if (unsaved && c->autosave) {
+        if (chat_save(c, NULL) != 0) {
+            chat_note(c, 1, "autosave failed: %s", err_msg());
+            status = 1;
+        }
+    } else if (unsaved) {
+        chat_note(c, 0, "%d unsaved updates were not saved (use /save, or --autosave)", unsaved);
+    }
+    return status;
+}

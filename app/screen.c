@@ -1,0 +1,441 @@
+/* screen: the curses chat. One main loop: read keys (with a short timeout, so replies and
+   signals are noticed), let one input function dispatch them by state, advance the
+   streaming animation, and draw a frame when something changed. The model runs on the
+   worker thread (app/worker.h), so keys and redraws never wait for it. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curses.h>
+
+#include "app/commands.h"
+#include "app/frontend.h"
+#include "app/input.h"
+#include "app/text.h"
+#include "app/ui.h"
+#include "app/worker.h"
+#include "model/util.h"
+
+#define KEY_CTRL(c) ((c) & 0x1f)
+#define QUIT_WINDOW 2.0      /* seconds within which a second Ctrl-C quits */
+#define TICK_MS 30           /* key wait while something moves */
+#define IDLE_MS 200          /* key wait otherwise */
+#define KEYS_PER_FRAME 8192  /* a paste is taken in slices so the screen keeps drawing */
+
+typedef enum {
+    ST_CHAT,      /* the conversation */
+    ST_HELP,      /* the help overlay: any key closes it */
+    ST_ASK_SAVE,  /* quitting with unsaved updates: save? */
+    ST_SAVING,    /* saving before quitting */
+    ST_QUIT       /* leave the loop */
+} State;
+
+/* A unit of work for the worker: a command, or a message when cmd is NULL. */
+typedef struct {
+    Chat *chat;
+    const SlashCommand *cmd;
+    char *text;     /* the command's arguments, or the message */
+    size_t len;
+} Job;
+
+static volatile sig_atomic_t got_signal; /* SIGTERM, SIGHUP: leave now */
+static volatile sig_atomic_t got_sigint; /* SIGINT (kill -INT): like Ctrl-C */
+
+static void on_signal(int sig) {
+    if (sig == SIGINT) got_sigint = 1;
+    else got_signal = sig;
+}
+
+static struct {
+    Chat *c;
+    Worker worker;
+    State state;
+    int scroll;            /* transcript rows scrolled back */
+    int dirty;             /* draw a frame */
+    int spinner;
+    int jobs_seen;         /* worker_finished() at the last look */
+    double last_ctrl_c;    /* when Ctrl-C last hit an empty line */
+    char *pending;         /* a message typed while the worker was busy */
+    size_t pending_len;
+    char extra[600];       /* a transient note from the screen itself */
+    char title[96];
+    unsigned version;      /* chat->version drawn last */
+    int save_submitted;    /* ST_SAVING: the save job is on the worker */
+} S;
+
+static void screen_note(const char *msg) {
+    snprintf(S.extra, sizeof S.extra, "%s", msg);
+    S.dirty = 1;
+}
+
+/* ---- jobs ---- */
+
+static void job_run(void *p) {
+    Job *j = p;
+    if (j->cmd) commands_run(j->chat, j->cmd, j->text);
+    else if (chat_say(j->chat, j->text, j->len) != 0) chat_note(j->chat, 1, "%s", err_msg());
+    free(j->text);
+    free(j);
+}
+
+static int submit(const SlashCommand *cmd, const char *text, size_t len) {
+    Job *j = xcalloc(1, sizeof *j);
+    j->chat = S.c, j->cmd = cmd, j->len = len;
+    j->text = xmalloc(len + 1);
+    memcpy(j->text, text, len);
+    j->text[len] = 0;
+    S.c->stop = 0;
+    S.extra[0] = 0;
+    if (worker_submit(&S.worker, job_run, j) != 0) {
+        free(j->text);
+        free(j);
+        screen_note("still busy with the last reply (Ctrl-C stops it)");
+        return -1;
+    }
+    S.scroll = 0;
+    S.dirty = 1;
+    return 0;
+}
+
+/* ---- quitting ---- */
+
+static void request_quit(void) {
+    Chat *c = S.c;
+    if (worker_busy(&S.worker)) c->stop = 1;
+    pthread_mutex_lock(&c->lock);
+    int unsaved = c->unsaved;
+    pthread_mutex_unlock(&c->lock);
+    if (!unsaved) {
+        S.state = ST_QUIT;
+    } else if (c->autosave) {
+        S.state = ST_SAVING;
+    } else {
+        S.state = ST_ASK_SAVE;
+    }
+    S.dirty = 1;
+}
+
+/* ---- commands and messages ---- */
+
+static void run_command(const SlashCommand *cmd, const char *args) {
+    Chat *c = S.c;
+    int busy = worker_busy(&S.worker);
+    if (busy && strcmp(cmd->name, "help") && strcmp(cmd->name, "quit")) {
+        screen_note("busy with a reply: wait a moment, or Ctrl-C to stop it");
+        return;
+    }
+    S.extra[0] = 0;
+    if (cmd->slow) {
+        submit(cmd, args, strlen(args));
+        return;
+    }
+    commands_run(c, cmd, args);
+    if (c->want_help) c->want_help = 0, S.state = ST_HELP;
+    if (c->want_quit) c->want_quit = 0, request_quit();
+    S.dirty = 1;
+}
+
+static void run_named(const char *name, const char *args) {
+    const char *unused;
+    const SlashCommand *cmd = commands_find(name, &unused);
+    if (cmd) run_command(cmd, args);
+}
+
+/* readline hands over each accepted line here. */
+static void on_line(void *ctx, char *line) {
+    if (!line) { /* end of input */
+        request_quit();
+        return;
+    }
+    size_t len = strlen(line);
+    if (line[0] == '/' && line[1] != '/') {
+        const char *args;
+        const SlashCommand *cmd = commands_find(line, &args);
+        if (cmd) run_command(cmd, args);
+        else screen_note(err_msg());
+    } else if (len > 0) {
+        const char *text = line[0] == '/' ? line + 1 : line;
+        size_t n = line[0] == '/' ? len - 1 : len;
+        if (worker_busy(&S.worker)) { /* keep it for when the reply in progress is done */
+            free(S.pending);
+            S.pending = xmalloc(n + 1);
+            memcpy(S.pending, text, n);
+            S.pending_len = n;
+            screen_note("sending your message when the reply in progress is done");
+        } else {
+            submit(NULL, text, n);
+        }
+    }
+    free(line);
+}
+
+/* ---- keys ---- */
+
+static void ctrl_c(void) {
+    Chat *c = S.c;
+    double now = now_seconds();
+    if (worker_busy(&S.worker)) {
+        if (c->stop && now - S.last_ctrl_c < QUIT_WINDOW) {
+            request_quit();
+        } else {
+            c->stop = 1;
+            S.last_ctrl_c = now;
+            screen_note("stopping the reply (Ctrl-C again quits)");
+        }
+        return;
+    }
+    if (!input_empty()) {
+        input_clear();
+        return;
+    }
+    if (now - S.last_ctrl_c < QUIT_WINDOW) {
+        request_quit();
+        return;
+    }
+    S.last_ctrl_c = now;
+    screen_note("press Ctrl-C again (or Ctrl-D) to quit");
+}
+
+/* The rating shortcut a key stands for on an empty line, given the last reply's state;
+   NULL when the key is text. */
+static const char *shortcut(int ch, char *args) {
+    const Chat *c = S.c;
+    args[0] = 0;
+    if (ch == '?') return "help";
+    pthread_mutex_lock(&S.c->lock);
+    int reply = c->reply, alt = c->alt;
+    int rateable = reply >= 0 && !c->entries[reply].blocked && !c->entries[reply].rating[0];
+    int rated = reply >= 0 && c->entries[reply].rating[0];
+    pthread_mutex_unlock(&S.c->lock);
+    if (alt >= 0 && (ch == 'a' || ch == 'b')) {
+        args[0] = (char)ch, args[1] = 0;
+        return "prefer";
+    }
+    if (rateable && ch == '+') return "good";
+    if (rateable && ch == '-') return "bad";
+    if (rateable && ch >= '1' && ch <= '5') {
+        args[0] = (char)ch, args[1] = 0;
+        return "rate";
+    }
+    if (reply >= 0 && alt < 0 && !rated && ch == 'r') return "regen";
+    if ((rated || alt >= 0) && ch == 'u') return "undo";
+    return NULL;
+}
+
+/* The one input function: every key goes through here, by state. */
+static void handle_key(int ch) {
+    S.dirty = 1;
+    if (ch == KEY_RESIZE) return; /* curses has the new size; the next frame uses it */
+    switch (S.state) {
+    case ST_HELP:
+        if (ch != KEY_MOUSE) S.state = ST_CHAT;
+        return;
+    case ST_ASK_SAVE:
+        if (ch == 'y' || ch == 'Y') S.state = ST_SAVING;
+        else if (ch == 'n' || ch == 'N' || ch == KEY_CTRL('c') || ch == KEY_CTRL('d')) S.state = ST_QUIT;
+        else if (ch == 27) S.state = ST_CHAT;
+        return;
+    case ST_SAVING:
+    case ST_QUIT:
+        return;
+    case ST_CHAT:
+        break;
+    }
+    if (ch == KEY_CTRL('c')) {
+        ctrl_c();
+        return;
+    }
+    if (ch == KEY_CTRL('d') && input_empty()) {
+        request_quit();
+        return;
+    }
+    if (ch == KEY_PPAGE || ch == KEY_NPAGE || ch == KEY_MOUSE) {
+        int d = ch == KEY_PPAGE ? ui_page_rows() : ch == KEY_NPAGE ? -ui_page_rows() : ui_wheel();
+        S.scroll += d;
+        if (S.scroll < 0) S.scroll = 0;
+        return;
+    }
+    if (ch == KEY_F(1)) {
+        S.state = ST_HELP;
+        return;
+    }
+    char args[4];
+    const char *name = input_empty() ? shortcut(ch, args) : NULL;
+    if (name) {
+        run_named(name, args);
+        return;
+    }
+    input_feed(ch);
+}
+
+/* ---- the loop ---- */
+
+/* Reveals the newest reply a few characters a frame (the reply is final and screened
+   already; this is only for the feel of streaming). Returns 1 while something moves. */
+static int animate(void) {
+    Chat *c = S.c;
+    int moving = 0;
+    pthread_mutex_lock(&c->lock);
+    for (int k = 0; k < 2; k++) {
+        int i = k ? c->alt : c->reply;
+        if (i < 0) continue;
+        Entry *e = &c->entries[i];
+        if (e->shown >= e->len) continue;
+        size_t step = e->len / 24 + 2;
+        while (step-- && e->shown < e->len) {
+            uint32_t cp;
+            e->shown += (size_t)utf8_decode(e->text + e->shown, e->len - e->shown, &cp);
+        }
+        moving = 1;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return moving;
+}
+
+static const char *hint_text(void) {
+    const Chat *c = S.c;
+    if (c->alt >= 0) return "a or b keeps the better reply";
+    if (c->reply < 0) return NULL;
+    const Entry *e = &c->entries[c->reply];
+    if (e->blocked) return "withheld by the safety filter (reason below); r tries again";
+    if (e->rating[0]) return "u undoes the rating";
+    return "+ good  - bad  1-5 stars  r another reply  ? help";
+}
+
+/* The status bar's name: the profile, else the base model's file name (/show names both). */
+static const char *title(const Chat *c) {
+    const char *base = strrchr(c->model_path, '/');
+    base = base ? base + 1 : c->model_path;
+    snprintf(S.title, sizeof S.title, "%s", c->profile[0] ? c->profile : base);
+    return S.title;
+}
+
+static void draw(void) {
+    Chat *c = S.c;
+    size_t len;
+    const char *line = input_text(&len);
+    char ask[160];
+    const char *q = NULL;
+    if (S.state == ST_ASK_SAVE) {
+        snprintf(ask, sizeof ask, "save %d unsaved updates to profile %s? y/n (Esc: keep chatting)", c->unsaved,
+                 c->profile[0] ? c->profile : "default");
+        q = ask;
+    } else if (S.state == ST_SAVING) {
+        q = "saving...";
+    }
+    const char *comp = input_completions();
+    pthread_mutex_lock(&c->lock);
+    UiView v = {.chat = c, .scroll = &S.scroll, .busy = worker_busy(&S.worker), .spinner = S.spinner,
+                .help = S.state == ST_HELP, .hint = hint_text(), .title = title(c), .prompt = input_prompt(),
+                .line = line, .line_len = len, .point = input_point(), .ask = q,
+                .extra = S.extra[0] ? S.extra : comp[0] ? comp : NULL};
+    S.version = c->version;
+    ui_draw(&v);
+    pthread_mutex_unlock(&c->lock);
+    S.dirty = 0;
+}
+
+/* A worker job ended: pick up what follows it. */
+static void after_job(void) {
+    Chat *c = S.c;
+    if (c->want_help) c->want_help = 0, S.state = ST_HELP;
+    if (c->want_quit) c->want_quit = 0, request_quit();
+    if (S.state == ST_SAVING) {
+        if (S.save_submitted) /* a failed save keeps the chat open (the error is shown) */
+            S.state = c->unsaved ? ST_CHAT : ST_QUIT;
+        return;
+    }
+    if (S.pending && S.state == ST_CHAT) {
+        char *p = S.pending;
+        S.pending = NULL;
+        submit(NULL, p, S.pending_len);
+        free(p);
+    }
+}
+
+
+int screen_run(Chat *c) {
+    memset(&S, 0, sizeof S);
+    S.c = c;
+    S.state = ST_CHAT;
+    S.last_ctrl_c = -1e9;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: a signal wakes the key wait */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (ui_init() != 0) return -1;
+    char history[4096];
+    const char *hist = profile_path(history, sizeof history, "history", "") == 0 ? history : NULL;
+    if (input_init("> ", hist, on_line, NULL) != 0) ui_fatal("%s", err_msg());
+    if (worker_start(&S.worker) != 0) ui_fatal("%s", err_msg());
+    S.jobs_seen = worker_finished(&S.worker);
+    S.dirty = 1;
+    int status = 0;
+    while (S.state != ST_QUIT) {
+        if (got_signal) {
+            status = 128 + got_signal;
+            break;
+        }
+        if (got_sigint) {
+            got_sigint = 0;
+            handle_key(KEY_CTRL('c'));
+        }
+        int busy = worker_busy(&S.worker);
+        int done = worker_finished(&S.worker);
+        if (S.state != ST_SAVING) S.save_submitted = 0;
+        if (S.state == ST_SAVING && !busy && !S.save_submitted && done == S.jobs_seen) {
+            const char *unused;
+            S.save_submitted = submit(commands_find("/save", &unused), "", 0) == 0;
+            continue;
+        }
+        if (done != S.jobs_seen) {
+            S.jobs_seen = done;
+            after_job();
+            S.dirty = 1;
+            continue;
+        }
+        int moving = animate();
+        if (busy) S.spinner++;
+        pthread_mutex_lock(&c->lock);
+        int changed = c->version != S.version;
+        pthread_mutex_unlock(&c->lock);
+        if (input_take_dirty()) S.dirty = 1;
+        if (moving || busy || S.dirty || changed) draw();
+        if (S.state == ST_QUIT) break;
+        timeout(moving || busy ? TICK_MS : IDLE_MS);
+        int ch = getch();
+        if (ch == ERR) continue;
+        timeout(0);
+        for (int n = 0; ch != ERR && n < KEYS_PER_FRAME; n++) {
+            handle_key(ch);
+            if (S.state == ST_QUIT) break;
+            ch = n + 1 < KEYS_PER_FRAME ? getch() : ERR;
+        }
+        size_t dropped = input_take_dropped();
+        if (dropped) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "the input line is full (%d bytes): %zu more bytes were dropped", INPUT_MAX,
+                     dropped);
+            screen_note(msg);
+        }
+    }
+    c->stop = 1;
+    worker_stop(&S.worker); /* waits for a reply in progress, which stop ends at once */
+    input_done();
+    ui_done();
+    chat_sync(c);
+    c->plain = 1; /* from here on notes go to stderr */
+    if (status && c->autosave && c->unsaved) {
+        if (chat_save(c, NULL) != 0) fprintf(stderr, "rlchat: autosave failed: %s\n", err_msg());
+    } else if (c->unsaved) {
+        fprintf(stderr, "rlchat: %d unsaved updates were not saved\n", c->unsaved);
+    }
+    free(S.pending);
+    return status;
+}

@@ -1,0 +1,192 @@
+/* text: see text.h. */
+#include "app/text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "model/util.h"
+
+#define REPLACEMENT 0xFFFDu
+
+int utf8_decode(const char *str, size_t len, uint32_t *cp) {
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned c = s[0];
+    int n;
+    uint32_t v, min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        n = 2, v = c & 0x1F, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3, v = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        *cp = REPLACEMENT;
+        return 1;
+    }
+    if ((size_t)n > len) {
+        *cp = REPLACEMENT;
+        return 1;
+    }
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            *cp = REPLACEMENT;
+            return 1;
+        }
+        v = v << 6 | (s[i] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+        *cp = REPLACEMENT;
+        return 1;
+    }
+    *cp = v;
+    return n;
+}
+
+int utf8_encode(uint32_t cp, char *out) {
+    unsigned char *o = (unsigned char *)out;
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | cp >> 6);
+        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | cp >> 12);
+        o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | cp >> 18);
+    o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+    o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Control characters a terminal would act on rather than show. */
+static int is_control(uint32_t cp) {
+    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0);
+}
+
+char *text_sanitize(const char *s, size_t len, int keep_newlines) {
+    char *out = xmalloc(len * 3 + 1); /* a byte becomes at most 3 (U+FFFD) */
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        i += (size_t)utf8_decode(s + i, len - i, &cp);
+        if (cp == '\t' || (cp == '\n' && !keep_newlines)) cp = ' ';
+        else if (cp == '\n') cp = '\n';
+        else if (is_control(cp)) cp = REPLACEMENT;
+        o += (size_t)utf8_encode(cp, out + o);
+    }
+    out[o] = 0;
+    return out;
+}
+
+int text_cp_width(uint32_t cp) {
+    if (cp < 0x80) return 1;
+    int w = wcwidth((wchar_t)cp);
+    return w < 0 ? 1 : w;
+}
+
+int text_width(const char *s, size_t len) {
+    int w = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        i += (size_t)utf8_decode(s + i, len - i, &cp);
+        w += text_cp_width(cp);
+    }
+    return w;
+}
+
+size_t text_fit(const char *s, size_t len, int width) {
+    int w = 0;
+    size_t i = 0;
+    while (i < len) {
+        uint32_t cp;
+        int n = utf8_decode(s + i, len - i, &cp);
+        int cw = text_cp_width(cp);
+        if (w + cw > width) break;
+        w += cw;
+        i += (size_t)n;
+    }
+    return i;
+}
+
+/* Records a line when there is room; always counts it. */
+static void emit(TextLine *lines, int max, int *count, size_t off, size_t len) {
+    if (*count < max) lines[*count] = (TextLine){off, len};
+    (*count)++;
+}
+
+int text_wrap(const char *s, size_t len, int width, TextLine *lines, int max) {
+    int count = 0;
+    if (width < 1) width = 1;
+    size_t start = 0, i = 0;
+    size_t brk = (size_t)-1; /* offset of the last space on this line */
+    int col = 0, col_at_brk = 0;
+    while (i < len) {
+        uint32_t cp;
+        int n = utf8_decode(s + i, len - i, &cp);
+        if (cp == '\n') {
+            emit(lines, max, &count, start, i - start);
+            i += (size_t)n;
+            start = i, col = 0, brk = (size_t)-1;
+            continue;
+        }
+        if (cp == ' ' && col == 0 && i == start && count > 0 && s[i - 1] != '\n') { /* no leading space after a wrap */
+            i += (size_t)n;
+            start = i;
+            continue;
+        }
+        int cw = text_cp_width(cp);
+        if (col + cw > width && col > 0) {
+            if (cp == ' ') { /* the break falls on this space */
+                emit(lines, max, &count, start, i - start);
+                i += (size_t)n;
+                start = i, col = 0, brk = (size_t)-1;
+                continue;
+            }
+            if (brk != (size_t)-1 && brk > start) {
+                emit(lines, max, &count, start, brk - start);
+                start = brk + 1;
+                col -= col_at_brk + 1;
+            } else {
+                emit(lines, max, &count, start, i - start);
+                start = i;
+                col = 0;
+            }
+            brk = (size_t)-1;
+            continue; /* re-measure this character on the new line */
+        }
+        if (cp == ' ') brk = i, col_at_brk = col;
+        col += cw;
+        i += (size_t)n;
+    }
+    if (start < len || count == 0 || (len > 0 && s[len - 1] == '\n')) emit(lines, max, &count, start, len - start);
+    return count;
+}
+
+char *text_escape_field(const char *s, size_t len) {
+    char *out = xmalloc(len * 4 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\\') out[o++] = '\\', out[o++] = '\\';
+        else if (c == '\t') out[o++] = '\\', out[o++] = 't';
+        else if (c == '\n') out[o++] = '\\', out[o++] = 'n';
+        else if (c == '\r') out[o++] = '\\', out[o++] = 'r';
+        else if (c < 0x20 || c == 0x7F) o += (size_t)sprintf(out + o, "\\x%02X", c);
+        else out[o++] = (char)c;
+    }
+    out[o] = 0;
+    return out;
+}

@@ -1,0 +1,67 @@
+/* bench_learner: the time of one rating update of the full learner (reward-weighted
+   policy gradient, exact KL against the base, entropy, replay, Adam, undo snapshot):
+   `bench_learner MODEL_FILE` on that model, or `bench_learner E H L V [TIED]` on a random one
+   of that shape; printed as `name value unit` lines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/checkpoint.h"
+#include "model/lstm.h"
+#include "rl/learner.h"
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+    Config c = {.vocab_size = 4096, .embed_dim = 256, .hidden_dim = 512, .num_layers = 2};
+    if (argc >= 5) c = (Config){.embed_dim = atoi(argv[1]), .hidden_dim = atoi(argv[2]), .num_layers = atoi(argv[3]),
+                                .vocab_size = atoi(argv[4]), .tied = argc > 5 && atoi(argv[5])};
+    Model base, policy;
+    Tokenizer tok = {0};
+    if (argc == 2) {
+        if (model_load(argv[1], &base, &tok) != 0) {
+            fprintf(stderr, "bench_learner: %s\n", err_msg());
+            return 1;
+        }
+        c = base.config;
+    } else {
+        model_build(&base, c);
+        model_init_weights(&base, 1);
+    }
+    if (model_build(&policy, c) != 0) {
+        fprintf(stderr, "bench_learner: %s\n", err_msg());
+        return 1;
+    }
+    memcpy(policy.param_block, base.param_block, base.num_params * sizeof(float));
+    LearnerConfig lc = learner_default_config();
+    Learner *l = learner_new(&policy, &base, &lc);
+    StepState ctx;
+    step_build(&ctx, &c);
+    int32_t reply[40];
+    Rng r;
+    rng_seed(&r, 3);
+    enum { REPS = 40 };
+    double ms[REPS];
+    for (int k = 0; k < REPS; k++) {
+        for (int i = 0; i < 40; i++) reply[i] = 300 + (int32_t)(rng_u32(&r) % (uint32_t)(c.vocab_size - 300));
+        Episode e;
+        episode_init(&e, &c, &ctx, &ctx, reply, NULL, 40);
+        e.reward = k % 2 ? 1.0f : -1.0f;
+        UpdateStats st;
+        learner_update(l, &e, &st);
+        ms[k] = st.ms;
+        episode_free(&e);
+    }
+    qsort(ms, REPS, sizeof(double), cmp_double);
+    printf("learner_update_ms_median %.1f ms\nlearner_update_ms_p95 %.1f ms\nlearner_params %zu count\n", ms[REPS / 2],
+           ms[(int)(REPS * 0.95)], policy.num_params);
+    step_free(&ctx);
+    learner_free(l);
+    model_free(&policy);
+    model_free(&base);
+    tokenizer_free(&tok);
+    return 0;
+}

@@ -1,0 +1,34 @@
+#!/bin/sh
+# make bench: rlchat's figures beside PyTorch's on the same shapes, as `name value unit`.
+# Run it on a quiet machine: both share the same two cores.
+build=${1:-build}
+model=${MODEL:-assets/rlchat.model}
+echo "# model core on the benchmark shape V4096 E256 H512 L2 B32 T64, 2 threads"
+"$build/bench/bench_model" | tee /tmp/rlchat_bench.$$
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    echo "# PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), same shapes, 2 threads"
+    /usr/bin/python3 bench/torch_peer.py 2 | tee -a /tmp/rlchat_bench.$$
+    awk '{v[$1] = $2}
+         END {
+           if (v["torch_train_tokens_per_s"] > 0)
+             printf "train_speedup_vs_torch %.2f x\n", v["train_tokens_per_s"] / v["torch_train_tokens_per_s"];
+           if (v["torch_gen_tokens_per_s"] > 0)
+             printf "gen_speedup_vs_torch %.2f x\n", v["gen_tokens_per_s"] / v["torch_gen_tokens_per_s"];
+           if (v["torch_update_ms_median"] > 0)
+             printf "update_speedup_vs_torch %.2f x\n", v["torch_update_ms_median"] / v["update_ms_median"];
+         }' /tmp/rlchat_bench.$$
+else
+    echo "# PyTorch peer skipped: Debian's python3-torch is not installed (apt-get install python3-torch)"
+fi
+rm -f /tmp/rlchat_bench.$$
+if [ -f "$model" ]; then
+    echo "# the shipped model ($model)"
+    "$build/bench/bench_load" "$model"
+    "$build/bench/bench_learner" "$model"
+else
+    echo "# $model not found: load and learner figures skipped"
+fi
+for b in "$build"/bench/bench_tokenizer "$build"/bench/bench_safety; do
+    [ -x "$b" ] && "$b"
+done
+exit 0

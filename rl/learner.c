@@ -1,0 +1,539 @@
+/* learner: the rating update (REINFORCE with baseline, KL to the base model, entropy
+   bonus, PPO-clipped replay), the preference update (DPO), the value head, undo and
+   rollback. See learner.h for the loss. Every gradient here is written straight into
+   the policy's logits gradient and pushed through lstm_backward. */
+#include "learner.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/parallel.h"
+#include "model/tokenizer.h"
+
+#define MAX_EPISODE 256  /* T capacity of one update: reply tokens + TOK_EOT */
+#define REPLAY_CAP 32
+#define TAG_LRNR CKPT_TAG('L', 'R', 'N', 'R')
+
+/* Everything an update changes, so it can be undone bit for bit. */
+typedef struct {
+    float *params, *m, *v;    /* (num_params) each */
+    int64_t adam_step, adam_skipped;
+    float beta;
+    double baseline;
+    float *value_w;           /* (H + 1) */
+    int64_t updates;
+} Snapshot;
+
+struct Learner {
+    LearnerConfig cfg;
+    Model *policy;            /* updated in place, not owned */
+    const Model *ref;         /* frozen base, not owned */
+    Adam adam;                /* rating-update optimizer */
+    Acts acts, ref_acts;      /* B = 1, T = MAX_EPISODE */
+    LstmState st, ref_st;     /* scratch states */
+    int32_t in[MAX_EPISODE], tg[MAX_EPISODE];
+    float *probs;             /* (V) scratch */
+    float beta;               /* current KL weight */
+    double baseline;          /* running mean of rewards (EMA) */
+    float *value_w;           /* (H + 1): value head weights and bias on the top-layer h */
+    Snapshot *undo;           /* ring of undo_depth snapshots */
+    int undo_head, undo_count;
+    Episode replay[REPLAY_CAP];
+    int replay_head, replay_count;
+    Rng rng;
+    int64_t updates;
+};
+
+/* ---- configuration ---- */
+
+LearnerConfig learner_default_config(void) {
+    LearnerConfig c = {.algo = ALGO_FULL, .lr = 3e-4f, .clip = 1.0f, .kl_beta = 0.05f, .kl_target = 0.5f,
+                       .entropy = 0.01f, .replay = 2, .ppo_eps = 0.2f, .dpo_beta = 0.5f, .critic_lr = 0.05f,
+                       .undo_depth = 4};
+    return c;
+}
+
+static const char *ALGO_NAMES[] = {"reinforce", "baseline", "actor-critic", "full"};
+
+const char *algo_name(Algo a) { return a >= 0 && a <= ALGO_FULL ? ALGO_NAMES[a] : "?"; }
+
+int algo_from_name(const char *name, Algo *out) {
+    for (int i = 0; i <= ALGO_FULL; i++)
+        if (!strcmp(name, ALGO_NAMES[i])) {
+            *out = (Algo)i;
+            return 0;
+        }
+    err_set("unknown algorithm '%s' (reinforce, baseline, actor-critic, full)", name);
+    return -1;
+}
+
+/* ---- episodes ---- */
+
+static float *copy_floats(const float *src, size_t n) {
+    float *d = xmalloc(n * sizeof(float));
+    memcpy(d, src, n * sizeof(float));
+    return d;
+}
+
+void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, const StepState *ref_ctx,
+                  const int32_t *tokens, const float *behaviour_lp, int n) {
+    size_t nh = (size_t)c->num_layers * c->hidden_dim;
+    memset(e, 0, sizeof *e);
+    if (n > MAX_EPISODE - 1) n = MAX_EPISODE - 1;
+    e->ctx_h = copy_floats(policy_ctx->h, nh);
+    e->ctx_c = copy_floats(policy_ctx->c, nh);
+    e->ref_h = copy_floats(ref_ctx->h, nh);
+    e->ref_c = copy_floats(ref_ctx->c, nh);
+    e->tokens = xmalloc((size_t)(n + 1) * sizeof(int32_t));
+    memcpy(e->tokens, tokens, (size_t)n * sizeof(int32_t));
+    e->behaviour_lp = behaviour_lp ? copy_floats(behaviour_lp, (size_t)n + 1) : NULL;
+    e->n = n;
+}
+
+void episode_free(Episode *e) {
+    free(e->ctx_h), free(e->ctx_c), free(e->ref_h), free(e->ref_c);
+    free(e->tokens), free(e->behaviour_lp), free(e->ref_logp);
+    memset(e, 0, sizeof *e);
+}
+
+static void episode_copy(Episode *dst, const Episode *src, const Config *c) {
+    StepState p = {.h = src->ctx_h, .c = src->ctx_c}, r = {.h = src->ref_h, .c = src->ref_c};
+    episode_init(dst, c, &p, &r, src->tokens, src->behaviour_lp, src->n);
+    dst->reward = src->reward;
+    if (src->ref_logp) dst->ref_logp = copy_floats(src->ref_logp, (size_t)(src->n + 1) * c->vocab_size);
+}
+
+/* Allocated and touched up front, so no update pays for page faults. */
+static void snapshot_build(Snapshot *s, size_t n, size_t nv) {
+    s->params = xcalloc(n, sizeof(float));
+    s->m = xcalloc(n, sizeof(float));
+    s->v = xcalloc(n, sizeof(float));
+    s->value_w = xcalloc(nv, sizeof(float));
+    memset(s->params, 0, n * sizeof(float));
+    memset(s->m, 0, n * sizeof(float));
+    memset(s->v, 0, n * sizeof(float));
+}
+
+/* ---- building ---- */
+
+Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig *cfg) {
+    Learner *l = xcalloc(1, sizeof *l);
+    const Config *c = &policy->config;
+    l->cfg = *cfg;
+    l->policy = policy;
+    l->ref = reference;
+    adam_build(&l->adam, policy->num_params);
+    acts_build(&l->acts, c, 1, MAX_EPISODE);
+    acts_build(&l->ref_acts, c, 1, MAX_EPISODE);
+    state_build(&l->st, c, 1);
+    state_build(&l->ref_st, c, 1);
+    l->beta = cfg->kl_beta;
+    l->value_w = xcalloc((size_t)c->hidden_dim + 1, sizeof(float));
+    l->probs = xmalloc((size_t)c->vocab_size * sizeof(float));
+    int depth = cfg->undo_depth > 0 ? cfg->undo_depth : 1;
+    l->undo = xcalloc((size_t)depth, sizeof(Snapshot));
+    for (int i = 0; i < depth; i++) snapshot_build(&l->undo[i], policy->num_params, (size_t)c->hidden_dim + 1);
+    rng_seed(&l->rng, 12345);
+    return l;
+}
+
+void learner_free(Learner *l) {
+    if (!l) return;
+    adam_free(&l->adam);
+    acts_free(&l->acts);
+    acts_free(&l->ref_acts);
+    state_free(&l->st);
+    state_free(&l->ref_st);
+    free(l->value_w);
+    free(l->probs);
+    for (int i = 0; i < (l->cfg.undo_depth > 0 ? l->cfg.undo_depth : 1); i++) {
+        free(l->undo[i].params), free(l->undo[i].m), free(l->undo[i].v), free(l->undo[i].value_w);
+    }
+    free(l->undo);
+    for (int i = 0; i < REPLAY_CAP; i++) episode_free(&l->replay[i]);
+    free(l);
+}
+
+LearnerConfig *learner_config(Learner *l) { return &l->cfg; }
+int64_t learner_updates(const Learner *l) { return l->updates; }
+int learner_undo_available(const Learner *l) { return l->undo_count; }
+
+/* ---- snapshots: undo and rollback ---- */
+
+static void snapshot_take(Learner *l, Snapshot *s) {
+    size_t n = l->policy->num_params, nv = (size_t)l->policy->config.hidden_dim + 1;
+    parallel_copy(s->params, l->policy->param_block, n);
+    parallel_copy(s->m, l->adam.m, n);
+    parallel_copy(s->v, l->adam.v, n);
+    memcpy(s->value_w, l->value_w, nv * sizeof(float));
+    s->adam_step = l->adam.step, s->adam_skipped = l->adam.skipped;
+    s->beta = l->beta, s->baseline = l->baseline, s->updates = l->updates;
+}
+
+static void snapshot_restore(Learner *l, const Snapshot *s) {
+    size_t n = l->policy->num_params, nv = (size_t)l->policy->config.hidden_dim + 1;
+    parallel_copy(l->policy->param_block, s->params, n);
+    parallel_copy(l->adam.m, s->m, n);
+    parallel_copy(l->adam.v, s->v, n);
+    memcpy(l->value_w, s->value_w, nv * sizeof(float));
+    l->adam.step = s->adam_step, l->adam.skipped = s->adam_skipped;
+    l->beta = s->beta, l->baseline = s->baseline, l->updates = s->updates;
+}
+
+/* Saves the state before an update into the next ring slot; returns the slot. */
+static Snapshot *push_undo(Learner *l) {
+    int depth = l->cfg.undo_depth > 0 ? l->cfg.undo_depth : 1;
+    Snapshot *s = &l->undo[l->undo_head];
+    snapshot_take(l, s);
+    l->undo_head = (l->undo_head + 1) % depth;
+    if (l->undo_count < depth) l->undo_count++;
+    return s;
+}
+
+static void pop_undo(Learner *l) {
+    int depth = l->cfg.undo_depth > 0 ? l->cfg.undo_depth : 1;
+    l->undo_head = (l->undo_head + depth - 1) % depth;
+    l->undo_count--;
+    snapshot_restore(l, &l->undo[l->undo_head]);
+}
+
+int learner_undo(Learner *l) {
+    if (l->undo_count == 0) {
+        err_set("nothing to undo");
+        return -1;
+    }
+    pop_undo(l);
+    if (l->replay_count > 0) { /* the undone rating leaves the replay buffer too */
+        l->replay_head = (l->replay_head + REPLAY_CAP - 1) % REPLAY_CAP;
+        episode_free(&l->replay[l->replay_head]);
+        l->replay_count--;
+    }
+    return 0;
+}
+
+/* ---- forward passes over one episode ---- */
+
+/* Fills in/tg for [TOK_BOT, y_1..y_n] -> [y_1..y_n, TOK_EOT]; returns T = n + 1. */
+static int episode_sequence(Learner *l, const Episode *e) {
+    l->in[0] = TOK_BOT;
+    for (int t = 0; t < e->n; t++) l->in[t + 1] = l->tg[t] = e->tokens[t];
+    l->tg[e->n] = TOK_EOT;
+    return e->n + 1;
+}
+
+/* Runs model over the episode from the given context; leaves log-probabilities in
+   a->logits (T, V). */
+static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float *h, const float *c,
+                             const int32_t *in, int T) {
+    const Config *cf = &m->config;
+    size_t nh = (size_t)cf->num_layers * cf->hidden_dim;
+    int V = cf->vocab_size;
+    memcpy(st->h, h, nh * sizeof(float));
+    memcpy(st->c, c, nh * sizeof(float));
+    lstm_forward(m, a, in, 1, T, st);
+    for (int t = 0; t < T; t++) {
+        float *row = a->logits + (size_t)t * V, mx = row[0];
+        for (int v = 1; v < V; v++) mx = row[v] > mx ? row[v] : mx;
+        double sum = 0;
+        for (int v = 0; v < V; v++) sum += exp(row[v] - mx);
+        float lse = mx + (float)log(sum);
+        for (int v = 0; v < V; v++) row[v] -= lse;
+    }
+}
+
+/* The base model's log-probabilities along the episode: cached, or computed into scratch. */
+static const float *ref_logprobs(Learner *l, const Episode *e) {
+    if (e->ref_logp) return e->ref_logp;
+    int T = episode_sequence(l, e);
+    forward_logprobs(l->ref, &l->ref_acts, &l->ref_st, e->ref_h, e->ref_c, l->in, T);
+    return l->ref_acts.logits;
+}
+
+void learner_fill_ref(Learner *l, Episode *e) {
+    if (e->ref_logp) return;
+    const float *lp = ref_logprobs(l, e);
+    e->ref_logp = copy_floats(lp, (size_t)(e->n + 1) * l->ref->config.vocab_size);
+}
+
+float learner_logprob(Learner *l, const Episode *e, float *mean_kl) {
+    int T = episode_sequence(l, e), V = l->policy->config.vocab_size;
+    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T);
+    double lp = 0, kl = 0;
+    for (int t = 0; t < T; t++) lp += l->acts.logits[(size_t)t * V + l->tg[t]];
+    if (mean_kl) {
+        const float *ref = ref_logprobs(l, e);
+        for (size_t i = 0; i < (size_t)T * V; i++) {
+            float lp_pi = l->acts.logits[i];
+            kl += expf(lp_pi) * (lp_pi - ref[i]);
+        }
+        *mean_kl = (float)(kl / T);
+    }
+    return (float)lp;
+}
+
+float learner_ref_logprob(Learner *l, const Episode *e) {
+    const float *ref = ref_logprobs(l, e);
+    int T = episode_sequence(l, e), V = l->ref->config.vocab_size;
+    double lp = 0;
+    for (int t = 0; t < T; t++) lp += ref[(size_t)t * V + l->tg[t]];
+    return (float)(lp / T);
+}
+
+/* ---- the gradient of one episode ---- */
+
+typedef struct {
+    float kl, entropy, logprob; /* sums over the episode's steps */
+} EpisodeTerms;
+
+/* Writes d loss / d logits for one episode into l->acts.logits and backpropagates it
+   (ADDS into the policy's gradient). Per step t, with p = pi(.|s_t), q = pi_ref(.|s_t):
+     policy term  coef_t * (p - e_y)        (coef_t = A for REINFORCE, A r_t or 0 for PPO)
+     KL term      beta * p_k (log p_k - log q_k - KL_t)
+     entropy term eta * p_k (log p_k + H_t)
+   pg_coef gives coef_t from the step's log pi(y_t). */
+typedef float (*CoefFn)(const Learner *l, const Episode *e, int t, float logp, float advantage);
+
+static float coef_reinforce(const Learner *l, const Episode *e, int t, float logp, float adv) { return adv; }
+
+/* PPO's clipped surrogate -min(r A, clip(r, 1-eps, 1+eps) A): its gradient is A r (p - e_y)
+   unless the clipped branch is the smaller, where it is zero. */
+static float coef_ppo(const Learner *l, const Episode *e, int t, float logp, float adv) {
+    if (!e->behaviour_lp) return adv;
+    float r = expf(logp - e->behaviour_lp[t]), eps = l->cfg.ppo_eps;
+    if ((adv >= 0 && r > 1 + eps) || (adv < 0 && r < 1 - eps)) return 0;
+    return adv * r;
+}
+
+static EpisodeTerms episode_backward(Learner *l, const Episode *e, float advantage, float beta, float eta,
+                                     CoefFn coef) {
+    const float *ref_all = beta > 0 ? ref_logprobs(l, e) : NULL;
+    int T = episode_sequence(l, e), V = l->policy->config.vocab_size;
+    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T);
+    EpisodeTerms terms = {0};
+    for (int t = 0; t < T; t++) {
+        float *row = l->acts.logits + (size_t)t * V; /* log p, becomes the gradient */
+        const float *ref = ref_all ? ref_all + (size_t)t * V : NULL;
+        int y = l->tg[t];
+        double kl = 0, ent = 0;
+        float *probs = l->probs;
+        for (int v = 0; v < V; v++) {
+            float p = probs[v] = expf(row[v]);
+            if (beta > 0) kl += p * (row[v] - ref[v]);
+            ent -= p * row[v];
+        }
+        float c = coef(l, e, t, row[y], advantage);
+        terms.logprob += row[y];
+        terms.kl += (float)kl;
+        terms.entropy += (float)ent;
+        for (int v = 0; v < V; v++) {
+            float logp = row[v], p = probs[v], g = c * p;
+            if (beta > 0) g += beta * p * (logp - ref[v] - (float)kl);
+            g += eta * p * (logp + (float)ent);
+            row[v] = g;
+        }
+        row[y] -= c;
+    }
+    lstm_backward(l->policy, &l->acts, l->in);
+    return terms;
+}
+
+double learner_episode_loss(Learner *l, const Episode *e, float advantage, float beta, float eta) {
+    int T = episode_sequence(l, e), V = l->policy->config.vocab_size;
+    const float *ref_all = ref_logprobs(l, e);
+    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T);
+    double loss = 0;
+    for (int t = 0; t < T; t++) {
+        const float *row = l->acts.logits + (size_t)t * V, *ref = ref_all + (size_t)t * V;
+        double kl = 0, ent = 0;
+        for (int v = 0; v < V; v++) {
+            double p = exp(row[v]);
+            kl += p * (row[v] - ref[v]);
+            ent -= p * row[v];
+        }
+        loss += -advantage * row[l->tg[t]] + beta * kl - eta * ent;
+    }
+    return loss;
+}
+
+void learner_episode_gradient(Learner *l, const Episode *e, float advantage, float beta, float eta) {
+    episode_backward(l, e, advantage, beta, eta, coef_reinforce);
+}
+
+/* ---- the value head (critic): v = w . h_top + b, trained on observed rewards ---- */
+
+float learner_value(Learner *l, const float *ctx_h) {
+    int H = l->policy->config.hidden_dim;
+    const float *h = ctx_h + (size_t)(l->policy->config.num_layers - 1) * H;
+    double v = l->value_w[H];
+    for (int j = 0; j < H; j++) v += l->value_w[j] * h[j];
+    return (float)v;
+}
+
+/* One SGD step on (R - v)^2 / 2; the gradient stops at the head (the LSTM is the actor's). */
+static void critic_step(Learner *l, const float *ctx_h, float reward) {
+    int H = l->policy->config.hidden_dim;
+    const float *h = ctx_h + (size_t)(l->policy->config.num_layers - 1) * H;
+    float err = learner_value(l, ctx_h) - reward, lr = l->cfg.critic_lr;
+    for (int j = 0; j < H; j++) l->value_w[j] -= lr * err * h[j];
+    l->value_w[H] -= lr * err;
+}
+
+/* ---- updates ---- */
+
+static int params_finite(const Model *m) {
+    for (size_t i = 0; i < m->num_params; i++)
+        if (!isfinite(m->param_block[i])) return 0;
+    return 1;
+}
+
+/* Adam step on the accumulated gradient; rolls the snapshot back if anything is not
+   finite. Returns 0, or -1 after a rollback. */
+static int finish_update(Learner *l, float loss, UpdateStats *st) {
+    int took = adam_step(&l->adam, l->policy->param_block, l->policy->grad_block, l->cfg.lr, l->cfg.clip, loss,
+                         &st->grad_norm);
+    if (took && params_finite(l->policy)) return 0;
+    pop_undo(l); /* the snapshot taken before this update */
+    st->rolled_back = 1;
+    err_set("update rolled back: loss or gradient not finite");
+    return -1;
+}
+
+/* beta <- beta (1 + 0.1 e), e = clip(KL / target - 1, -0.2, 0.2) (Ziegler et al. 2019). */
+static void adapt_beta(Learner *l, float mean_kl) {
+    if (l->cfg.kl_target <= 0) return;
+    float e = mean_kl / l->cfg.kl_target - 1;
+    e = e < -0.2f ? -0.2f : e > 0.2f ? 0.2f : e;
+    l->beta *= 1 + 0.1f * e;
+    if (l->beta < 1e-4f) l->beta = 1e-4f;
+}
+
+/* The replay slot the current episode will occupy: a copy with the base model's
+   log-probabilities cached, so later replays of it skip the base model's pass. It counts
+   as remembered only once the update succeeds. */
+static Episode *stage_for_replay(Learner *l, const Episode *e) {
+    Episode *slot = &l->replay[l->replay_head];
+    episode_free(slot);
+    episode_copy(slot, e, &l->policy->config);
+    learner_fill_ref(l, slot);
+    return slot;
+}
+
+static void remember_staged(Learner *l) {
+    l->replay_head = (l->replay_head + 1) % REPLAY_CAP;
+    if (l->replay_count < REPLAY_CAP) l->replay_count++;
+}
+
+/* One of the episodes before the staged one, at random (when the ring is full, the staged
+   slot held the oldest, which is gone). */
+static const Episode *pick_replay(Learner *l) {
+    int older = l->replay_count < REPLAY_CAP ? l->replay_count : REPLAY_CAP - 1;
+    uint32_t back = 1 + rng_u32(&l->rng) % (uint32_t)older;
+    return &l->replay[(l->replay_head + REPLAY_CAP - back) % REPLAY_CAP];
+}
+
+int learner_update(Learner *l, const Episode *e_in, UpdateStats *st) {
+    double t0 = now_seconds();
+    memset(st, 0, sizeof *st);
+    Algo algo = l->cfg.algo;
+    float beta = algo == ALGO_REINFORCE ? 0 : l->beta, eta = algo == ALGO_REINFORCE ? 0 : l->cfg.entropy;
+    float baseline = 0;
+    if (algo == ALGO_BASELINE) baseline = (float)l->baseline;
+    if (algo == ALGO_ACTOR_CRITIC || algo == ALGO_FULL) baseline = learner_value(l, e_in->ctx_h);
+    float adv = e_in->reward - baseline;
+    st->baseline = baseline;
+    st->advantage = adv;
+    push_undo(l);
+    const Episode *e = stage_for_replay(l, e_in);
+    model_zero_grad(l->policy);
+    EpisodeTerms terms = episode_backward(l, e, adv, beta, eta, algo == ALGO_FULL ? coef_ppo : coef_reinforce);
+    st->logprob_before = terms.logprob;
+    float loss = -adv * terms.logprob + beta * terms.kl - eta * terms.entropy;
+    /* Replay: older rated episodes, re-weighted by how much the policy moved since. */
+    if (algo == ALGO_FULL)
+        for (int k = 0; k < l->cfg.replay && k < l->replay_count; k++) {
+            const Episode *old = pick_replay(l);
+            float old_adv = old->reward - learner_value(l, old->ctx_h);
+            EpisodeTerms ot = episode_backward(l, old, old_adv, beta, eta, coef_ppo);
+            loss += -old_adv * ot.logprob;
+        }
+    if (!isfinite(e->reward)) loss = NAN;
+    st->loss = loss;
+    if (finish_update(l, loss, st) != 0) {
+        st->ms = (now_seconds() - t0) * 1e3;
+        return -1;
+    }
+    int T = e->n + 1;
+    st->entropy = terms.entropy / T;
+    st->kl = terms.kl / T; /* before the step: measured on the way, no extra pass */
+    if (beta > 0) adapt_beta(l, st->kl);
+    st->beta = l->beta;
+    l->baseline += 0.1 * (e->reward - l->baseline);
+    if (algo == ALGO_ACTOR_CRITIC || algo == ALGO_FULL) critic_step(l, e->ctx_h, e->reward);
+    remember_staged(l);
+    l->updates++;
+    st->ms = (now_seconds() - t0) * 1e3;
+    return 0;
+}
+
+/* DPO (Rafailov et al. 2023): loss = -log sigmoid(b * ((lp_a - ref_a) - (lp_b - ref_b))). */
+int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, UpdateStats *st) {
+    double t0 = now_seconds();
+    memset(st, 0, sizeof *st);
+    float ref_a = learner_ref_logprob(l, chosen) * (chosen->n + 1);
+    float ref_b = learner_ref_logprob(l, rejected) * (rejected->n + 1);
+    float lp_a = learner_logprob(l, chosen, NULL), lp_b = learner_logprob(l, rejected, NULL);
+    float b = l->cfg.dpo_beta, z = b * ((lp_a - ref_a) - (lp_b - ref_b));
+    float sig_neg = 1.0f / (1.0f + expf(z)); /* sigmoid(-z) */
+    st->loss = logf(1 + expf(-z));
+    st->logprob_before = lp_a;
+    push_undo(l);
+    model_zero_grad(l->policy);
+    /* d loss / d lp_a = -b sigmoid(-z): a REINFORCE-shaped step with advantage b sigmoid(-z). */
+    episode_backward(l, chosen, b * sig_neg, 0, 0, coef_reinforce);
+    episode_backward(l, rejected, -b * sig_neg, 0, 0, coef_reinforce);
+    if (finish_update(l, st->loss, st) != 0) {
+        st->ms = (now_seconds() - t0) * 1e3;
+        return -1;
+    }
+    l->updates++;
+    st->ms = (now_seconds() - t0) * 1e3;
+    return 0;
+}
+
+/* ---- persistence ---- */
+
+void learner_save(const Learner *l, Buf *b) {
+    int H = l->policy->config.hidden_dim;
+    Buf s = {0};
+    int64_t updates = l->updates;
+    buf_put(&s, &updates, 8);
+    buf_put(&s, &l->beta, 4);
+    buf_put(&s, &l->baseline, 8);
+    int32_t nh = H;
+    buf_put(&s, &nh, 4);
+    buf_put(&s, l->value_w, ((size_t)H + 1) * sizeof(float));
+    ckpt_put(b, TAG_LRNR, s.data, s.len);
+    buf_free(&s);
+    ckpt_put_adam(b, &l->adam);
+}
+
+int learner_load(Learner *l, const CkptFile *f) {
+    int H = l->policy->config.hidden_dim;
+    size_t len, want = 8 + 4 + 8 + 4 + ((size_t)H + 1) * sizeof(float);
+    const uint8_t *p = ckpt_find(f, TAG_LRNR, &len);
+    int32_t nh;
+    if (!p || len != want || (memcpy(&nh, p + 20, 4), nh != H)) {
+        err_set("%s: no learner state for this model", f->path);
+        return -1;
+    }
+    if (ckpt_get_adam(f, &l->adam) != 0) return -1;
+    memcpy(&l->updates, p, 8);
+    memcpy(&l->beta, p + 8, 4);
+    memcpy(&l->baseline, p + 12, 8);
+    memcpy(l->value_w, p + 24, ((size_t)H + 1) * sizeof(float));
+    l->undo_count = 0;
+    for (int i = 0; i < REPLAY_CAP; i++) episode_free(&l->replay[i]);
+    l->replay_count = l->replay_head = 0;
+    return 0;
+}

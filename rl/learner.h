@@ -1,0 +1,107 @@
+/* learner: one policy-gradient update per rated reply.
+
+   loss = -A * sum_t log pi(y_t) + beta * sum_t KL(pi(.|s_t) || pi_ref(.|s_t)) - eta * sum_t H(pi(.|s_t))
+
+   A = R - baseline: none (reinforce), a running mean (baseline), or a value head on the
+   LSTM state (actor-critic, full). beta adapts toward a KL target. "full" adds replay of
+   recent rated replies with a PPO-clipped importance ratio against the stored behaviour
+   log-probabilities. A preference between two replies is a DPO update. Every update can
+   be undone bit for bit; a non-finite update rolls back to the last good weights. */
+#ifndef RLCHAT_LEARNER_H
+#define RLCHAT_LEARNER_H
+
+#include <stdint.h>
+
+#include "model/adam.h"
+#include "model/checkpoint.h"
+#include "model/lstm.h"
+
+typedef enum { ALGO_REINFORCE, ALGO_BASELINE, ALGO_ACTOR_CRITIC, ALGO_FULL } Algo;
+
+typedef struct {
+    Algo algo;          /* which parts are on (see above) */
+    float lr;           /* Adam step size of a rating update */
+    float clip;         /* global gradient-norm clip */
+    float kl_beta;      /* initial KL weight beta */
+    float kl_target;    /* per-token KL that beta adapts toward */
+    float entropy;      /* entropy bonus eta */
+    int replay;         /* past episodes replayed with each update (full only) */
+    float ppo_eps;      /* importance-ratio clip of replayed episodes */
+    float dpo_beta;     /* temperature of the preference (DPO) loss */
+    float critic_lr;    /* step size of the value head */
+    int undo_depth;     /* updates that can be undone */
+} LearnerConfig;
+
+/* One rated reply as the learner sees it. */
+typedef struct {
+    float *ctx_h, *ctx_c;   /* (L, H) the policy's conversation state before TOK_BOT was fed */
+    float *ref_h, *ref_c;   /* (L, H) the base model's state at the same point (for the KL) */
+    int32_t *tokens;        /* (n) the reply; TOK_EOT is appended as the last action */
+    float *behaviour_lp;    /* (n + 1) log-probabilities when sampled (TOK_EOT included);
+                               NULL: taken as the policy's own at update time */
+    int n;                  /* reply tokens, without TOK_EOT */
+    float *ref_logp;        /* (n + 1, V) the base model's log-probabilities along the reply,
+                               computed once (learner_fill_ref) since the base never changes;
+                               NULL until then */
+    float reward;           /* R, set when rated */
+} Episode;
+
+typedef struct {
+    float loss;         /* the surrogate loss of the update */
+    float advantage;    /* A = R - baseline */
+    float baseline;     /* the baseline used */
+    float kl;           /* mean per-token KL to the reference after the update */
+    float entropy;      /* mean per-token entropy */
+    float logprob_before, logprob_after; /* sum log pi(reply) around the update */
+    float grad_norm;    /* before clipping */
+    float beta;         /* KL weight after adaptation */
+    double ms;          /* wall time of the whole update */
+    int rolled_back;    /* 1 if non-finite values forced a rollback */
+} UpdateStats;
+
+typedef struct Learner Learner;
+
+LearnerConfig learner_default_config(void);
+const char *algo_name(Algo a);
+int algo_from_name(const char *name, Algo *out); /* -1 on an unknown name */
+
+/* The learner updates policy in place (it does not own it); reference is the frozen base. */
+Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig *cfg);
+void learner_free(Learner *l);
+LearnerConfig *learner_config(Learner *l);
+
+/* Episodes: built from a context state and a reply; the learner copies what it keeps. */
+void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, const StepState *ref_ctx,
+                  const int32_t *tokens, const float *behaviour_lp, int n);
+void episode_free(Episode *e);
+
+/* Computes e->ref_logp if it is not there yet (one forward pass of the base model). */
+void learner_fill_ref(Learner *l, Episode *e);
+
+/* The value head's estimate for a context (the critic). */
+float learner_value(Learner *l, const float *ctx_h);
+/* Sum of log pi(reply + TOK_EOT | context) under the policy, and its mean KL to the base. */
+float learner_logprob(Learner *l, const Episode *e, float *mean_kl);
+/* Mean log-probability per token under the reference model (the fluency reward's input). */
+float learner_ref_logprob(Learner *l, const Episode *e);
+/* One update for a rated episode (e->reward set). Keeps it for replay. 0, or -1 if rolled back. */
+int learner_update(Learner *l, const Episode *e, UpdateStats *st);
+/* A DPO update: chosen preferred over rejected (same context). */
+int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, UpdateStats *st);
+/* Reverts the last update bit for bit; -1 when there is nothing to undo. */
+int learner_undo(Learner *l);
+int learner_undo_available(const Learner *l);
+/* Updates taken so far (undone ones excluded). */
+int64_t learner_updates(const Learner *l);
+
+/* For tests and diagnostics: the loss of one episode at the current weights,
+   -advantage * sum log pi + beta * sum KL - eta * sum H, and its gradient, ADDED into
+   the policy's gradient block. */
+double learner_episode_loss(Learner *l, const Episode *e, float advantage, float beta, float eta);
+void learner_episode_gradient(Learner *l, const Episode *e, float advantage, float beta, float eta);
+
+/* Profile persistence: optimizer, beta, baseline and value head as checkpoint sections. */
+void learner_save(const Learner *l, Buf *b);
+int learner_load(Learner *l, const CkptFile *f); /* -1 with err_msg() on a mismatch */
+
+#endif

@@ -1,0 +1,399 @@
+/* session: the conversation loop shared by every front end. See session.h. */
+#include "session.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/checkpoint.h"
+
+#define TAG_SESS CKPT_TAG('S', 'E', 'S', 'S')
+#define MAX_MESSAGE 4096 /* bytes of a message the model sees; longer ones keep their end */
+
+typedef enum { UPDATE_RATING, UPDATE_SAFETY } UpdateKind;
+
+struct Session {
+    SessionConfig cfg;
+    Model base;              /* frozen reference model */
+    Model policy;            /* the copy that learns */
+    Tokenizer tok;
+    uint32_t base_id;        /* CRC of the base weights: a profile's base must match */
+    Learner *learner;
+    Safety *safety;          /* NULL: no filter */
+    uint8_t *mask;           /* (V) tokens never sampled: blocked words on their own */
+    Generator gen;           /* the policy's conversation */
+    Generator ref_gen;       /* the base model's view of the same conversation */
+    StepState ctx, ref_ctx;  /* both states before the last reply's TOK_BOT */
+    Rng rng;
+    RunningStat human_stats; /* per-profile statistics of human ratings */
+    Turn turn, alt;          /* the last reply and its alternative (after regenerate) */
+    int has_turn, has_alt;
+    UpdateKind *kinds;       /* (undo_depth) what each undoable learner update was */
+    int n_kinds;
+    int ratings, unsaved;
+};
+
+SessionConfig session_default_config(void) {
+    SessionConfig c = {.learn = learner_default_config(), .weights = reward_default_weights(),
+                       .sampling = chat_sampler_defaults(), .max_tokens = CHAT_MAX_TOKENS,
+                       .resample_tries = 4, .learn_from_blocked = 1};
+    return c;
+}
+
+static void turn_free(Turn *t) {
+    free(t->prompt);
+    free(t->text);
+    free(t->prompt_tokens);
+    episode_free(&t->episode);
+    memset(t, 0, sizeof *t);
+}
+
+/* Remembers an update's kind beside the learner's undo ring (same depth). */
+static void push_kind(Session *s, UpdateKind k) {
+    int depth = s->cfg.learn.undo_depth > 0 ? s->cfg.learn.undo_depth : 1;
+    if (s->n_kinds == depth) {
+        memmove(s->kinds, s->kinds + 1, (size_t)(depth - 1) * sizeof(UpdateKind));
+        s->n_kinds--;
+    }
+    s->kinds[s->n_kinds++] = k;
+}
+
+Session *session_new(const char *model_path, const char *assets_dir, const SessionConfig *cfg, uint64_t seed) {
+    Session *s = xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    if (model_load(model_path, &s->base, &s->tok) != 0) {
+        free(s);
+        return NULL;
+    }
+    if (assets_dir) {
+        s->safety = safety_load(assets_dir);
+        if (!s->safety) {
+            tokenizer_free(&s->tok);
+            model_free(&s->base);
+            free(s);
+            return NULL;
+        }
+    }
+    model_build(&s->policy, s->base.config);
+    memcpy(s->policy.param_block, s->base.param_block, s->base.num_params * sizeof(float));
+    s->base_id = crc32_update(0, s->base.param_block, s->base.num_params * sizeof(float));
+    s->learner = learner_new(&s->policy, &s->base, &s->cfg.learn);
+    s->mask = xcalloc((size_t)s->base.config.vocab_size, 1);
+    if (s->safety) safety_token_mask(s->safety, &s->tok, s->mask);
+    gen_build(&s->gen, &s->policy, &s->tok);
+    gen_build(&s->ref_gen, &s->base, &s->tok);
+    step_build(&s->ctx, &s->base.config);
+    step_build(&s->ref_ctx, &s->base.config);
+    rng_seed(&s->rng, seed);
+    running_stat_init(&s->human_stats);
+    s->kinds = xcalloc(cfg->learn.undo_depth > 0 ? (size_t)cfg->learn.undo_depth : 1, sizeof(UpdateKind));
+    return s;
+}
+
+void session_free(Session *s) {
+    if (!s) return;
+    turn_free(&s->turn);
+    turn_free(&s->alt);
+    gen_free(&s->gen);
+    gen_free(&s->ref_gen);
+    step_free(&s->ctx);
+    step_free(&s->ref_ctx);
+    learner_free(s->learner);
+    if (s->safety) safety_free(s->safety);
+    free(s->mask);
+    free(s->kinds);
+    model_free(&s->policy);
+    model_free(&s->base);
+    tokenizer_free(&s->tok);
+    free(s);
+}
+
+SessionConfig *session_config(Session *s) { return &s->cfg; }
+const Model *session_policy(const Session *s) { return &s->policy; }
+const Tokenizer *session_tokenizer(const Session *s) { return &s->tok; }
+Learner *session_learner(Session *s) { return s->learner; }
+const Turn *session_last_turn(const Session *s) { return s->has_turn ? &s->turn : NULL; }
+const Turn *session_alternative(const Session *s) { return s->has_alt ? &s->alt : NULL; }
+int session_ratings(const Session *s) { return s->ratings; }
+int session_unsaved(const Session *s) { return s->unsaved; }
+
+/* ---- replies ---- */
+
+static void feed_both(Session *s, const int32_t *ids, int n) {
+    gen_feed(&s->gen, ids, n);
+    gen_feed(&s->ref_gen, ids, n);
+}
+
+/* Penalises a blocked sample: a safety-only reward through the learner. */
+static void learn_from_blocked(Session *s, const Reply *r) {
+    Episode e;
+    episode_init(&e, &s->policy.config, &s->ctx, &s->ref_ctx, r->tokens, r->logprobs, r->n);
+    RewardTerms terms = {.safety = -1};
+    reward_combine(&terms, &s->cfg.weights);
+    e.reward = terms.total;
+    UpdateStats st;
+    if (learner_update(s->learner, &e, &st) == 0) {
+        push_kind(s, UPDATE_SAFETY);
+        s->unsaved++;
+    }
+    episode_free(&e);
+}
+
+/* Samples from the saved context until a reply passes the filter (or the tries run out),
+   and fills t. The policy's state is left just after TOK_BOT + the sample's tokens +
+   TOK_EOT of the last try; the caller decides what the conversation keeps. */
+static void sample_screened(Session *s, Turn *t, TokenFn on_token, void *ctx, volatile sig_atomic_t *stop) {
+    int32_t bot = TOK_BOT;
+    int tries = s->cfg.resample_tries > 0 ? s->cfg.resample_tries : 1;
+    for (t->tries = 0; t->tries < tries; t->tries++) {
+        step_copy(&s->gen.state, &s->ctx, &s->policy.config);
+        gen_feed(&s->gen, &bot, 1);
+        Reply r;
+        gen_reply(&s->gen, &s->cfg.sampling, &s->rng, s->mask, s->cfg.max_tokens, &r, on_token, ctx, stop);
+        char *text = reply_text(&s->tok, &r);
+        SafetyVerdict v;
+        int blocked = s->safety && safety_check(s->safety, text, strlen(text), &v);
+        if (!blocked) {
+            t->text = text;
+            t->stopped = r.stopped;
+            episode_init(&t->episode, &s->policy.config, &s->ctx, &s->ref_ctx, r.tokens, r.logprobs, r.n);
+            reply_free(&r);
+            t->tries++;
+            t->blocked = 0;
+            return;
+        }
+        t->verdict = v;
+        if (s->cfg.learn_from_blocked) learn_from_blocked(s, &r);
+        if (on_token) on_token(ctx, -1);
+        free(text);
+        reply_free(&r);
+        if (stop && *stop) break;
+    }
+    t->blocked = 1;
+    t->text = xstrdup(SESSION_PLACEHOLDER);
+}
+
+/* Moves both conversations past the reply t shows (an empty reply when blocked). */
+static void commit_reply(Session *s, const Turn *t) {
+    int n = t->blocked ? 0 : t->episode.n;
+    int32_t *ids = xmalloc((size_t)(n + 2) * sizeof(int32_t));
+    ids[0] = TOK_BOT;
+    if (n) memcpy(ids + 1, t->episode.tokens, (size_t)n * sizeof(int32_t));
+    ids[n + 1] = TOK_EOT;
+    step_copy(&s->gen.state, &s->ctx, &s->policy.config);
+    step_copy(&s->ref_gen.state, &s->ref_ctx, &s->base.config);
+    feed_both(s, ids, n + 2);
+    free(ids);
+}
+
+const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_token, void *ctx,
+                        volatile sig_atomic_t *stop) {
+    turn_free(&s->turn);
+    turn_free(&s->alt);
+    s->has_alt = 0;
+    if (len > MAX_MESSAGE) { /* a huge paste: the model sees its end */
+        text += len - MAX_MESSAGE;
+        len = MAX_MESSAGE;
+    }
+    Turn *t = &s->turn;
+    t->prompt = xmalloc(len + 1);
+    memcpy(t->prompt, text, len);
+    t->prompt[len] = 0;
+    size_t n;
+    int32_t *ids = tokenizer_encode(&s->tok, text, len, &n);
+    t->prompt_tokens = ids;
+    t->n_prompt = (int)n;
+    int32_t user = TOK_USER, eot = TOK_EOT;
+    feed_both(s, &user, 1);
+    feed_both(s, ids, (int)n);
+    feed_both(s, &eot, 1);
+    step_copy(&s->ctx, &s->gen.state, &s->policy.config);
+    step_copy(&s->ref_ctx, &s->ref_gen.state, &s->base.config);
+    sample_screened(s, t, on_token, ctx, stop);
+    commit_reply(s, t);
+    s->has_turn = 1;
+    return t;
+}
+
+const Turn *session_regenerate(Session *s, TokenFn on_token, void *ctx, volatile sig_atomic_t *stop) {
+    if (!s->has_turn) {
+        err_set("nothing to regenerate yet: say something first");
+        return NULL;
+    }
+    turn_free(&s->alt);
+    s->alt.prompt = xstrdup(s->turn.prompt);
+    s->alt.prompt_tokens = xmalloc((size_t)(s->turn.n_prompt + 1) * sizeof(int32_t));
+    memcpy(s->alt.prompt_tokens, s->turn.prompt_tokens, (size_t)s->turn.n_prompt * sizeof(int32_t));
+    s->alt.n_prompt = s->turn.n_prompt;
+    sample_screened(s, &s->alt, on_token, ctx, stop);
+    commit_reply(s, &s->turn); /* the conversation keeps reply a until one is preferred */
+    s->has_alt = 1;
+    return &s->alt;
+}
+
+/* ---- ratings ---- */
+
+static void reward_terms(Session *s, const Turn *t, float human, RewardTerms *terms) {
+    const Episode *e = &t->episode;
+    terms->human = human_standardised(&s->human_stats, human);
+    terms->fluency = fluency_from_logprob(learner_ref_logprob(s->learner, e));
+    terms->relevance = relevance_score(&s->base, t->prompt_tokens, t->n_prompt, e->tokens, e->n);
+    terms->informativeness = informativeness_score(e->tokens, e->n, t->text);
+    terms->safety = 0; /* it was shown, so it passed the filter */
+    reward_combine(terms, &s->cfg.weights);
+}
+
+int session_rate(Session *s, float human, RatingResult *out) {
+    memset(out, 0, sizeof *out);
+    if (!s->has_turn) {
+        err_set("nothing to rate yet: say something first");
+        return -1;
+    }
+    Turn *t = &s->turn;
+    if (t->blocked) {
+        err_set("the last reply was withheld by the safety filter; there is nothing to rate");
+        return -1;
+    }
+    if (t->rated) {
+        err_set("the last reply is already rated (u undoes the rating)");
+        return -1;
+    }
+    reward_terms(s, t, human, &out->terms);
+    t->episode.reward = out->terms.total;
+    if (learner_update(s->learner, &t->episode, &out->update) != 0) return -1;
+    push_kind(s, UPDATE_RATING);
+    t->rated = 1;
+    s->ratings++;
+    s->unsaved++;
+    return 0;
+}
+
+int session_undo(Session *s) {
+    int found = 0;
+    for (int i = 0; i < s->n_kinds; i++) found |= s->kinds[i] == UPDATE_RATING;
+    if (!found) {
+        err_set("nothing to undo");
+        return -1;
+    }
+    /* Safety updates made after the rating go too: the state returns to before it. */
+    while (s->n_kinds > 0) {
+        UpdateKind k = s->kinds[--s->n_kinds];
+        learner_undo(s->learner);
+        if (k == UPDATE_RATING) break;
+    }
+    s->ratings--;
+    s->unsaved++;
+    if (s->has_turn) s->turn.rated = 0;
+    return 0;
+}
+
+int session_prefer(Session *s, int which, RatingResult *out) {
+    memset(out, 0, sizeof *out);
+    if (!s->has_alt) {
+        err_set("no alternative to choose from: press r to regenerate first");
+        return -1;
+    }
+    if (s->turn.blocked || s->alt.blocked) {
+        err_set("one of the replies was withheld by the safety filter; nothing to compare");
+        return -1;
+    }
+    Turn *chosen = which ? &s->alt : &s->turn, *rejected = which ? &s->turn : &s->alt;
+    if (learner_prefer(s->learner, &chosen->episode, &rejected->episode, &out->update) != 0) return -1;
+    push_kind(s, UPDATE_RATING);
+    s->ratings++;
+    s->unsaved++;
+    commit_reply(s, chosen);
+    if (which) { /* the chosen reply becomes the turn */
+        Turn tmp = s->turn;
+        s->turn = s->alt;
+        s->alt = tmp;
+    }
+    turn_free(&s->alt);
+    s->has_alt = 0;
+    s->turn.rated = 1;
+    return 0;
+}
+
+/* ---- conversation and model ---- */
+
+void session_clear(Session *s) {
+    gen_reset(&s->gen);
+    gen_reset(&s->ref_gen);
+    turn_free(&s->turn);
+    turn_free(&s->alt);
+    s->has_turn = s->has_alt = 0;
+}
+
+void session_reset(Session *s) {
+    memcpy(s->policy.param_block, s->base.param_block, s->base.num_params * sizeof(float));
+    learner_free(s->learner);
+    s->learner = learner_new(&s->policy, &s->base, &s->cfg.learn);
+    running_stat_init(&s->human_stats);
+    s->n_kinds = 0;
+    s->ratings = 0;
+    s->unsaved = 0;
+    session_clear(s);
+}
+
+/* ---- profiles ---- */
+
+typedef struct {
+    uint32_t base_id;     /* CRC of the base model's weights */
+    int32_t ratings;      /* ratings given */
+    double stat_n, stat_mean, stat_m2; /* human rating statistics */
+} SessionRecord;
+
+int session_save(Session *s, const char *path) {
+    Buf b = {0};
+    SessionRecord rec;
+    memset(&rec, 0, sizeof rec);
+    rec.base_id = s->base_id, rec.ratings = s->ratings;
+    rec.stat_n = s->human_stats.n, rec.stat_mean = s->human_stats.mean, rec.stat_m2 = s->human_stats.m2;
+    ckpt_begin(&b);
+    ckpt_put(&b, TAG_SESS, &rec, sizeof rec);
+    ckpt_put_model(&b, &s->policy, &s->tok, 0);
+    learner_save(s->learner, &b);
+    if (ckpt_write(path, &b) != 0) return -1;
+    s->unsaved = 0;
+    return 0;
+}
+
+/* Everything is checked before anything changes: a bad profile leaves the session as it was. */
+int session_load(Session *s, const char *path) {
+    CkptFile f;
+    Model m;
+    Tokenizer t;
+    SessionRecord rec;
+    size_t len;
+    if (ckpt_open(&f, path) != 0) return -1;
+    const uint8_t *p = ckpt_find(&f, TAG_SESS, &len);
+    if (!p || len != sizeof rec) {
+        err_set("%s: not an rlchat profile", path);
+        goto err;
+    }
+    memcpy(&rec, p, sizeof rec);
+    if (rec.base_id != s->base_id) {
+        err_set("%s: this profile was trained from a different base model", path);
+        goto err;
+    }
+    if (ckpt_get_model(&f, &m, &t) != 0) goto err;
+    int rc = -1;
+    if (m.num_params != s->policy.num_params || memcmp(&m.config, &s->policy.config, sizeof m.config)) {
+        err_set("%s: the profile's model has a different shape from the base", path);
+    } else if (learner_load(s->learner, &f) == 0) { /* checks before it changes anything */
+        memcpy(s->policy.param_block, m.param_block, m.num_params * sizeof(float));
+        s->human_stats.n = rec.stat_n, s->human_stats.mean = rec.stat_mean, s->human_stats.m2 = rec.stat_m2;
+        s->ratings = rec.ratings;
+        s->unsaved = 0;
+        s->n_kinds = 0;
+        session_clear(s);
+        rc = 0;
+    }
+    model_free(&m);
+    tokenizer_free(&t);
+    ckpt_close(&f);
+    return rc;
+err:
+    ckpt_close(&f);
+    return -1;
+}

@@ -1,0 +1,94 @@
+/* session: one conversation with a learning model, the single path every front end uses
+   (the curses screen, plain mode, `rlchat simulate`). It owns the base model (frozen),
+   the policy (a copy that learns), the learner, the safety filter and the reward state.
+
+   A turn: session_say feeds the user's message, samples a reply, screens it (a blocked
+   reply is penalised through the learner and resampled, up to resample_tries times; then a
+   placeholder is shown), and keeps the episode for rating. session_rate turns a rating into
+   a reward and updates the policy at once, so the next reply comes from the updated model. */
+#ifndef RLCHAT_SESSION_H
+#define RLCHAT_SESSION_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/generate.h"
+#include "rl/learner.h"
+#include "rl/reward.h"
+#include "rl/safety.h"
+
+#define SESSION_PLACEHOLDER "[reply withheld by the safety filter]"
+
+typedef struct {
+    LearnerConfig learn;      /* learner settings */
+    RewardWeights weights;    /* reward weights */
+    SamplerConfig sampling;   /* chat sampling */
+    int max_tokens;           /* longest reply */
+    int resample_tries;       /* attempts before the placeholder */
+    int learn_from_blocked;   /* penalise blocked samples through the learner (1) */
+} SessionConfig;
+
+/* The last reply shown, and what is needed to rate it. */
+typedef struct {
+    char *prompt;            /* the user's message (raw bytes, NUL-terminated) */
+    char *text;              /* the reply shown (raw bytes; the placeholder if blocked) */
+    int blocked;             /* 1 if every try was blocked */
+    int tries;               /* samples drawn, blocked ones included */
+    SafetyVerdict verdict;   /* of the last blocked try, when any */
+    Episode episode;         /* for the learner; n = 0 when blocked */
+    int32_t *prompt_tokens;  /* (n_prompt) for the relevance reward */
+    int n_prompt;
+    int rated;               /* 1 once rated */
+    int stopped;             /* 1 if the user stopped it (Ctrl-C); still rateable */
+} Turn;
+
+/* The outcome of a rating. */
+typedef struct {
+    RewardTerms terms;       /* breakdown of R */
+    UpdateStats update;      /* what the update did */
+} RatingResult;
+
+typedef struct Session Session;
+
+SessionConfig session_default_config(void);
+/* Loads the base model from model_path and the safety filter from assets_dir (NULL: no
+   filter). NULL with err_msg() on failure. */
+Session *session_new(const char *model_path, const char *assets_dir, const SessionConfig *cfg, uint64_t seed);
+void session_free(Session *s);
+SessionConfig *session_config(Session *s);
+const Model *session_policy(const Session *s);
+const Tokenizer *session_tokenizer(const Session *s);
+Learner *session_learner(Session *s);
+
+/* Says text as the user and samples the reply. on_token (may be NULL) sees each token of
+   each attempt as it is sampled, and -1 when an attempt is discarded by the filter; only
+   the screened text in the returned turn may be shown. stop (may be NULL) ends the reply
+   early. The returned turn belongs to the session and lives until the next say. */
+const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_token, void *ctx,
+                        volatile sig_atomic_t *stop);
+const Turn *session_last_turn(const Session *s);
+/* Rates the last turn: human in [-1, 1] (good +1, bad -1, stars via human_from_stars). */
+int session_rate(Session *s, float human, RatingResult *out);
+/* Undoes the last rating's update. -1 with err_msg() when there is none. */
+int session_undo(Session *s);
+/* Samples an alternative reply to the last message from the same context (for a/b);
+   the alternative becomes turn b; session_prefer(s, 0 or 1) picks a or b, makes a
+   preference update, and continues the conversation with the chosen reply. */
+const Turn *session_regenerate(Session *s, TokenFn on_token, void *ctx, volatile sig_atomic_t *stop);
+const Turn *session_alternative(const Session *s);
+int session_prefer(Session *s, int which, RatingResult *out);
+/* A new conversation with the same model. */
+void session_clear(Session *s);
+/* Back to the base model: weights, optimizer and learner state. */
+void session_reset(Session *s);
+/* Ratings and updates so far; KL of the policy to the base on the last turn. */
+int session_ratings(const Session *s);
+int session_unsaved(const Session *s);   /* updates since the last save or load */
+
+/* Profiles: the personalised model with optimizer, learner and reward state, and the base
+   model's identity (its checksum), saved atomically. Loading checks the base matches. */
+int session_save(Session *s, const char *path);
+int session_load(Session *s, const char *path);
+
+#endif

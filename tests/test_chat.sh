@@ -1,0 +1,375 @@
+#!/bin/sh
+# test_chat: the chat end to end, on a tiny model trained here in a second.
+#   plain mode: replies, rating, undo, save, restart with the profile, corrupt profiles,
+#     a 1 MB line, invalid UTF-8, reproducible seeds, export, regenerate/prefer, settings;
+#   the screen under tmux: a reply, rating with +, the help overlay, resizing, quitting
+#     with the terminal restored, Ctrl-C twice, SIGTERM.
+# Run from the repository root after `make`. Last line: "N passed, N failed".
+cd "$(dirname "$0")/.." || exit 1
+BIN=${RLCHAT_BUILD:-build}/rlchat
+pass=0
+fail=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rlchat-test.XXXXXX") || exit 1
+SOCK="rlchat-test-$$"
+cleanup() {
+    command -v tmux >/dev/null 2>&1 && tmux -L "$SOCK" kill-server >/dev/null 2>&1
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+check() { # check NAME CONDITION...
+    name=$1
+    shift
+    if "$@"; then
+        pass=$((pass + 1))
+        echo "ok  $name"
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name"
+    fi
+}
+
+finish() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+    exit $?
+}
+
+if [ ! -x "$BIN" ]; then
+    echo "FAIL rlchat is not built (run make)"
+    fail=1
+    finish
+fi
+
+# ---- the fixture: a tiny model and a one-entry block list ----
+cat >"$TMP/corpus.txt" <<'CORPUS'
+hello there
+hi! how are you?
+
+what is your name?
+i am a small chat model.
+
+do you like music?
+yes, i like music a lot.
+
+how is the weather?
+it is sunny and warm today.
+
+tell me a joke
+why did the cat sit on the computer? to keep an eye on the mouse.
+CORPUS
+mkdir -p "$TMP/assets"
+printf '# test list\ninsult 2 stupidhead\n' >"$TMP/assets/blocklist.txt"
+if ! $BIN train --corpus "$TMP/corpus.txt" --out "$TMP/tiny.model" --vocab 300 --embed 16 --hidden 32 \
+    --layers 1 --batch 2 --seq 16 --epochs 3 >"$TMP/train.log" 2>&1; then
+    cat "$TMP/train.log"
+    echo "FAIL the tiny model could not be trained"
+    fail=1
+    finish
+fi
+XDG_DATA_HOME="$TMP/data"
+export XDG_DATA_HOME
+PROFILES="$XDG_DATA_HOME/rlchat"
+
+chat() { # chat ARGS... : plain mode on the fixture; stdin is the script
+    $BIN --model "$TMP/tiny.model" --assets "$TMP/assets" --plain "$@"
+}
+crcs() { sed -n 's/^weights *crc32 //p' "$1"; }
+nth() { sed -n "${1}p"; }
+
+# ---- plain mode ----
+
+test_plain_mode_prints_one_line_per_reply() {
+    printf 'hello\nhow are you\n' | chat --seed 1 >"$TMP/o1" 2>"$TMP/e1" &&
+        [ "$(wc -l <"$TMP/o1")" -eq 2 ]
+}
+check test_plain_mode_prints_one_line_per_reply test_plain_mode_prints_one_line_per_reply
+
+test_not_a_terminal_means_plain_mode() {
+    printf 'hello\n' | $BIN --model "$TMP/tiny.model" --assets "$TMP/assets" --seed 1 >"$TMP/o2" 2>/dev/null &&
+        [ "$(wc -l <"$TMP/o2")" -eq 1 ]
+}
+check test_not_a_terminal_means_plain_mode test_not_a_terminal_means_plain_mode
+
+test_rating_changes_weights_and_undo_restores_them() {
+    printf 'hello\n/show\n/good\n/show\n/undo\n/show\n' | chat --seed 2 >/dev/null 2>"$TMP/e3" || return 1
+    c0=$(crcs "$TMP/e3" | nth 1)
+    c1=$(crcs "$TMP/e3" | nth 2)
+    c2=$(crcs "$TMP/e3" | nth 3)
+    [ -n "$c0" ] && [ "$c0" != "$c1" ] && [ "$c0" = "$c2" ]
+}
+check test_rating_changes_weights_and_undo_restores_them test_rating_changes_weights_and_undo_restores_them
+
+test_profile_survives_a_restart() {
+    printf 'hello\n/good\nwhat is your name?\n/rate 4\n/show\n/save\n/quit\n' | chat --seed 3 --profile p1 >/dev/null 2>"$TMP/e4" ||
+        return 1
+    saved=$(crcs "$TMP/e4" | nth 1)
+    [ -f "$PROFILES/p1.profile" ] || return 1
+    printf '/show\n' | chat --seed 3 --profile p1 >/dev/null 2>"$TMP/e5" || return 1
+    loaded=$(crcs "$TMP/e5" | nth 1)
+    [ -n "$saved" ] && [ "$saved" = "$loaded" ] && grep -q '^ratings *2 ' "$TMP/e5"
+}
+check test_profile_survives_a_restart test_profile_survives_a_restart
+
+test_feedback_log_has_one_line_per_rating() {
+    [ "$(wc -l <"$PROFILES/p1.feedback.log")" -eq 2 ] &&
+        [ "$(cut -f4 "$PROFILES/p1.feedback.log" | tr '\n' ' ')" = "+1 4/5 " ] &&
+        [ "$(head -n 1 "$PROFILES/p1.feedback.log" | awk -F '\t' '{print NF}')" -eq 11 ]
+}
+check test_feedback_log_has_one_line_per_rating test_feedback_log_has_one_line_per_rating
+
+test_saved_profile_gives_the_same_replies_for_the_same_seed() {
+    printf 'hello\nwhat is your name?\n' | chat --seed 9 --profile p1 >"$TMP/o6a" 2>/dev/null &&
+        printf 'hello\nwhat is your name?\n' | chat --seed 9 --profile p1 >"$TMP/o6b" 2>/dev/null &&
+        cmp -s "$TMP/o6a" "$TMP/o6b" && [ -s "$TMP/o6a" ]
+}
+check test_saved_profile_gives_the_same_replies_for_the_same_seed \
+    test_saved_profile_gives_the_same_replies_for_the_same_seed
+
+test_same_seed_gives_same_replies() {
+    printf 'hello\ntell me a joke\ndo you like music?\n' | chat --seed 42 >"$TMP/o7a" 2>/dev/null &&
+        printf 'hello\ntell me a joke\ndo you like music?\n' | chat --seed 42 >"$TMP/o7b" 2>/dev/null &&
+        cmp -s "$TMP/o7a" "$TMP/o7b"
+}
+check test_same_seed_gives_same_replies test_same_seed_gives_same_replies
+
+test_corrupt_profile_is_reported_and_chat_still_works() {
+    mkdir -p "$PROFILES"
+    printf 'this is not a profile' >"$PROFILES/bad.profile"
+    cp "$PROFILES/bad.profile" "$TMP/bad.copy"
+    printf 'hello\n' | chat --seed 1 --profile bad >"$TMP/o8" 2>"$TMP/e8" || return 1
+    [ "$(wc -l <"$TMP/o8")" -eq 1 ] && grep -q 'cannot load profile bad' "$TMP/e8" &&
+        grep -q 'base model' "$TMP/e8" && cmp -s "$PROFILES/bad.profile" "$TMP/bad.copy"
+}
+check test_corrupt_profile_is_reported_and_chat_still_works test_corrupt_profile_is_reported_and_chat_still_works
+
+test_saving_over_a_corrupt_profile_keeps_it_aside() {
+    printf 'hello\n/good\n/save\n' | chat --seed 1 --profile bad >/dev/null 2>"$TMP/e9" || return 1
+    cmp -s "$PROFILES/bad.profile.corrupt" "$TMP/bad.copy" &&
+        printf '/show\n' | chat --profile bad 2>&1 >/dev/null | grep -q '^ratings *1 '
+}
+check test_saving_over_a_corrupt_profile_keeps_it_aside test_saving_over_a_corrupt_profile_keeps_it_aside
+
+test_truncated_profile_is_reported() {
+    head -c 200 "$PROFILES/p1.profile" >"$PROFILES/cut.profile"
+    printf 'hello\n' | chat --seed 1 --profile cut >"$TMP/o10" 2>"$TMP/e10" &&
+        [ "$(wc -l <"$TMP/o10")" -eq 1 ] && grep -q 'cannot load profile cut' "$TMP/e10"
+}
+check test_truncated_profile_is_reported test_truncated_profile_is_reported
+
+test_profile_from_another_base_model_is_refused() {
+    $BIN train --corpus "$TMP/corpus.txt" --out "$TMP/other.model" --vocab 300 --embed 16 --hidden 32 \
+        --layers 1 --batch 2 --seq 16 --epochs 3 --seed 7 >/dev/null 2>&1 || return 1
+    printf 'hello\n' | $BIN --model "$TMP/other.model" --assets "$TMP/assets" --plain --profile p1 \
+        >"$TMP/o11" 2>"$TMP/e11" &&
+        [ "$(wc -l <"$TMP/o11")" -eq 1 ] && grep -q 'different base model' "$TMP/e11"
+}
+check test_profile_from_another_base_model_is_refused test_profile_from_another_base_model_is_refused
+
+test_a_megabyte_line_does_not_crash() {
+    { head -c 1048576 /dev/zero | tr '\0' 'a'; printf '\nhello\n'; } | chat --seed 1 >"$TMP/o12" 2>"$TMP/e12" &&
+        [ "$(wc -l <"$TMP/o12")" -eq 2 ] && grep -q 'sees its last 4096' "$TMP/e12"
+}
+check test_a_megabyte_line_does_not_crash test_a_megabyte_line_does_not_crash
+
+test_invalid_utf8_does_not_crash_and_output_has_no_control_bytes() {
+    printf '\377\376 hi \300\200 \355\240\200 \033[31m\007 there\n/export %s/x.md\n' "$TMP" |
+        chat --seed 1 >"$TMP/o13" 2>/dev/null || return 1
+    [ "$(wc -l <"$TMP/o13")" -eq 1 ] && ! tr -d '\n' <"$TMP/o13" | LC_ALL=C grep -q '[[:cntrl:]]' &&
+        ! tr -d '\n' <"$TMP/x.md" | LC_ALL=C grep -q '[[:cntrl:]]'
+}
+check test_invalid_utf8_does_not_crash_and_output_has_no_control_bytes \
+    test_invalid_utf8_does_not_crash_and_output_has_no_control_bytes
+
+test_export_writes_markdown_with_ratings() {
+    printf 'hello\n/good\n/export %s/t.md\n' "$TMP" | chat --seed 1 >/dev/null 2>&1 &&
+        grep -q '^\*\*You:\*\* hello' "$TMP/t.md" && grep -q '^\*rating: good\*' "$TMP/t.md"
+}
+check test_export_writes_markdown_with_ratings test_export_writes_markdown_with_ratings
+
+test_regenerate_and_prefer() {
+    printf 'hello\n/regen\n/prefer b\n/show\n' | chat --seed 1 >"$TMP/o15" 2>"$TMP/e15" &&
+        [ "$(wc -l <"$TMP/o15")" -eq 2 ] && grep -q 'preferred b' "$TMP/e15" && grep -q '^ratings *1 ' "$TMP/e15"
+}
+check test_regenerate_and_prefer test_regenerate_and_prefer
+
+test_set_changes_a_setting_and_rejects_nonsense() {
+    printf '/set temp 0\n/set top_p 7\n/set nope 1\n/show\n' | chat >/dev/null 2>"$TMP/e16" &&
+        grep -q '^temp  *0$' "$TMP/e16" && grep -q 'top_p wants' "$TMP/e16" && grep -q "unknown setting 'nope'" "$TMP/e16"
+}
+check test_set_changes_a_setting_and_rejects_nonsense test_set_changes_a_setting_and_rejects_nonsense
+
+test_rating_before_any_reply_is_an_error_not_a_crash() {
+    printf '/good\n/undo\n/prefer a\n/rate 9\n/nope\n' | chat >/dev/null 2>"$TMP/e17" &&
+        [ "$(grep -c '^error: ' "$TMP/e17")" -eq 5 ]
+}
+check test_rating_before_any_reply_is_an_error_not_a_crash test_rating_before_any_reply_is_an_error_not_a_crash
+
+test_help_and_models_list_things() {
+    printf '/help\n/models\n' | chat 2>&1 >/dev/null | grep -q '/export FILE' &&
+        printf '/models\n' | chat 2>&1 >/dev/null | grep -q '^  p1 '
+}
+check test_help_and_models_list_things test_help_and_models_list_things
+
+test_autosave_saves_on_quit() {
+    printf 'hello\n/good\n' | chat --seed 1 --profile auto --autosave >/dev/null 2>&1 &&
+        printf '/show\n' | chat --profile auto 2>&1 >/dev/null | grep -q '^ratings *1 '
+}
+check test_autosave_saves_on_quit test_autosave_saves_on_quit
+
+test_bad_profile_name_is_a_usage_error() {
+    printf 'hello\n' | chat --profile ../x >/dev/null 2>&1
+    [ $? -eq 2 ]
+}
+check test_bad_profile_name_is_a_usage_error test_bad_profile_name_is_a_usage_error
+
+test_missing_model_is_reported() {
+    printf 'hello\n' | $BIN --model "$TMP/none.model" --assets "$TMP/assets" --plain 2>"$TMP/e20" >/dev/null
+    [ $? -eq 1 ] && grep -q 'none.model' "$TMP/e20"
+}
+check test_missing_model_is_reported test_missing_model_is_reported
+
+test_man_page_is_clean_and_documents_every_chat_option() {
+    if command -v mandoc >/dev/null 2>&1; then
+        [ -z "$(mandoc -Tlint man/rlchat.1 2>&1)" ] || return 1
+    fi
+    for opt in $($BIN chat --help | sed -n 's/^  \(--[a-z-]*\).*/\1/p'); do
+        grep -qF -- "$(printf '%s' "$opt" | sed 's/-/\\-/g')" man/rlchat.1 || { echo "man page lacks $opt"; return 1; }
+    done
+    for cmd in chat train eval sample filter simulate 'safety\-train'; do
+        grep -qxF ".B $cmd" man/rlchat.1 || { echo "man page lacks $cmd"; return 1; }
+    done
+}
+check test_man_page_is_clean_and_documents_every_chat_option test_man_page_is_clean_and_documents_every_chat_option
+
+# ---- the screen, under tmux ----
+
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "skipping the terminal tests: tmux is not installed"
+    finish
+fi
+
+T() { tmux -L "$SOCK" -f /dev/null "$@"; }
+screen() { T capture-pane -t "$1" -p; }
+wait_for() { # wait_for SESSION PATTERN: up to 10 s for the pane to show it
+    i=0
+    while [ $i -lt 100 ]; do
+        screen "$1" 2>/dev/null | grep -q -- "$2" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "--- the pane did not show '$2':"
+    screen "$1" 2>/dev/null
+    return 1
+}
+wait_gone() { # wait_gone SESSION PATTERN
+    i=0
+    while [ $i -lt 100 ]; do
+        screen "$1" 2>/dev/null | grep -q -- "$2" || return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+wait_file() { # wait_file FILE
+    i=0
+    while [ $i -lt 100 ]; do
+        [ -s "$1" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+start() { # start SESSION: rlchat in an 80x24 terminal; its exit status goes to $TMP/SESSION.exit
+    T new-session -d -s "$1" -x 80 -y 24 \
+        "TERM=screen-256color XDG_DATA_HOME='$XDG_DATA_HOME' $BIN --model '$TMP/tiny.model' --assets '$TMP/assets' --seed 5; echo \$? >'$TMP/$1.exit'; sleep 60"
+}
+
+start s1
+test_screen_starts() { wait_for s1 '? help'; }
+check test_screen_starts test_screen_starts
+
+test_screen_shows_a_reply() {
+    T send-keys -t s1 'hello there' Enter
+    wait_for s1 '^you   hello there' && wait_for s1 '^bot ' && wait_for s1 '+ good  - bad'
+}
+check test_screen_shows_a_reply test_screen_shows_a_reply
+
+test_plus_rates_and_the_status_bar_changes() {
+    screen s1 | grep -q '0 rated' || return 1
+    T send-keys -t s1 '+'
+    wait_for s1 '1 rated' && wait_for s1 'R +' && wait_for s1 'good: R' && wait_for s1 'update [0-9.]* ms'
+}
+check test_plus_rates_and_the_status_bar_changes test_plus_rates_and_the_status_bar_changes
+
+test_help_opens_and_a_key_closes_it() {
+    T send-keys -t s1 '?'
+    wait_for s1 'rlchat: keys' || return 1
+    T send-keys -t s1 'x'
+    wait_gone s1 'rlchat: keys' && ! screen s1 | grep -q '^> x'
+}
+check test_help_opens_and_a_key_closes_it test_help_opens_and_a_key_closes_it
+
+test_resize_down_to_40x10_and_smaller() {
+    T resize-window -t s1 -x 40 -y 10
+    wait_for s1 '1 rated' || return 1
+    T resize-window -t s1 -x 30 -y 8
+    wait_for s1 'too small' || return 1
+    T resize-window -t s1 -x 80 -y 24
+    wait_for s1 '1 rated' && [ ! -s "$TMP/s1.exit" ]
+}
+check test_resize_down_to_40x10_and_smaller test_resize_down_to_40x10_and_smaller
+
+test_quit_asks_to_save_and_restores_the_terminal() {
+    T send-keys -t s1 '/quit' Enter
+    wait_for s1 'unsaved updates to profile' || return 1
+    T send-keys -t s1 'n'
+    wait_file "$TMP/s1.exit" && [ "$(cat "$TMP/s1.exit")" = 0 ] &&
+        [ "$(T display-message -p -t s1 '#{alternate_on}')" = 0 ] && wait_for s1 'unsaved updates were not saved'
+}
+check test_quit_asks_to_save_and_restores_the_terminal test_quit_asks_to_save_and_restores_the_terminal
+
+start s2
+test_ctrl_c_twice_quits() {
+    wait_for s2 '? help' || return 1
+    T send-keys -t s2 C-c
+    wait_for s2 'Ctrl-C again' || return 1
+    T send-keys -t s2 C-c
+    wait_file "$TMP/s2.exit" && [ "$(cat "$TMP/s2.exit")" = 0 ] &&
+        [ "$(T display-message -p -t s2 '#{alternate_on}')" = 0 ]
+}
+check test_ctrl_c_twice_quits test_ctrl_c_twice_quits
+
+test_ctrl_d_and_yes_saves_the_profile() {
+    T new-session -d -s s4 -x 80 -y 24 \
+        "TERM=screen-256color XDG_DATA_HOME='$XDG_DATA_HOME' $BIN --model '$TMP/tiny.model' --assets '$TMP/assets' --profile scr; echo \$? >'$TMP/s4.exit'; sleep 60"
+    wait_for s4 '0 rated' || return 1
+    T send-keys -t s4 'hello' Enter
+    wait_for s4 '+ good' || return 1
+    T send-keys -t s4 '3'
+    wait_for s4 '1 rated' || return 1
+    T send-keys -t s4 C-d
+    wait_for s4 'unsaved updates to profile scr' || return 1
+    T send-keys -t s4 'y'
+    wait_file "$TMP/s4.exit" && [ "$(cat "$TMP/s4.exit")" = 0 ] &&
+        printf '/show\n' | chat --profile scr 2>&1 >/dev/null | grep -q '^ratings *1 ' &&
+        [ "$(cut -f4 "$PROFILES/scr.feedback.log")" = "3/5" ] && [ -s "$PROFILES/history" ]
+}
+check test_ctrl_d_and_yes_saves_the_profile test_ctrl_d_and_yes_saves_the_profile
+
+start s3
+test_sigterm_restores_the_terminal() {
+    wait_for s3 '? help' || return 1
+    pid=$(pgrep -P "$(T display-message -p -t s3 '#{pane_pid}')" rlchat)
+    [ -n "$pid" ] || return 1
+    kill -TERM "$pid"
+    wait_file "$TMP/s3.exit" && [ "$(cat "$TMP/s3.exit")" = 143 ] &&
+        [ "$(T display-message -p -t s3 '#{alternate_on}')" = 0 ]
+}
+if command -v pgrep >/dev/null 2>&1; then
+    check test_sigterm_restores_the_terminal test_sigterm_restores_the_terminal
+else
+    echo "skipping test_sigterm_restores_the_terminal: no pgrep"
+fi
+
+finish

@@ -1,0 +1,212 @@
+/* test_learner: the rating update moves the model the right way, its KL and entropy
+   gradients match finite differences, undo is exact, replay and preferences work, and a
+   non-finite update rolls back. All on a tiny random model. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/generate.h"
+#include "model/tokenizer.h"
+#include "rl/learner.h"
+#include "tests/check.h"
+
+static const char *TEXT = "hi there, how are you?\ni am fine thanks. and you?\nwhat music do you like?\nrock, mostly.\n";
+
+typedef struct {
+    Tokenizer tok;
+    Model base, policy;
+    Learner *l;
+    StepState ctx, ref_ctx;
+} Fixture;
+
+static void fixture(Fixture *f, Algo algo, float lr) {
+    tokenizer_train(&f->tok, TEXT, strlen(TEXT), 300);
+    Config c = {.vocab_size = f->tok.vocab_size, .embed_dim = 8, .hidden_dim = 12, .num_layers = 2};
+    model_build(&f->base, c);
+    model_init_weights(&f->base, 4);
+    model_build(&f->policy, c);
+    memcpy(f->policy.param_block, f->base.param_block, f->base.num_params * sizeof(float));
+    LearnerConfig lc = learner_default_config();
+    lc.algo = algo;
+    lc.lr = lr;
+    f->l = learner_new(&f->policy, &f->base, &lc);
+    /* A context: the state after a user turn. */
+    step_build(&f->ctx, &c);
+    step_build(&f->ref_ctx, &c);
+    int32_t prompt[4] = {TOK_USER, 'h', 'i', TOK_EOT};
+    for (int i = 0; i < 4; i++) lstm_step(&f->base, &f->ctx, prompt[i]), lstm_step(&f->base, &f->ref_ctx, prompt[i]);
+}
+
+static void fixture_free(Fixture *f) {
+    learner_free(f->l);
+    step_free(&f->ctx);
+    step_free(&f->ref_ctx);
+    model_free(&f->policy);
+    model_free(&f->base);
+    tokenizer_free(&f->tok);
+}
+
+static void episode(Fixture *f, Episode *e, const char *reply, float reward) {
+    size_t n;
+    int32_t *ids = tokenizer_encode(&f->tok, reply, strlen(reply), &n);
+    episode_init(e, &f->policy.config, &f->ctx, &f->ref_ctx, ids, NULL, (int)n);
+    e->reward = reward;
+    free(ids);
+}
+
+static void test_positive_reward_raises_and_negative_lowers_the_reply_logprob(void) {
+    for (int sign = -1; sign <= 1; sign += 2)
+        for (Algo a = ALGO_REINFORCE; a <= ALGO_FULL; a++) {
+            Fixture f;
+            fixture(&f, a, 1e-2f);
+            Episode e;
+            episode(&f, &e, "rock, mostly.", (float)sign);
+            float before = learner_logprob(f.l, &e, NULL);
+            UpdateStats st;
+            CHECK(learner_update(f.l, &e, &st) == 0, "update failed: %s", err_msg());
+            float after = learner_logprob(f.l, &e, NULL);
+            CHECK(sign > 0 ? after > before : after < before, "%s, reward %+d: log-probability %.4f -> %.4f",
+                  algo_name(a), sign, before, after);
+            episode_free(&e);
+            fixture_free(&f);
+        }
+}
+
+/* Central differences of learner_episode_loss against learner_episode_gradient, with the
+   policy moved away from the base so the KL term is not at its minimum. */
+static void test_kl_and_entropy_gradients_match_finite_differences(void) {
+    float settings[3][3] = {{0, 1.0f, 0}, {0, 0, 1.0f}, {0.7f, 0.5f, 0.3f}}; /* advantage, beta, eta */
+    const char *names[3] = {"KL", "entropy", "all terms"};
+    for (int s = 0; s < 3; s++) {
+        Fixture f;
+        fixture(&f, ALGO_FULL, 1e-2f);
+        Rng r;
+        rng_seed(&r, 8);
+        for (size_t i = 0; i < f.policy.num_params; i++) { /* peaked distributions: gradients well above float rounding */
+            f.base.param_block[i] *= 5;
+            f.policy.param_block[i] = f.base.param_block[i] + 0.5f * (rng_float(&r) - 0.5f);
+        }
+        Episode e;
+        episode(&f, &e, "i am fine", 0);
+        float adv = settings[s][0], beta = settings[s][1], eta = settings[s][2];
+        model_zero_grad(&f.policy);
+        learner_episode_gradient(f.l, &e, adv, beta, eta);
+        double an[60], nu[60], diff = 0, sa = 0, sb = 0;
+        for (int k = 0; k < 60; k++) {
+            size_t i = rng_u32(&r) % f.policy.num_params;
+            if (k < 20) i = (size_t)(f.policy.params.out_w - f.policy.param_block) + rng_u32(&r) % 1000;
+            float keep = f.policy.param_block[i], h = 1e-2f;
+            f.policy.param_block[i] = keep + h;
+            double up = learner_episode_loss(f.l, &e, adv, beta, eta);
+            f.policy.param_block[i] = keep - h;
+            double down = learner_episode_loss(f.l, &e, adv, beta, eta);
+            f.policy.param_block[i] = keep;
+            an[k] = f.policy.grad_block[i];
+            nu[k] = (up - down) / (2 * h);
+            diff += (an[k] - nu[k]) * (an[k] - nu[k]), sa += an[k] * an[k], sb += nu[k] * nu[k];
+        }
+        double rel = sqrt(diff) / (sqrt(sa) + sqrt(sb) + 1e-12);
+        CHECK(rel < 2e-2, "%s gradient: relative error %.3g against finite differences", names[s], rel);
+        CHECK(sa > 1e-12, "%s gradient is zero", names[s]);
+        episode_free(&e);
+        fixture_free(&f);
+    }
+}
+
+static void test_undo_restores_the_weights_bit_for_bit(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-2f);
+    float *start = xmalloc(f.policy.num_params * sizeof(float));
+    memcpy(start, f.policy.param_block, f.policy.num_params * sizeof(float));
+    Episode e1, e2;
+    episode(&f, &e1, "rock, mostly.", 1);
+    episode(&f, &e2, "hi there", -1);
+    UpdateStats st;
+    learner_update(f.l, &e1, &st);
+    float *mid = xmalloc(f.policy.num_params * sizeof(float));
+    memcpy(mid, f.policy.param_block, f.policy.num_params * sizeof(float));
+    learner_update(f.l, &e2, &st);
+    CHECK(memcmp(mid, f.policy.param_block, f.policy.num_params * sizeof(float)) != 0, "second update changed nothing");
+    CHECK(learner_undo(f.l) == 0, "undo refused");
+    CHECK(!memcmp(mid, f.policy.param_block, f.policy.num_params * sizeof(float)), "first undo not exact");
+    CHECK(learner_undo(f.l) == 0, "second undo refused");
+    CHECK(!memcmp(start, f.policy.param_block, f.policy.num_params * sizeof(float)), "second undo not exact");
+    CHECK(learner_undo(f.l) != 0, "undo with nothing to undo succeeded");
+    CHECK(learner_updates(f.l) == 0, "update count not restored");
+    free(start), free(mid);
+    episode_free(&e1), episode_free(&e2);
+    fixture_free(&f);
+}
+
+static void test_preference_raises_the_chosen_reply_over_the_rejected(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-2f);
+    Episode a, b;
+    episode(&f, &a, "rock, mostly.", 0);
+    episode(&f, &b, "i am fine thanks.", 0);
+    float gap_before = learner_logprob(f.l, &a, NULL) - learner_logprob(f.l, &b, NULL);
+    UpdateStats st;
+    CHECK(learner_prefer(f.l, &a, &b, &st) == 0, "preference update failed: %s", err_msg());
+    float gap_after = learner_logprob(f.l, &a, NULL) - learner_logprob(f.l, &b, NULL);
+    CHECK(gap_after > gap_before, "chosen-minus-rejected log-probability %.4f -> %.4f", gap_before, gap_after);
+    episode_free(&a), episode_free(&b);
+    fixture_free(&f);
+}
+
+/* With replay on, a well-rewarded reply keeps gaining from later, neutral updates. */
+static void test_replay_keeps_pushing_a_rewarded_reply(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-2f);
+    learner_config(f.l)->replay = 4;
+    learner_config(f.l)->kl_beta = 0;
+    learner_config(f.l)->entropy = 0;
+    Episode good, neutral;
+    episode(&f, &good, "rock, mostly.", 1);
+    UpdateStats st;
+    learner_update(f.l, &good, &st);
+    float after_first = learner_logprob(f.l, &good, NULL);
+    for (int k = 0; k < 3; k++) {
+        episode(&f, &neutral, "hi", 0);
+        neutral.reward = learner_value(f.l, neutral.ctx_h); /* advantage 0: only replay acts */
+        learner_update(f.l, &neutral, &st);
+        episode_free(&neutral);
+    }
+    float after_replay = learner_logprob(f.l, &good, NULL);
+    CHECK(after_replay > after_first, "replayed reply log-probability %.4f -> %.4f", after_first, after_replay);
+    episode_free(&good);
+    fixture_free(&f);
+}
+
+static void test_nan_in_the_loss_rolls_back_and_learning_goes_on(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-2f);
+    float *start = xmalloc(f.policy.num_params * sizeof(float));
+    memcpy(start, f.policy.param_block, f.policy.num_params * sizeof(float));
+    Episode bad, good;
+    episode(&f, &bad, "rock", NAN);
+    UpdateStats st;
+    CHECK(learner_update(f.l, &bad, &st) != 0 && st.rolled_back, "NaN update not rolled back");
+    CHECK(!memcmp(start, f.policy.param_block, f.policy.num_params * sizeof(float)), "weights changed by a NaN update");
+    episode(&f, &good, "rock", 1);
+    float before = learner_logprob(f.l, &good, NULL);
+    CHECK(learner_update(f.l, &good, &st) == 0, "update after rollback failed");
+    CHECK(learner_logprob(f.l, &good, NULL) > before, "no learning after a rollback");
+    for (size_t i = 0; i < f.policy.num_params; i++)
+        if (!isfinite(f.policy.param_block[i])) {
+            CHECK(0, "non-finite weight at %zu", i);
+            break;
+        }
+    free(start);
+    episode_free(&bad), episode_free(&good);
+    fixture_free(&f);
+}
+
+int main(void) {
+    RUN(test_positive_reward_raises_and_negative_lowers_the_reply_logprob);
+    RUN(test_kl_and_entropy_gradients_match_finite_differences);
+    RUN(test_undo_restores_the_weights_bit_for_bit);
+    RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
+    RUN(test_replay_keeps_pushing_a_rewarded_reply);
+    RUN(test_nan_in_the_loss_rolls_back_and_learning_goes_on);
+    return check_summary();
+}
