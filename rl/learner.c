@@ -34,7 +34,8 @@ struct Learner {
     LstmState st, ref_st;     /* scratch states */
     int32_t in[MAX_EPISODE], tg[MAX_EPISODE];
     float *probs;             /* (V) scratch */
-    float beta;               /* current KL weight */
+    float beta;               /* current KL weight (adapts) */
+    float beta_set;           /* cfg.kl_beta when beta was last set from it */
     double baseline;          /* running mean of rewards (EMA) */
     float *value_w;           /* (H + 1): value head weights and bias on the top-layer h */
     Snapshot *undo;           /* ring of undo_depth snapshots */
@@ -124,11 +125,15 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
     l->policy = policy;
     l->ref = reference;
     adam_build(&l->adam, policy->num_params);
+    /* No momentum: each rating's update moves the way that rating says. With beta1 = 0.9 a
+       positive rating after a run of negative ones can still lower its reply's probability
+       (tests/test_learner.c shows it); the second moment still scales the steps. */
+    l->adam.beta1 = 0.0f;
     acts_build(&l->acts, c, 1, MAX_EPISODE);
     acts_build(&l->ref_acts, c, 1, MAX_EPISODE);
     state_build(&l->st, c, 1);
     state_build(&l->ref_st, c, 1);
-    l->beta = cfg->kl_beta;
+    l->beta = l->beta_set = cfg->kl_beta;
     l->value_w = xcalloc((size_t)c->hidden_dim + 1, sizeof(float));
     l->probs = xmalloc((size_t)c->vocab_size * sizeof(float));
     int depth = cfg->undo_depth > 0 ? cfg->undo_depth : 1;
@@ -401,7 +406,7 @@ static int finish_update(Learner *l, float loss, UpdateStats *st) {
 
 /* beta <- beta (1 + 0.1 e), e = clip(KL / target - 1, -0.2, 0.2) (Ziegler et al. 2019). */
 static void adapt_beta(Learner *l, float mean_kl) {
-    if (l->cfg.kl_target <= 0) return;
+    if (l->cfg.kl_target <= 0 || l->beta <= 0) return;
     float e = mean_kl / l->cfg.kl_target - 1;
     e = e < -0.2f ? -0.2f : e > 0.2f ? 0.2f : e;
     l->beta *= 1 + 0.1f * e;
@@ -432,25 +437,23 @@ static const Episode *pick_replay(Learner *l) {
     return &l->replay[(l->replay_head + REPLAY_CAP - back) % REPLAY_CAP];
 }
 
-int learner_update(Learner *l, const Episode *e_in, UpdateStats *st) {
+/* The shared body of a rating update and a safety penalty: one policy-gradient step with
+   the given advantage (plus KL and entropy), replay when asked; the episode joins the replay
+   buffer and trains the critic only when it is a rating. */
+static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating, UpdateStats *st) {
     double t0 = now_seconds();
-    memset(st, 0, sizeof *st);
     Algo algo = l->cfg.algo;
+    if (l->cfg.kl_beta != l->beta_set) l->beta = l->beta_set = l->cfg.kl_beta; /* set by the user */
     float beta = algo == ALGO_REINFORCE ? 0 : l->beta, eta = algo == ALGO_REINFORCE ? 0 : l->cfg.entropy;
-    float baseline = 0;
-    if (algo == ALGO_BASELINE) baseline = (float)l->baseline;
-    if (algo == ALGO_ACTOR_CRITIC || algo == ALGO_FULL) baseline = learner_value(l, e_in->ctx_h);
-    float adv = e_in->reward - baseline;
-    st->baseline = baseline;
     st->advantage = adv;
     push_undo(l);
-    const Episode *e = stage_for_replay(l, e_in);
+    const Episode *e = is_rating ? stage_for_replay(l, e_in) : e_in;
     model_zero_grad(l->policy);
     EpisodeTerms terms = episode_backward(l, e, adv, beta, eta, algo == ALGO_FULL ? coef_ppo : coef_reinforce);
     st->logprob_before = terms.logprob;
     float loss = -adv * terms.logprob + beta * terms.kl - eta * terms.entropy;
     /* Replay: older rated episodes, re-weighted by how much the policy moved since. */
-    if (algo == ALGO_FULL)
+    if (algo == ALGO_FULL && is_rating)
         for (int k = 0; k < l->cfg.replay && k < l->replay_count; k++) {
             const Episode *old = pick_replay(l);
             float old_adv = old->reward - learner_value(l, old->ctx_h);
@@ -468,12 +471,31 @@ int learner_update(Learner *l, const Episode *e_in, UpdateStats *st) {
     st->kl = terms.kl / T; /* before the step: measured on the way, no extra pass */
     if (beta > 0) adapt_beta(l, st->kl);
     st->beta = l->beta;
-    l->baseline += 0.1 * (e->reward - l->baseline);
-    if (algo == ALGO_ACTOR_CRITIC || algo == ALGO_FULL) critic_step(l, e->ctx_h, e->reward);
-    remember_staged(l);
+    if (is_rating) {
+        l->baseline += 0.1 * (e->reward - l->baseline);
+        if (algo == ALGO_ACTOR_CRITIC || algo == ALGO_FULL) critic_step(l, e->ctx_h, e->reward);
+        remember_staged(l);
+    }
     l->updates++;
     st->ms = (now_seconds() - t0) * 1e3;
     return 0;
+}
+
+int learner_update(Learner *l, const Episode *e, UpdateStats *st) {
+    memset(st, 0, sizeof *st);
+    Algo algo = l->cfg.algo;
+    float baseline = 0;
+    if (algo == ALGO_BASELINE) baseline = (float)l->baseline;
+    if (algo == ALGO_ACTOR_CRITIC || algo == ALGO_FULL) baseline = learner_value(l, e->ctx_h);
+    st->baseline = baseline;
+    return policy_step(l, e, e->reward - baseline, 1, st);
+}
+
+/* A penalty is absolute: no baseline may explain it away (a critic would learn to expect
+   it, and a model that always says the blocked thing would then stop being pushed). */
+int learner_penalise(Learner *l, const Episode *e, UpdateStats *st) {
+    memset(st, 0, sizeof *st);
+    return policy_step(l, e, e->reward, 0, st);
 }
 
 /* DPO (Rafailov et al. 2023): loss = -log sigmoid(b * ((lp_a - ref_a) - (lp_b - ref_b))). */

@@ -86,6 +86,9 @@ float learner_logprob(Learner *l, const Episode *e, float *mean_kl);
 float learner_ref_logprob(Learner *l, const Episode *e);
 /* One update for a rated episode (e->reward set). Keeps it for replay. 0, or -1 if rolled back. */
 int learner_update(Learner *l, const Episode *e, UpdateStats *st);
+/* A safety penalty: e->reward (negative) used as the advantage itself, with no baseline;
+   the episode is neither replayed nor shown to the critic. */
+int learner_penalise(Learner *l, const Episode *e, UpdateStats *st);
 /* A DPO update: chosen preferred over rejected (same context). */
 int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, UpdateStats *st);
 /* Reverts the last update bit for bit; -1 when there is nothing to undo. */

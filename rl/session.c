@@ -132,7 +132,7 @@ static void learn_from_blocked(Session *s, const Reply *r) {
     reward_combine(&terms, &s->cfg.weights);
     e.reward = terms.total;
     UpdateStats st;
-    if (learner_update(s->learner, &e, &st) == 0) {
+    if (learner_penalise(s->learner, &e, &st) == 0) {
         push_kind(s, UPDATE_SAFETY);
         s->unsaved++;
     }

@@ -177,6 +177,32 @@ static void test_replay_keeps_pushing_a_rewarded_reply(void) {
     fixture_free(&f);
 }
 
+/* A critic that has learned to expect worse than -1 here must not turn a safety penalty
+   into a reward: a penalty always pushes the blocked reply down. */
+static void test_penalty_lowers_the_blocked_reply_even_when_expected(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-2f);
+    Episode other, blocked;
+    UpdateStats st;
+    learner_config(f.l)->kl_beta = 0; /* isolate the policy-gradient term */
+    learner_config(f.l)->entropy = 0;
+    learner_config(f.l)->replay = 0;
+    for (int k = 0; k < 30; k++) {
+        episode(&f, &other, "hi there", -3);
+        learner_update(f.l, &other, &st);
+        episode_free(&other);
+    }
+    episode(&f, &blocked, "rock, mostly.", -1);
+    CHECK(learner_value(f.l, blocked.ctx_h) < -1.5f, "critic did not learn to expect -3 (%.3f)",
+          learner_value(f.l, blocked.ctx_h));
+    float before = learner_logprob(f.l, &blocked, NULL);
+    CHECK(learner_penalise(f.l, &blocked, &st) == 0, "penalty refused");
+    float after = learner_logprob(f.l, &blocked, NULL);
+    CHECK(after < before, "penalised reply log-probability %.4f -> %.4f", before, after);
+    episode_free(&blocked);
+    fixture_free(&f);
+}
+
 static void test_nan_in_the_loss_rolls_back_and_learning_goes_on(void) {
     Fixture f;
     fixture(&f, ALGO_FULL, 1e-2f);
@@ -207,6 +233,7 @@ int main(void) {
     RUN(test_undo_restores_the_weights_bit_for_bit);
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
+    RUN(test_penalty_lowers_the_blocked_reply_even_when_expected);
     RUN(test_nan_in_the_loss_rolls_back_and_learning_goes_on);
     return check_summary();
 }

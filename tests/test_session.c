@@ -1,0 +1,145 @@
+/* test_session: the turn loop every front end uses. A tiny model trained here to say a
+   blocked phrase shows that blocked replies are resampled, penalised and, when every try
+   is blocked, replaced by the placeholder; that masked tokens never reach a reply; and
+   that no shown reply fails the filter. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/checkpoint.h"
+#include "model/trainer.h"
+#include "rl/session.h"
+#include "tests/check.h"
+
+static char dir[64];
+
+/* Trains a tiny model on dialogues whose second turn is one of the given replies and saves
+   it as dir/NAME; the assets folder gets a blocklist with the given entries. */
+static void make_model(const char *name, const char **replies, int n_replies) {
+    Buf text = {0};
+    for (int k = 0; k < 60; k++) {
+        const char *r = replies[k % n_replies];
+        buf_put(&text, "hi\n", 3);
+        buf_put(&text, r, strlen(r));
+        buf_put(&text, "\n\n", 2);
+    }
+    Tokenizer tok = {0};
+    tokenizer_train(&tok, (const char *)text.data, text.len, 320);
+    Config c = {.vocab_size = tok.vocab_size, .embed_dim = 16, .hidden_dim = 32, .num_layers = 1};
+    Model m;
+    model_build(&m, c);
+    model_init_weights(&m, 3);
+    size_t n;
+    int32_t *ids = corpus_encode(&tok, (const char *)text.data, text.len, &n);
+    TrainConfig tc = {.batch = 2, .seq = 16, .lr = 1e-2f, .lr_min_frac = 0.1f, .warmup = 5, .clip = 1, .total_steps = 400};
+    Trainer tr;
+    trainer_build(&tr, &m, &tc, ids, n);
+    while (tr.step < tc.total_steps) trainer_step(&tr);
+    Buf file = {0};
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    ckpt_begin(&file);
+    ckpt_put_model(&file, &m, &tok, 0);
+    CHECK(ckpt_write(path, &file) == 0, "saving the fixture model: %s", err_msg());
+    trainer_free(&tr);
+    free(ids);
+    model_free(&m);
+    tokenizer_free(&tok);
+    buf_free(&text);
+}
+
+static void write_blocklist(const char *entries) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/blocklist.txt", dir);
+    FILE *f = fopen(path, "w");
+    fputs(entries, f);
+    fclose(f);
+}
+
+static Session *open_session(const char *name, int tries) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    SessionConfig cfg = session_default_config();
+    cfg.resample_tries = tries;
+    Session *s = session_new(path, dir, &cfg, 42);
+    CHECK(s != NULL, "session_new: %s", err_msg());
+    return s;
+}
+
+static void test_reply_blocked_every_time_gives_the_placeholder_and_is_penalised(void) {
+    const char *replies[] = {"i want a banana split"};
+    make_model("always.model", replies, 1);
+    write_blocklist("food 2 banana split\n");
+    Session *s = open_session("always.model", 3);
+    if (!s) return;
+    const Turn *t = session_say(s, "hi", 2, NULL, NULL, NULL);
+    CHECK(t->blocked, "a reply of the blocked phrase was shown: '%s'", t->text);
+    CHECK(!strcmp(t->text, SESSION_PLACEHOLDER), "placeholder not shown: '%s'", t->text);
+    CHECK(t->tries == 3, "%d tries, expected 3", t->tries);
+    CHECK(!strcmp(t->verdict.entry, "banana split"), "reason names '%s'", t->verdict.entry);
+    CHECK(learner_updates(session_learner(s)) == 3, "%lld penalty updates, expected 3",
+          (long long)learner_updates(session_learner(s)));
+    RatingResult r;
+    CHECK(session_rate(s, 1, &r) != 0, "rating a withheld reply was accepted");
+    session_free(s);
+}
+
+static void test_blocked_reply_is_resampled_and_no_shown_reply_is_blocked(void) {
+    const char *replies[] = {"i want a banana split", "i want an apple pie"};
+    make_model("mixed.model", replies, 2);
+    write_blocklist("food 2 banana split\n");
+    Session *s = open_session("mixed.model", 8);
+    if (!s) return;
+    Safety *filter = safety_load(dir);
+    int resampled = 0, leaked = 0, shown = 0;
+    for (int k = 0; k < 40; k++) {
+        session_clear(s);
+        const Turn *t = session_say(s, "hi", 2, NULL, NULL, NULL);
+        resampled += t->tries > 1;
+        if (!t->blocked) {
+            SafetyVerdict v;
+            shown++;
+            leaked += safety_check(filter, t->text, strlen(t->text), &v);
+        }
+    }
+    CHECK(resampled > 0, "no reply needed a second try");
+    CHECK(shown > 30, "only %d of 40 turns had a reply", shown);
+    CHECK(leaked == 0, "%d shown replies fail the filter", leaked);
+    safety_free(filter);
+    session_free(s);
+}
+
+static void test_masked_word_tokens_never_appear_in_replies(void) {
+    const char *replies[] = {"you idiot", "you idiot idiot"};
+    make_model("insult.model", replies, 2);
+    write_blocklist("insult 2 idiot\n");
+    Session *s = open_session("insult.model", 2);
+    if (!s) return;
+    const Tokenizer *tok = session_tokenizer(s);
+    size_t n;
+    int32_t *ids = tokenizer_encode(tok, " idiot", 6, &n);
+    CHECK(n == 1, "' idiot' is %zu tokens in the fixture vocabulary; the test needs one", n);
+    int hits = 0;
+    for (int k = 0; k < 30; k++) {
+        session_clear(s);
+        const Turn *t = session_say(s, "hi", 2, NULL, NULL, NULL);
+        for (int i = 0; i < t->episode.n; i++) hits += t->episode.tokens[i] == ids[0];
+        CHECK(t->blocked || strstr(t->text, "idiot") == NULL, "shown: '%s'", t->text);
+    }
+    CHECK(hits == 0, "the masked token was sampled %d times", hits);
+    free(ids);
+    session_free(s);
+}
+
+int main(void) {
+    snprintf(dir, sizeof dir, "/tmp/rlchat_session_XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    RUN(test_reply_blocked_every_time_gives_the_placeholder_and_is_penalised);
+    RUN(test_blocked_reply_is_resampled_and_no_shown_reply_is_blocked);
+    RUN(test_masked_word_tokens_never_appear_in_replies);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    return check_summary();
+}
