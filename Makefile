@@ -62,6 +62,10 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 	@bench/run.sh $(BUILD)
 
+# Retrains the shipped model from the corpus with the recorded settings (about an hour).
+model: all
+	@tools/train_model.sh
+
 # Block rates of the safety filter on the shared evaluation sets (skips when absent).
 eval-safety: all
 	@tools/eval_safety.sh

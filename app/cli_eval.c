@@ -66,7 +66,7 @@ int cli_eval(int argc, char **argv) {
 int cli_sample(int argc, char **argv) {
     const char *model_path = NULL, *prompt = "hi there";
     SamplerConfig sc = chat_sampler_defaults();
-    int seed = 0, max_tokens = CHAT_MAX_TOKENS;
+    int seed = 0, max_tokens = CHAT_MAX_TOKENS, tsv = 0;
     const Option opts[] = {
         {"--model", OPT_STRING, &model_path, "model file (default: the shipped model)"},
         {"--prompt", OPT_STRING, &prompt, "the user's message (\"hi there\")"},
@@ -76,6 +76,7 @@ int cli_sample(int argc, char **argv) {
         {"--repeat-penalty", OPT_FLOAT, &sc.repetition_penalty, "penalty for recent tokens"},
         {"--max-tokens", OPT_INT, &max_tokens, "longest reply"},
         {"--seed", OPT_INT, &seed, "random seed (0)"},
+        {"--tsv", OPT_FLAG, &tsv, "print 'ended<TAB>tokens<TAB>reply' (ended: 1 if the model closed the turn)"},
         {NULL, 0, NULL, NULL}};
     const char *usage = "rlchat sample [--model FILE] [--prompt TEXT] [--temp T --top-p P --top-k K --seed N]";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
@@ -95,7 +96,10 @@ int cli_sample(int argc, char **argv) {
     gen_feed_user(&g, prompt, strlen(prompt));
     gen_reply(&g, &sc, &rng, NULL, max_tokens > 0 ? max_tokens : 1, &r, NULL, NULL, NULL);
     char *text = reply_text(&tok, &r);
-    printf("%s\n", text);
+    for (char *p = text; *p; p++) /* one reply, one line: control bytes would break both */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
+    if (tsv) printf("%d\t%d\t%s\n", r.ended, r.n, text);
+    else printf("%s\n", text);
     free(text);
     reply_free(&r);
     gen_free(&g);

@@ -28,6 +28,25 @@ typedef struct {
     float lr;
 } SimArgs;
 
+/* Every shown reply is screened again by an independent filter: none may fail it. */
+typedef struct {
+    Safety *filter;     /* our own copy of the filter, NULL without assets */
+    long turns;         /* replies produced */
+    long blocked;       /* samples the session's filter blocked (resampled or withheld) */
+    long withheld;      /* turns that ended with the placeholder */
+    long leaked;        /* shown replies the independent filter blocks: must stay 0 */
+} SafetyTally;
+
+static SafetyTally tally;
+
+static void count_turn(const Turn *t) {
+    tally.turns++;
+    tally.blocked += t->tries - (t->blocked ? 0 : 1);
+    tally.withheld += t->blocked;
+    SafetyVerdict v;
+    if (!t->blocked && tally.filter && safety_check(tally.filter, t->text, strlen(t->text), &v)) tally.leaked++;
+}
+
 typedef struct {
     float p0, final;            /* held-out preferred-rate before and after */
     int reach;                  /* ratings until the held-out rate first met the target; -1 never */
@@ -75,6 +94,7 @@ static float heldout_rate(Session *s, const Prompts *p, const Rater *r, int samp
             const char *prompt = p->lines[p->n_train + i];
             session_clear(s);
             const Turn *t = session_say(s, prompt, strlen(prompt), NULL, NULL, NULL);
+            count_turn(t);
             liked += !t->blocked && rater_prefers(r, t->text);
             if (replies) replies[k++] = xstrdup(t->blocked ? "" : t->text);
         }
@@ -127,6 +147,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
         const char *prompt = p->lines[rng_u32(&rng) % (uint32_t)p->n_train];
         session_clear(s);
         const Turn *t = session_say(s, prompt, strlen(prompt), NULL, NULL, NULL);
+        count_turn(t);
         int liked = !t->blocked && rater_prefers(r, t->text);
         liked_in_window += liked;
         RatingResult res;
@@ -235,6 +256,11 @@ int cli_simulate(int argc, char **argv) {
     printf("# model %s, %d ratings, %d seeds, base bits/byte %.4f on %zu bytes of %s\n", a.model, a.ratings,
            a.seeds, bpb_base, vlen, a.valid);
     int status = 0;
+    if (!a.no_safety && !(tally.filter = safety_load(a.assets))) {
+        fprintf(stderr, "rlchat: %s\n", err_msg());
+        status = 1;
+        goto done;
+    }
     for (int ri = 0; ri < n_raters; ri++)
         for (int ai = 0; ai < n_algos; ai++) {
             float finals[64], p0s[64], reach[64], drift[64], d2r[64], p50[64], p95[64];
@@ -277,7 +303,10 @@ int cli_simulate(int argc, char **argv) {
                    rollbacks);
             fflush(stdout);
         }
+    printf("sim_turns %ld count\nsim_blocked_samples %ld count\nsim_withheld_turns %ld count\n"
+           "sim_shown_replies_failing_filter %ld count\n", tally.turns, tally.blocked, tally.withheld, tally.leaked);
 done:
+    if (tally.filter) safety_free(tally.filter);
     free(valid_ids);
     for (int i = 0; i < p.n_train + p.n_heldout; i++) free(p.lines[i]);
     tokenizer_free(&tok);

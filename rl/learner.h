@@ -50,7 +50,8 @@ typedef struct {
     float loss;         /* the surrogate loss of the update */
     float advantage;    /* A = R - baseline */
     float baseline;     /* the baseline used */
-    float kl;           /* mean per-token KL to the reference after the update */
+    float kl;           /* mean per-token KL to the reference on this reply (the learner
+                           measures it before its step; session_rate after, for display) */
     float entropy;      /* mean per-token entropy */
     float logprob_before, logprob_after; /* sum log pi(reply) around the update */
     float grad_norm;    /* before clipping */

@@ -233,8 +233,9 @@ const Turn *session_regenerate(Session *s, TokenFn on_token, void *ctx, volatile
 
 /* ---- ratings ---- */
 
-static void reward_terms(Session *s, const Turn *t, float human, RewardTerms *terms) {
-    const Episode *e = &t->episode;
+static void reward_terms(Session *s, Turn *t, float human, RewardTerms *terms) {
+    Episode *e = &t->episode;
+    learner_fill_ref(s->learner, e); /* one base-model pass, shared by fluency, KL and replay */
     terms->human = human_standardised(&s->human_stats, human);
     terms->fluency = fluency_from_logprob(learner_ref_logprob(s->learner, e));
     terms->relevance = relevance_score(&s->base, t->prompt_tokens, t->n_prompt, e->tokens, e->n);
@@ -261,6 +262,8 @@ int session_rate(Session *s, float human, RatingResult *out) {
     reward_terms(s, t, human, &out->terms);
     t->episode.reward = out->terms.total;
     if (learner_update(s->learner, &t->episode, &out->update) != 0) return -1;
+    /* What the update did to this reply, and how far the policy now is from the base. */
+    out->update.logprob_after = learner_logprob(s->learner, &t->episode, &out->update.kl);
     push_kind(s, UPDATE_RATING);
     t->rated = 1;
     s->ratings++;
