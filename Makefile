@@ -2,14 +2,15 @@
 # `make run` and `make test` first install missing Debian packages (tools/deps.sh).
 
 CC      ?= cc
+PREFIX  ?= /usr/local
 OPT     ?= -O2 -march=native -g
-CFLAGS  := $(OPT) -std=c11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -I.
+CFLAGS  := $(OPT) -std=c11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -I. \
+           -DRLCHAT_SHARE_DIR='"$(PREFIX)/share/rlchat"'
 PKGS    := ncursesw readline openblas
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-PREFIX  ?= /usr/local
 MODEL   ?= assets/rlchat.model
 
 # Every .c in the three rooms is part of the program; app/main.c holds main().
@@ -23,7 +24,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 all: rlchat
 
 rlchat: $(BUILD)/rlchat
-	cp $< $@
+	cp $< $@.tmp && mv $@.tmp $@
 
 $(BUILD)/rlchat: $(BUILD)/app/main.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -25,7 +25,7 @@ static const Command commands[] = {
 
 static void usage(FILE *out) {
     fprintf(out, "usage: rlchat [COMMAND] [OPTIONS]   (rlchat COMMAND --help for its options)\n\ncommands:\n");
-    for (const Command *c = commands; c->name; c++) fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    for (const Command *c = commands; c->name; c++) fprintf(out, "  %-13s %s\n", c->name, c->summary);
     fprintf(out, "\nWithout a command, rlchat opens the chat (see rlchat chat --help and man rlchat).\n");
 }
 
