@@ -152,7 +152,11 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
         liked_in_window += liked;
         RatingResult res;
         if (!t->blocked) {
-            if (session_rate(s, liked ? 1.0f : -1.0f, &res) != 0) out->rollbacks++;
+            if (session_rate(s, liked ? 1.0f : -1.0f, &res) != 0) {
+                out->rollbacks++;
+                if (a->verbose) fprintf(stderr, "  rating failed: %s (loss %g, norm %g)\n", err_msg(), res.update.loss,
+                                        res.update.grad_norm);
+            }
             else ms[n_ms++] = (float)res.update.ms;
         }
         if (a->verbose) fprintf(stderr, "  %3d %s | %s | %s\n", i, liked ? "+" : "-", prompt, t->text);

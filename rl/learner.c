@@ -50,7 +50,7 @@ struct Learner {
 
 LearnerConfig learner_default_config(void) {
     LearnerConfig c = {.algo = ALGO_FULL, .lr = 3e-4f, .clip = 1.0f, .kl_beta = 0.05f, .kl_target = 0.5f,
-                       .entropy = 0.01f, .replay = 2, .ppo_eps = 0.2f, .dpo_beta = 0.5f, .critic_lr = 0.05f,
+                       .entropy = 0.01f, .replay = 2, .ppo_eps = 0.2f, .dpo_beta = 0.5f, .critic_lr = 0.5f,
                        .undo_depth = 4};
     return c;
 }
@@ -375,13 +375,17 @@ float learner_value(Learner *l, const float *ctx_h) {
     return (float)v;
 }
 
-/* One SGD step on (R - v)^2 / 2; the gradient stops at the head (the LSTM is the actor's). */
+/* One normalised-LMS step on (R - v)^2 / 2: the step is divided by |h|^2 + 1, so it is
+   stable for any critic_lr in (0, 2) whatever the width H (plain SGD with |h|^2 up to H
+   diverges). The gradient stops at the head: the LSTM is the actor's. */
 static void critic_step(Learner *l, const float *ctx_h, float reward) {
     int H = l->policy->config.hidden_dim;
     const float *h = ctx_h + (size_t)(l->policy->config.num_layers - 1) * H;
-    float err = learner_value(l, ctx_h) - reward, lr = l->cfg.critic_lr;
-    for (int j = 0; j < H; j++) l->value_w[j] -= lr * err * h[j];
-    l->value_w[H] -= lr * err;
+    double norm2 = 1;
+    for (int j = 0; j < H; j++) norm2 += (double)h[j] * h[j];
+    float err = learner_value(l, ctx_h) - reward, step = l->cfg.critic_lr * err / (float)norm2;
+    for (int j = 0; j < H; j++) l->value_w[j] -= step * h[j];
+    l->value_w[H] -= step;
 }
 
 /* ---- updates ---- */

@@ -203,6 +203,34 @@ static void test_penalty_lowers_the_blocked_reply_even_when_expected(void) {
     fixture_free(&f);
 }
 
+/* The critic must converge to the reward whatever the width of the state it reads (plain
+   SGD on a 64-wide state of large activations diverges). */
+static void test_value_head_converges_on_a_wide_saturated_state(void) {
+    Fixture f;
+    tokenizer_train(&f.tok, TEXT, strlen(TEXT), 300);
+    Config c = {.vocab_size = f.tok.vocab_size, .embed_dim = 8, .hidden_dim = 64, .num_layers = 1};
+    model_build(&f.base, c);
+    model_init_weights(&f.base, 4);
+    model_build(&f.policy, c);
+    memcpy(f.policy.param_block, f.base.param_block, f.base.num_params * sizeof(float));
+    LearnerConfig lc = learner_default_config();
+    lc.lr = 1e-6f; /* the policy barely moves: this is about the critic */
+    f.l = learner_new(&f.policy, &f.base, &lc);
+    step_build(&f.ctx, &c);
+    step_build(&f.ref_ctx, &c);
+    for (int j = 0; j < c.hidden_dim; j++) f.ctx.h[j] = 0.95f;
+    UpdateStats st;
+    for (int k = 0; k < 60; k++) {
+        Episode e;
+        episode(&f, &e, "hi", 0.8f);
+        learner_update(f.l, &e, &st);
+        episode_free(&e);
+    }
+    float v = learner_value(f.l, f.ctx.h);
+    CHECK(isfinite(v) && fabsf(v - 0.8f) < 0.05f, "value %.4f after 60 rewards of 0.8", v);
+    fixture_free(&f);
+}
+
 static void test_nan_in_the_loss_rolls_back_and_learning_goes_on(void) {
     Fixture f;
     fixture(&f, ALGO_FULL, 1e-2f);
@@ -234,6 +262,7 @@ int main(void) {
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
     RUN(test_penalty_lowers_the_blocked_reply_even_when_expected);
+    RUN(test_value_head_converges_on_a_wide_saturated_state);
     RUN(test_nan_in_the_loss_rolls_back_and_learning_goes_on);
     return check_summary();
 }
