@@ -25,7 +25,8 @@ typedef struct {
 typedef struct {
     const char *model, *prompts, *valid, *assets, *algo;
     int ratings, seeds, eval_every, samples, valid_bytes, no_safety, verbose;
-    float lr;
+    float lr, beta, kl_target, entropy;
+    int replay;
 } SimArgs;
 
 /* Every shown reply is screened again by an independent filter: none may fail it. */
@@ -130,6 +131,10 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     SessionConfig cfg = session_default_config();
     cfg.learn.algo = algo;
     if (a->lr > 0) cfg.learn.lr = a->lr;
+    if (a->beta >= 0) cfg.learn.kl_beta = a->beta;
+    if (a->kl_target >= 0) cfg.learn.kl_target = a->kl_target;
+    if (a->entropy >= 0) cfg.learn.entropy = a->entropy;
+    if (a->replay >= 0) cfg.learn.replay = a->replay;
     Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, (uint64_t)seed * 7919 + 1);
     if (!s) return -1;
     int n_rep = p->n_heldout * a->samples;
@@ -184,7 +189,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
 
 int cli_simulate(int argc, char **argv) {
     SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .eval_every = 10, .samples = 2,
-                 .valid_bytes = 65536};
+                 .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1};
     const char *rater_specs = "question,short,positive,topic:music";
     const Option opts[] = {
         {"--model", OPT_STRING, &a.model, "base model (default: the shipped model)"},
@@ -193,6 +198,10 @@ int cli_simulate(int argc, char **argv) {
         {"--seeds", OPT_INT, &a.seeds, "runs per rater and algorithm (5)"},
         {"--algo", OPT_STRING, &a.algo, "reinforce, baseline, actor-critic, full, or all (all)"},
         {"--lr", OPT_FLOAT, &a.lr, "learner step size (default: the learner's)"},
+        {"--beta", OPT_FLOAT, &a.beta, "initial KL weight (default: the learner's)"},
+        {"--kl-target", OPT_FLOAT, &a.kl_target, "per-token KL the weight adapts toward"},
+        {"--entropy", OPT_FLOAT, &a.entropy, "entropy bonus"},
+        {"--replay", OPT_INT, &a.replay, "past ratings replayed per update (full)"},
         {"--prompts", OPT_STRING, &a.prompts, "prompt file (default: assets/prompts.txt)"},
         {"--valid", OPT_STRING, &a.valid, "corpus for the bits-per-byte drift (default ../shared/data/corpus/valid.txt)"},
         {"--valid-bytes", OPT_INT, &a.valid_bytes, "bytes of it to evaluate (65536)"},

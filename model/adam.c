@@ -53,20 +53,28 @@ float grad_norm(const float *grad, size_t n) {
 typedef struct {
     Adam *a;
     float *params;
-    const float *grad;
+    float *grad;
     float lr, scale, c1, c2;
+    int bad[2];  /* per half: a weight came out not finite */
 } StepJob;
 
+/* One fused pass: moments, weights, the finiteness check and (optionally) clearing the
+   gradient, so the parameter-sized arrays are streamed through memory once. */
 static void step_range(void *ctx, size_t begin, size_t end) {
     StepJob *j = ctx;
     Adam *a = j->a;
-    float b1 = a->beta1, b2 = a->beta2, eps = a->eps, wd = a->weight_decay;
+    float b1 = a->beta1, b2 = a->beta2, eps = a->eps, wd = a->weight_decay, lr = j->lr;
+    float *p = j->params, *g = j->grad, *mm = a->m, *vv = a->v;
+    int bad = 0, clear = a->clear_grad;
     for (size_t i = begin; i < end; i++) {
-        float g = j->grad[i] * j->scale;
-        float m = a->m[i] = b1 * a->m[i] + (1 - b1) * g;
-        float v = a->v[i] = b2 * a->v[i] + (1 - b2) * g * g;
-        j->params[i] -= j->lr * ((m / j->c1) / (sqrtf(v / j->c2) + eps) + wd * j->params[i]);
+        float gi = g[i] * j->scale, m = gi;
+        if (clear) g[i] = 0;
+        if (b1 != 0) m = mm[i] = b1 * mm[i] + (1 - b1) * gi;
+        float v = vv[i] = b2 * vv[i] + (1 - b2) * gi * gi;
+        p[i] -= lr * ((m / j->c1) / (sqrtf(v / j->c2) + eps) + wd * p[i]);
+        bad |= !isfinite(p[i]);
     }
+    j->bad[begin > 0] = bad;
 }
 
 int adam_step(Adam *a, float *params, float *grad, float lr, float clip, float loss, float *norm_out) {
@@ -81,5 +89,6 @@ int adam_step(Adam *a, float *params, float *grad, float lr, float clip, float l
     StepJob j = {.a = a, .params = params, .grad = grad, .lr = lr, .scale = scale,
                  .c1 = 1.0f - powf(a->beta1, (float)a->step), .c2 = 1.0f - powf(a->beta2, (float)a->step)};
     parallel_for(a->n, step_range, &j);
+    a->nonfinite = j.bad[0] | j.bad[1];
     return 1;
 }

@@ -15,6 +15,8 @@ typedef struct {
     float beta1, beta2;  /* moment decay rates, 0.9 and 0.999 by default */
     float eps;           /* 1e-8 */
     float weight_decay;  /* decoupled (AdamW); 0 = plain Adam */
+    int clear_grad;      /* 1: zero each gradient once used, sparing a separate zeroing pass */
+    int nonfinite;       /* set by a step that produced a weight that is not finite */
 } Adam;
 
 void adam_build(Adam *a, size_t n);
@@ -24,7 +26,8 @@ void adam_reset(Adam *a);
 float grad_norm(const float *grad, size_t n);
 /* One step: skips (returns 0, counts it) when loss or the gradient norm is not finite;
    otherwise clips the gradient to clip (<= 0: no clipping), updates and returns 1.
-   *norm_out (may be NULL) gets the gradient norm before clipping. */
+   *norm_out (may be NULL) gets the gradient norm before clipping. With beta1 = 0 the
+   first moment is the gradient itself, and m is neither read nor written. */
 int adam_step(Adam *a, float *params, float *grad, float lr, float clip, float loss, float *norm_out);
 
 #endif

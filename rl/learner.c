@@ -129,6 +129,7 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
        positive rating after a run of negative ones can still lower its reply's probability
        (tests/test_learner.c shows it); the second moment still scales the steps. */
     l->adam.beta1 = 0.0f;
+    l->adam.clear_grad = 1; /* the step leaves the gradient block zeroed for the next update */
     acts_build(&l->acts, c, 1, MAX_EPISODE);
     acts_build(&l->ref_acts, c, 1, MAX_EPISODE);
     state_build(&l->st, c, 1);
@@ -169,7 +170,7 @@ int learner_undo_available(const Learner *l) { return l->undo_count; }
 static void snapshot_take(Learner *l, Snapshot *s) {
     size_t n = l->policy->num_params, nv = (size_t)l->policy->config.hidden_dim + 1;
     parallel_copy(s->params, l->policy->param_block, n);
-    parallel_copy(s->m, l->adam.m, n);
+    if (l->adam.beta1 != 0) parallel_copy(s->m, l->adam.m, n); /* without momentum m is unused */
     parallel_copy(s->v, l->adam.v, n);
     memcpy(s->value_w, l->value_w, nv * sizeof(float));
     s->adam_step = l->adam.step, s->adam_skipped = l->adam.skipped;
@@ -179,7 +180,7 @@ static void snapshot_take(Learner *l, Snapshot *s) {
 static void snapshot_restore(Learner *l, const Snapshot *s) {
     size_t n = l->policy->num_params, nv = (size_t)l->policy->config.hidden_dim + 1;
     parallel_copy(l->policy->param_block, s->params, n);
-    parallel_copy(l->adam.m, s->m, n);
+    if (l->adam.beta1 != 0) parallel_copy(l->adam.m, s->m, n);
     parallel_copy(l->adam.v, s->v, n);
     memcpy(l->value_w, s->value_w, nv * sizeof(float));
     l->adam.step = s->adam_step, l->adam.skipped = s->adam_skipped;
@@ -361,6 +362,7 @@ double learner_episode_loss(Learner *l, const Episode *e, float advantage, float
     return loss;
 }
 
+/* Leaves the gradient in the block: callers zero it before the next update. */
 void learner_episode_gradient(Learner *l, const Episode *e, float advantage, float beta, float eta) {
     episode_backward(l, e, advantage, beta, eta, coef_reinforce);
 }
@@ -390,18 +392,13 @@ static void critic_step(Learner *l, const float *ctx_h, float reward) {
 
 /* ---- updates ---- */
 
-static int params_finite(const Model *m) {
-    for (size_t i = 0; i < m->num_params; i++)
-        if (!isfinite(m->param_block[i])) return 0;
-    return 1;
-}
-
 /* Adam step on the accumulated gradient; rolls the snapshot back if anything is not
-   finite. Returns 0, or -1 after a rollback. */
+   finite. Returns 0, or -1 after a rollback. Either way the gradient block is left zeroed. */
 static int finish_update(Learner *l, float loss, UpdateStats *st) {
     int took = adam_step(&l->adam, l->policy->param_block, l->policy->grad_block, l->cfg.lr, l->cfg.clip, loss,
                          &st->grad_norm);
-    if (took && params_finite(l->policy)) return 0;
+    if (took && !l->adam.nonfinite) return 0;
+    if (!took) model_zero_grad(l->policy); /* a refused step did not consume the gradient */
     pop_undo(l); /* the snapshot taken before this update */
     st->rolled_back = 1;
     err_set("update rolled back: loss or gradient not finite");
@@ -452,7 +449,7 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
     st->advantage = adv;
     push_undo(l);
     const Episode *e = is_rating ? stage_for_replay(l, e_in) : e_in;
-    model_zero_grad(l->policy);
+    /* The gradient block is already zero: each Adam step clears it (adam.clear_grad). */
     EpisodeTerms terms = episode_backward(l, e, adv, beta, eta, algo == ALGO_FULL ? coef_ppo : coef_reinforce);
     st->logprob_before = terms.logprob;
     float loss = -adv * terms.logprob + beta * terms.kl - eta * terms.entropy;
@@ -514,7 +511,6 @@ int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, U
     st->loss = logf(1 + expf(-z));
     st->logprob_before = lp_a;
     push_undo(l);
-    model_zero_grad(l->policy);
     /* d loss / d lp_a = -b sigmoid(-z): a REINFORCE-shaped step with advantage b sigmoid(-z). */
     episode_backward(l, chosen, b * sig_neg, 0, 0, coef_reinforce);
     episode_backward(l, rejected, -b * sig_neg, 0, 0, coef_reinforce);
