@@ -30,6 +30,17 @@ static void clear_entries(Chat *c) {
     c->n_rated = 0;
 }
 
+/* The transcript and the reward history describe the model as it was: after loading a
+   profile or resetting, both start again. */
+static void forget_model_history(Chat *c) {
+    pthread_mutex_lock(&c->lock);
+    clear_entries(c);
+    c->n_rewards = 0;
+    c->has_terms = c->has_kl = c->has_update = 0;
+    c->version++;
+    pthread_mutex_unlock(&c->lock);
+}
+
 void chat_free(Chat *c) {
     clear_entries(c);
     free(c->entries);
@@ -211,12 +222,7 @@ int chat_load(Chat *c, const char *name) {
     snprintf(c->profile, sizeof c->profile, "%s", name);
     c->profile_bad = 0;
     if (reopen_log(c) != 0) chat_note(c, 1, "%s", err_msg());
-    pthread_mutex_lock(&c->lock);
-    clear_entries(c);
-    c->n_rewards = 0;
-    c->has_terms = c->has_kl = c->has_update = 0;
-    c->version++;
-    pthread_mutex_unlock(&c->lock);
+    forget_model_history(c);
     chat_note(c, 0, "loaded profile %s: %d ratings", name, session_ratings(c->session));
     return 0;
 }
@@ -370,12 +376,7 @@ int chat_prefer(Chat *c, int which) {
 
 void chat_reset(Chat *c) {
     session_reset(c->session);
-    pthread_mutex_lock(&c->lock);
-    clear_entries(c);
-    c->n_rewards = 0;
-    c->has_terms = c->has_kl = c->has_update = 0;
-    c->version++;
-    pthread_mutex_unlock(&c->lock);
+    forget_model_history(c);
     chat_note(c, 0, "back to the base model (a saved profile changes only when you save)");
 }
 

@@ -2,6 +2,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "model/checkpoint.h"
@@ -161,6 +163,41 @@ static void test_save_is_atomic_and_leaves_no_temp_file(void) {
     buf_free(&b);
 }
 
+/* A disk that fills during a save: RLIMIT_FSIZE makes write() fail part way, as ENOSPC
+   would. The old file must survive untouched and no temporary may be left. */
+static void test_save_that_runs_out_of_space_keeps_the_old_file(void) {
+    char dir[] = "/tmp/rlchat_full_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char path[256];
+    snprintf(path, sizeof path, "%s/m.model", dir);
+    Buf b;
+    Model m, m2;
+    Tokenizer t, t2;
+    small_file(&b, &m, &t, 0);
+    CHECK(write_file_atomic(path, b.data, b.len) == 0, "first save failed: %s", err_msg());
+    struct rlimit old, small = {.rlim_cur = b.len / 2, .rlim_max = RLIM_INFINITY};
+    getrlimit(RLIMIT_FSIZE, &old);
+    small.rlim_max = old.rlim_max;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &small);
+    int rc = write_file_atomic(path, b.data, b.len);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    CHECK(rc != 0, "a save that could not be written claimed success");
+    CHECK(strstr(err_msg(), "m.model") != NULL, "message does not name the file: %s", err_msg());
+    CHECK(model_load(path, &m2, &t2) == 0, "old file damaged by a failed save: %s", err_msg());
+    model_free(&m2);
+    tokenizer_free(&t2);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 1", dir);
+    CHECK(system(cmd) == 0, "temporary files left behind in %s", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+    model_free(&m);
+    tokenizer_free(&t);
+    buf_free(&b);
+}
+
 int main(void) {
     RUN(test_checkpoint_round_trips_weights_and_tokenizer);
     RUN(test_half_precision_weights_load_within_rounding);
@@ -168,5 +205,6 @@ int main(void) {
     RUN(test_checkpoint_rejects_single_byte_corruptions);
     RUN(test_model_with_wrong_sizes_is_refused);
     RUN(test_save_is_atomic_and_leaves_no_temp_file);
+    RUN(test_save_that_runs_out_of_space_keeps_the_old_file);
     return check_summary();
 }
