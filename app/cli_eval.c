@@ -74,6 +74,7 @@ int cli_sample(int argc, char **argv) {
         {"--top-p", OPT_FLOAT, &sc.top_p, "nucleus mass"},
         {"--top-k", OPT_INT, &sc.top_k, "keep the k most likely tokens (0 = all)"},
         {"--repeat-penalty", OPT_FLOAT, &sc.repetition_penalty, "penalty for recent tokens"},
+        {"--min-tokens", OPT_INT, &sc.min_tokens, "no end of turn before this many tokens"},
         {"--max-tokens", OPT_INT, &max_tokens, "longest reply"},
         {"--seed", OPT_INT, &seed, "random seed (0)"},
         {"--tsv", OPT_FLAG, &tsv, "print 'ended<TAB>tokens<TAB>reply' (ended: 1 if the model closed the turn)"},

@@ -446,6 +446,7 @@ static const Setting SETTINGS[] = {
     {"top_p", IN_SAMPLING, offsetof(SamplerConfig, top_p), 0, 0.01f, 1},
     {"top_k", IN_SAMPLING, offsetof(SamplerConfig, top_k), 1, 0, 100000},
     {"repetition_penalty", IN_SAMPLING, offsetof(SamplerConfig, repetition_penalty), 0, 1, 5},
+    {"min_tokens", IN_SAMPLING, offsetof(SamplerConfig, min_tokens), 1, 0, 1000},
     {"max_tokens", IN_SESSION, offsetof(SessionConfig, max_tokens), 1, 1, 1000},
     {"resample_tries", IN_SESSION, offsetof(SessionConfig, resample_tries), 1, 1, 20},
     {"lr", IN_LEARNER, offsetof(LearnerConfig, lr), 0, 0, 1},
@@ -461,7 +462,7 @@ static const Setting SETTINGS[] = {
     {"w_safety", IN_WEIGHTS, offsetof(RewardWeights, safety), 0, -10, 10},
     {NULL, 0, 0, 0, 0, 0}};
 
-static const char *const SETTING_NAMES[] = {"temp", "top_p", "top_k", "repetition_penalty", "max_tokens",
+static const char *const SETTING_NAMES[] = {"temp", "top_p", "top_k", "repetition_penalty", "min_tokens", "max_tokens",
                                             "resample_tries", "lr", "beta", "kl_target", "entropy", "clip",
                                             "dpo_beta", "w_human", "w_fluency", "w_relevance",
                                             "w_informativeness", "w_safety", "algo", NULL};

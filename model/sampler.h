@@ -10,6 +10,7 @@ typedef struct {
     int top_k;                /* keep the k most likely tokens; 0 = all */
     float top_p;              /* keep the smallest set whose mass reaches p; 1 = all */
     float repetition_penalty; /* > 1 discourages tokens seen recently (CTRL-style); 1 = off */
+    int min_tokens;           /* gen_reply: no TOK_EOT before this many tokens (0 = off) */
 } SamplerConfig;
 
 typedef struct {

@@ -49,8 +49,8 @@ struct Learner {
 /* ---- configuration ---- */
 
 LearnerConfig learner_default_config(void) {
-    LearnerConfig c = {.algo = ALGO_FULL, .lr = 3e-4f, .clip = 1.0f, .kl_beta = 0.05f, .kl_target = 0.5f,
-                       .entropy = 0.01f, .replay = 2, .ppo_eps = 0.2f, .dpo_beta = 0.5f, .critic_lr = 0.5f,
+    LearnerConfig c = {.algo = ALGO_FULL, .lr = 7e-4f, .clip = 1.0f, .kl_beta = 0.1f, .kl_target = 0.2f,
+                       .entropy = 0.03f, .replay = 2, .ppo_eps = 0.2f, .dpo_beta = 0.5f, .critic_lr = 0.5f,
                        .undo_depth = 4};
     return c;
 }
