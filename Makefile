@@ -13,6 +13,14 @@ LDLIBS  += $(PKG_LIBS) -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 MODEL   ?= assets/rlchat.model
 
+# make MPI=1: `rlchat train` runs data-parallel under mpirun (model/distributed.c is the
+# only file that uses MPI). Its objects go to build-mpi/ so the two builds never mix.
+ifeq ($(MPI),1)
+CC      := mpicc
+CFLAGS  += -DRLCHAT_MPI
+BUILD   ?= build-mpi
+endif
+
 # Every .c in the three rooms is part of the program; app/main.c holds main().
 LIB_SRC  := $(filter-out app/main.c,$(wildcard model/*.c rl/*.c app/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -20,7 +28,8 @@ BUILD    ?= build
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test check bench install clean deps model eval-safety
+# rlchat is phony so that it always becomes the binary of this build (plain or MPI=1).
+.PHONY: all run test check bench install clean deps model eval-safety rlchat
 all: rlchat
 
 rlchat: $(BUILD)/rlchat
@@ -61,6 +70,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+	@! command -v mpicc >/dev/null 2>&1 || $(MAKE) --no-print-directory MPI=1 BUILD=build-mpi build-mpi/bench/bench_dist
 	@bench/run.sh $(BUILD)
 
 # Retrains the shipped model from the corpus with the recorded settings (about an hour).
@@ -78,4 +88,4 @@ install: all
 	cp -r assets/. $(DESTDIR)$(PREFIX)/share/rlchat/
 
 clean:
-	rm -rf build build-san rlchat
+	rm -rf build build-san build-mpi rlchat

@@ -8,6 +8,7 @@
 #include "model/tokenizer.h"
 
 int cli_train(int argc, char **argv);    /* app/cli_train.c */
+int cli_tokenize(int argc, char **argv); /* app/cli_tokenize.c */
 int cli_eval(int argc, char **argv);     /* app/cli_eval.c */
 int cli_sample(int argc, char **argv);   /* app/cli_eval.c */
 int cli_filter(int argc, char **argv);   /* app/cli_filter.c */

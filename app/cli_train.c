@@ -1,6 +1,15 @@
 /* cli_train: `rlchat train`, pretraining from a corpus file with progress, periodic
    checkpoints (OUT.ckpt, with optimizer and position), exact --resume, and a final
-   validation in bits per byte. */
+   validation in bits per byte.
+
+   Under `mpirun -np N` (a `make MPI=1` build) the N ranks train one model: rank 0 builds
+   the tokenizer and the initial weights (or reads the checkpoint) and broadcasts them,
+   each rank trains its share of the batch's streams (model/trainer.h), and only rank 0
+   prints and writes files. Every decision that ends or interrupts the loop is taken by
+   all ranks together; a rank that fails aborts the whole job (the last checkpoint stays
+   intact and --resume continues on any number of ranks). */
+#include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +19,9 @@
 #include "app/cli.h"
 #include "app/options.h"
 #include "model/checkpoint.h"
+#include "model/distributed.h"
 #include "model/tokenizer.h"
+#include "model/tokfile.h"
 #include "model/trainer.h"
 #include "model/util.h"
 
@@ -18,13 +29,18 @@ static volatile sig_atomic_t interrupted = 0;
 static void on_interrupt(int sig) { interrupted = sig; }
 
 typedef struct {
-    const char *corpus, *valid, *out;
+    const char *corpus, *valid, *out, *tokens, *log_losses;
     int vocab, embed, hidden, layers, batch, seq, epochs, seed, resume, fp16, steps, warmup, tied;
     float lr, time_limit, checkpoint_every, weight_decay, clip;
 } TrainArgs;
 
-/* Writes OUT.ckpt: the model in f32, the optimizer and the training position. */
+/* Writes OUT.ckpt: the model in f32, the optimizer and the training position. Collective
+   with several ranks (the carried state is gathered); only rank 0 writes. */
 static int save_checkpoint(const char *path, const Trainer *tr, const Tokenizer *tok) {
+    if (tr->rank != 0) {
+        ckpt_put_trainer(NULL, tr);
+        return 0;
+    }
     Buf b = {0};
     ckpt_begin(&b);
     ckpt_put_model(&b, tr->model, tok, 0);
@@ -57,20 +73,98 @@ static void progress(const Trainer *tr, float loss, double tok_per_s, double sta
     }
 }
 
+/* Every rank gets rank 0's model and tokenizer, and its checkpoint when resuming: rank 0
+   broadcasts a checkpoint image, which the others read as if from disk. */
+static int share_start(int rank, Model *m, Tokenizer *tok, CkptFile *resume, int have_resume) {
+    Buf img = {0};
+    uint64_t len = 0;
+    if (rank == 0 && have_resume) {
+        len = resume->len;
+    } else if (rank == 0) {
+        ckpt_begin(&img);
+        ckpt_put_model(&img, m, tok, 0);
+        ckpt_finish(&img);
+        len = img.len;
+    }
+    dist_bcast(&len, sizeof len);
+    uint8_t *data = rank != 0 ? xmalloc(len) : have_resume ? resume->data : img.data;
+    dist_bcast(data, len);
+    buf_free(&img);
+    if (rank == 0) return 0;
+    CkptFile f;
+    int rc = ckpt_open_memory(&f, "rank 0's model", data, len);
+    free(data);
+    if (rc == 0 && ckpt_get_model(&f, m, tok) != 0) rc = -1;
+    if (rc == 0 && have_resume) *resume = f;
+    else ckpt_close(&f); /* harmless after a failed open, which leaves f empty */
+    return rc;
+}
+
+/* The corpus's stream on every rank: rank 0 encodes it and broadcasts it. */
+static int32_t *share_corpus(int rank, const Tokenizer *tok, const char *path, size_t *n) {
+    int32_t *ids = rank == 0 ? corpus_encode_file(tok, path, n) : NULL;
+    uint64_t count = ids ? *n : UINT64_MAX;
+    dist_bcast(&count, sizeof count);
+    if (count == UINT64_MAX) return NULL;
+    if (rank != 0) ids = xmalloc((size_t)count * sizeof(int32_t) + 1);
+    dist_bcast(ids, (size_t)count * sizeof(int32_t));
+    *n = (size_t)count;
+    return ids;
+}
+
+/* The final validation on several ranks: eval_report's figures, with the 16 streams it
+   evaluates shared out between the ranks and the sums reduced. */
+static int valid_report(const Model *m, const Tokenizer *tok, const char *path, int seq, int rank, int world) {
+    uint64_t size[2] = {0, 0}; /* tokens, bytes */
+    int32_t *ids = NULL;
+    if (rank == 0) {
+        size_t bytes, n = 0;
+        char *text = read_file(path, &bytes);
+        if (text) {
+            ids = corpus_encode(tok, text, bytes, &n);
+            size[0] = n, size[1] = bytes;
+        } else {
+            fprintf(stderr, "rlchat: %s\n", err_msg());
+        }
+        free(text);
+    }
+    dist_bcast(size, sizeof size);
+    if (size[0] < 2) {
+        if (rank == 0 && size[1] > 0) fprintf(stderr, "rlchat: %s: too short to evaluate\n", path);
+        free(ids);
+        return -1;
+    }
+    if (rank != 0) ids = xmalloc((size_t)size[0] * sizeof(int32_t));
+    dist_bcast(ids, (size_t)size[0] * sizeof(int32_t));
+    int B = 16, first = B * rank / world, nb = B * (rank + 1) / world - first;
+    size_t count;
+    double sums[2];
+    sums[0] = evaluate_shard(m, ids, (size_t)size[0], B, seq, first, nb, &count);
+    sums[1] = (double)count;
+    dist_allreduce_sum_f64(sums, 2);
+    free(ids);
+    if (rank == 0)
+        printf("loss %.4f nats/token\nperplexity %.2f per token\nbits_per_byte %.4f bits/byte\n"
+               "tokens %.0f\nbytes %llu\n", sums[0] / sums[1], exp(sums[0] / sums[1]),
+               sums[0] / log(2) / (double)size[1], sums[1], (unsigned long long)size[1]);
+    return 0;
+}
+
 int cli_train(int argc, char **argv) {
     TrainArgs a = {.vocab = 4096, .embed = 256, .hidden = 512, .layers = 2, .batch = 32, .seq = 64,
                    .epochs = 1, .seed = 1, .warmup = 200, .lr = 2e-3f, .checkpoint_every = 5,
                    .clip = 1.0f};
     const Option opts[] = {
-        {"--corpus", OPT_STRING, &a.corpus, "training corpus (required)"},
+        {"--corpus", OPT_STRING, &a.corpus, "training corpus (this or --tokens is required)"},
+        {"--tokens", OPT_STRING, &a.tokens, "token file from rlchat tokenize, memory-mapped (corpora larger than memory)"},
         {"--valid", OPT_STRING, &a.valid, "validation corpus: loss and bits per byte at the end"},
         {"--out", OPT_STRING, &a.out, "model file to write (required); checkpoints go to OUT.ckpt"},
-        {"--vocab", OPT_INT, &a.vocab, "BPE vocabulary size (4096)"},
+        {"--vocab", OPT_INT, &a.vocab, "BPE vocabulary size (4096; with --tokens, the file's)"},
         {"--embed", OPT_INT, &a.embed, "embedding width E (256)"},
         {"--hidden", OPT_INT, &a.hidden, "LSTM width H (512)"},
         {"--layers", OPT_INT, &a.layers, "LSTM layers L (2)"},
         {"--tied", OPT_FLAG, &a.tied, "tie the output layer to the embedding (needs --embed = --hidden)"},
-        {"--batch", OPT_INT, &a.batch, "parallel streams B (32)"},
+        {"--batch", OPT_INT, &a.batch, "parallel streams B (32), over all MPI ranks together"},
         {"--seq", OPT_INT, &a.seq, "backpropagation-through-time steps T (64)"},
         {"--lr", OPT_FLOAT, &a.lr, "peak learning rate (2e-3), warm-up then cosine decay"},
         {"--warmup", OPT_INT, &a.warmup, "warm-up steps (200)"},
@@ -81,14 +175,15 @@ int cli_train(int argc, char **argv) {
         {"--time-limit", OPT_FLOAT, &a.time_limit, "stop after MINUTES of this run (0: none)"},
         {"--checkpoint-every", OPT_FLOAT, &a.checkpoint_every, "minutes between checkpoints (5)"},
         {"--seed", OPT_INT, &a.seed, "seed of the initial weights (1)"},
-        {"--resume", OPT_FLAG, &a.resume, "continue exactly from OUT.ckpt"},
+        {"--resume", OPT_FLAG, &a.resume, "continue exactly from OUT.ckpt (on any number of ranks)"},
         {"--fp16", OPT_FLAG, &a.fp16, "store the final model's weights as 16-bit floats"},
+        {"--log-losses", OPT_STRING, &a.log_losses, "append 'step loss' for every step to FILE"},
         {NULL, 0, NULL, NULL}};
-    const char *usage = "rlchat train --corpus FILE [--valid FILE] --out FILE [options]";
+    const char *usage = "rlchat train (--corpus FILE | --tokens FILE.tok) [--valid FILE] --out FILE [options]";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
     if (rc) return rc == 1 ? 0 : rc;
-    if (!a.corpus || !a.out) {
-        fprintf(stderr, "rlchat: train needs --corpus and --out\nusage: %s\n", usage);
+    if (!(a.corpus || a.tokens) || (a.corpus && a.tokens) || !a.out) {
+        fprintf(stderr, "rlchat: train needs --out and one of --corpus or --tokens\nusage: %s\n", usage);
         return 2;
     }
     if (a.batch < 1 || a.seq < 1 || a.epochs < 1 || a.vocab < TOK_FIRST_MERGE || a.lr <= 0) {
@@ -99,13 +194,23 @@ int cli_train(int argc, char **argv) {
     char ckpt_path[4096];
     snprintf(ckpt_path, sizeof ckpt_path, "%s.ckpt", a.out);
 
+    dist_init();
+    int rank = dist_rank(), world = dist_world();
     Model model = {0};
     Tokenizer tok = {0};
     Trainer tr = {0};
+    TokFile tf = {0};
     int32_t *ids = NULL;
     CkptFile resume_file = {0};
-    int status = 1, have_resume = 0;
-    if (a.resume) {
+    FILE *loss_log = NULL;
+    int status = 1, have_resume = 0, stopped = 0;
+    if (a.tokens && tokfile_open(&tf, a.tokens) != 0) { /* every rank maps it */
+        fprintf(stderr, "rlchat: %s\n", err_msg());
+        goto done;
+    }
+    if (rank != 0) {
+        have_resume = a.resume;
+    } else if (a.resume) {
         if (ckpt_open(&resume_file, ckpt_path) != 0 || ckpt_get_model(&resume_file, &model, &tok) != 0) {
             fprintf(stderr, "rlchat: cannot resume: %s\n", err_msg());
             goto done;
@@ -113,20 +218,27 @@ int cli_train(int argc, char **argv) {
         have_resume = 1;
         fprintf(stderr, "resuming from %s\n", ckpt_path);
     } else {
-        size_t len;
-        char *text = read_file(a.corpus, &len);
-        if (!text) {
-            fprintf(stderr, "rlchat: %s\n", err_msg());
-            goto done;
+        if (a.tokens) { /* the tokenizer that made the token file */
+            if (tokenizer_from_merges(&tok, tf.merges, tf.num_merges) != 0) {
+                fprintf(stderr, "rlchat: %s: %s\n", a.tokens, err_msg());
+                goto done;
+            }
+        } else {
+            size_t len;
+            char *text = read_file(a.corpus, &len);
+            if (!text) {
+                fprintf(stderr, "rlchat: %s\n", err_msg());
+                goto done;
+            }
+            double t0 = now_seconds();
+            int trc = tokenizer_train(&tok, text, len, a.vocab);
+            free(text);
+            if (trc != 0) {
+                fprintf(stderr, "rlchat: tokenizer: %s\n", err_msg());
+                goto done;
+            }
+            fprintf(stderr, "tokenizer: %d tokens learned in %.1f s\n", tok.vocab_size, now_seconds() - t0);
         }
-        double t0 = now_seconds();
-        int trc = tokenizer_train(&tok, text, len, a.vocab);
-        free(text);
-        if (trc != 0) {
-            fprintf(stderr, "rlchat: tokenizer: %s\n", err_msg());
-            goto done;
-        }
-        fprintf(stderr, "tokenizer: %d tokens learned in %.1f s\n", tok.vocab_size, now_seconds() - t0);
         Config c = {.vocab_size = tok.vocab_size, .embed_dim = a.embed, .hidden_dim = a.hidden, .num_layers = a.layers,
                     .tied = a.tied};
         if (model_build(&model, c) != 0) {
@@ -135,16 +247,38 @@ int cli_train(int argc, char **argv) {
         }
         model_init_weights(&model, (uint64_t)a.seed);
     }
-    size_t n;
-    ids = corpus_encode_file(&tok, a.corpus, &n);
-    if (!ids) {
-        fprintf(stderr, "rlchat: %s\n", err_msg());
+    if (world > 1 && share_start(rank, &model, &tok, &resume_file, have_resume) != 0) {
+        fprintf(stderr, "rlchat: rank %d: %s\n", rank, err_msg());
         goto done;
+    }
+    const void *stream;
+    int width = 4;
+    size_t n;
+    if (a.tokens) {
+        if (tf.num_merges != tok.num_merges ||
+            memcmp(tf.merges, tok.merges, (size_t)tok.num_merges * 2 * sizeof(int32_t)) != 0) {
+            fprintf(stderr, "rlchat: %s was made with another tokenizer than %s's\n", a.tokens,
+                    have_resume ? ckpt_path : "the model");
+            goto done;
+        }
+        stream = tf.tokens, width = tf.width, n = tf.count;
+    } else {
+        ids = world > 1 ? share_corpus(rank, &tok, a.corpus, &n) : corpus_encode_file(&tok, a.corpus, &n);
+        if (!ids) {
+            if (rank == 0) fprintf(stderr, "rlchat: %s\n", err_msg());
+            goto done;
+        }
+        stream = ids;
     }
     TrainConfig tc = {.batch = a.batch, .seq = a.seq, .lr = a.lr, .lr_min_frac = 0.05f, .warmup = a.warmup,
                       .clip = a.clip, .weight_decay = a.weight_decay};
-    if (trainer_build(&tr, &model, &tc, ids, n) != 0) {
-        fprintf(stderr, "rlchat: %s: %s\n", a.corpus, err_msg());
+    if (trainer_build_shard(&tr, &model, &tc, stream, width, n, rank, world) != 0) {
+        if (rank == 0) fprintf(stderr, "rlchat: %s: %s\n", a.tokens ? a.tokens : a.corpus, err_msg());
+        goto done;
+    }
+    if (a.tokens && tokfile_check_range(&tf, (size_t)tr.first * tr.shard_len,
+                                        (size_t)(tr.first + tr.local) * tr.shard_len, tok.vocab_size) != 0) {
+        fprintf(stderr, "rlchat: %s\n", err_msg());
         goto done;
     }
     tr.cfg.total_steps = (int64_t)a.epochs * trainer_steps_per_epoch(&tr);
@@ -152,52 +286,82 @@ int cli_train(int argc, char **argv) {
         fprintf(stderr, "rlchat: cannot resume: %s\n", err_msg());
         goto done;
     }
-    fprintf(stderr, "model: V=%d E=%d H=%d L=%d%s, %zu parameters; corpus %zu tokens; %lld steps of %dx%d\n",
-            model.config.vocab_size, model.config.embed_dim, model.config.hidden_dim, model.config.num_layers,
-            model.config.tied ? " tied" : "", model.num_params, n, (long long)tr.cfg.total_steps, tr.cfg.batch, tr.cfg.seq);
+    if (rank == 0 && a.log_losses && !(loss_log = fopen(a.log_losses, have_resume ? "a" : "w"))) {
+        fprintf(stderr, "rlchat: %s: cannot write: %s\n", a.log_losses, strerror(errno));
+        goto done;
+    }
+    if (rank == 0)
+        fprintf(stderr, "model: V=%d E=%d H=%d L=%d%s, %zu parameters; corpus %zu tokens; %lld steps of %dx%d%s\n",
+                model.config.vocab_size, model.config.embed_dim, model.config.hidden_dim, model.config.num_layers,
+                model.config.tied ? " tied" : "", model.num_params, n, (long long)tr.cfg.total_steps, tr.cfg.batch,
+                tr.cfg.seq, world > 1 ? " over MPI ranks" : "");
+    if (world > 1 && rank == 0) fprintf(stderr, "ranks: %d, %d to %d streams each\n", world, a.batch / world,
+                                        (a.batch + world - 1) / world);
 
     signal(SIGINT, on_interrupt);
     signal(SIGTERM, on_interrupt);
-    int tty = isatty(2);
+    int tty = rank == 0 && isatty(2);
     double started = now_seconds(), last_report = started, last_ckpt = started, window_start = started;
     int64_t window_steps = 0, stop_at = a.steps > 0 ? a.steps : tr.cfg.total_steps;
     if (stop_at > tr.cfg.total_steps) stop_at = tr.cfg.total_steps;
     float loss = 0;
-    while (tr.step < stop_at && !interrupted) {
-        if (a.time_limit > 0 && now_seconds() - started > a.time_limit * 60) {
-            fprintf(stderr, "\ntime limit reached at step %lld\n", (long long)tr.step);
+    while (tr.step < stop_at) {
+        /* What next: rank 0's clock decides the time limit and the checkpoints, a signal
+           to any rank stops all; with one process this is just the local view. */
+        double now = now_seconds();
+        float want[3] = {rank == 0 && a.time_limit > 0 && now - started > a.time_limit * 60,
+                         rank == 0 && now - last_ckpt > a.checkpoint_every * 60, interrupted != 0};
+        if (world > 1) dist_allreduce_sum(want, 3);
+        if (want[2] > 0) {
+            stopped = 1;
             break;
         }
+        if (want[0] > 0) {
+            if (rank == 0) fprintf(stderr, "\ntime limit reached at step %lld\n", (long long)tr.step);
+            break;
+        }
+        if (want[1] > 0) {
+            if (save_checkpoint(ckpt_path, &tr, &tok) != 0) fprintf(stderr, "\nrlchat: %s\n", err_msg());
+            last_ckpt = now;
+        }
         loss = trainer_step(&tr);
+        if (loss_log) fprintf(loss_log, "%lld %.9g\n", (long long)tr.step, loss);
         window_steps++;
-        double now = now_seconds();
-        if (now - last_report > (tty ? 1.0 : 30.0) || tr.step == stop_at) {
+        now = now_seconds();
+        if (rank == 0 && (now - last_report > (tty ? 1.0 : 30.0) || tr.step == stop_at)) {
             double tps = window_steps * (double)tr.cfg.batch * tr.cfg.seq / (now - window_start);
             progress(&tr, loss, tps, started, tty);
             last_report = window_start = now;
             window_steps = 0;
         }
-        if (now - last_ckpt > a.checkpoint_every * 60) {
-            if (save_checkpoint(ckpt_path, &tr, &tok) != 0) fprintf(stderr, "\nrlchat: %s\n", err_msg());
-            last_ckpt = now;
-        }
     }
     if (tty) fputc('\n', stderr);
-    if (interrupted) fprintf(stderr, "interrupted at step %lld; checkpointing\n", (long long)tr.step);
-    if (save_checkpoint(ckpt_path, &tr, &tok) != 0 || save_model(a.out, &model, &tok, a.fp16) != 0) {
+    if (stopped && rank == 0) fprintf(stderr, "interrupted at step %lld; checkpointing\n", (long long)tr.step);
+    if (save_checkpoint(ckpt_path, &tr, &tok) != 0 || (rank == 0 && save_model(a.out, &model, &tok, a.fp16) != 0)) {
         fprintf(stderr, "rlchat: %s\n", err_msg());
         goto done;
     }
-    printf("steps %lld\ntrain_loss %.4f nats/token\nskipped_steps %lld\n", (long long)tr.step, loss,
-           (long long)tr.adam.skipped);
-    fprintf(stderr, "saved %s (checkpoint %s)\n", a.out, ckpt_path);
-    if (a.valid) eval_report(&model, &tok, a.valid, a.seq);
-    status = interrupted ? 130 : 0;
+    if (rank == 0) {
+        printf("steps %lld\ntrain_loss %.4f nats/token\nskipped_steps %lld\n", (long long)tr.step, loss,
+               (long long)tr.adam.skipped);
+        fprintf(stderr, "saved %s (checkpoint %s)\n", a.out, ckpt_path);
+        fflush(stdout);
+    }
+    if (a.valid && world == 1) eval_report(&model, &tok, a.valid, a.seq);
+    if (a.valid && world > 1) valid_report(&model, &tok, a.valid, a.seq, rank, world);
+    status = stopped ? 130 : 0;
 done:
+    if (loss_log && fclose(loss_log) != 0 && status == 0) {
+        fprintf(stderr, "rlchat: %s: write failed\n", a.log_losses);
+        status = 1;
+    }
+    if (status == 1 && world > 1) dist_abort(1); /* the other ranks would wait for this one */
     ckpt_close(&resume_file);
     trainer_free(&tr);
     free(ids);
+    tokfile_close(&tf);
     tokenizer_free(&tok);
     model_free(&model);
+    dist_finalize();
     return status;
 }

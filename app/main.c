@@ -16,6 +16,7 @@ typedef struct {
 static const Command commands[] = {
     {"chat", cli_chat, "talk to the model and rate its replies (the default)"},
     {"train", cli_train, "pretrain a model from a dialogue corpus"},
+    {"tokenize", cli_tokenize, "encode a corpus once into a token file for train --tokens"},
     {"eval", cli_eval, "loss, perplexity and bits per byte of a model on a corpus"},
     {"sample", cli_sample, "one reply to a prompt"},
     {"simulate", cli_simulate, "a scripted user rates replies: proof that the learner learns"},

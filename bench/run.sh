@@ -31,4 +31,22 @@ fi
 for b in "$build"/bench/bench_tokenizer "$build"/bench/bench_safety; do
     [ -x "$b" ] && "$b"
 done
+
+# ---- data parallel over MPI (make MPI=1); skipped without mpirun or the MPI build ----
+mpibench=build-mpi/bench/bench_dist
+if [ -x "$mpibench" ] && command -v mpirun >/dev/null 2>&1; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 # containers run as root
+    echo "# data parallel, same shape and global batch: 1 rank x 2 threads, then 2 ranks x 1 thread"
+    mpirun -np 1 --bind-to none -x OPENBLAS_NUM_THREADS=2 "$mpibench" | tee /tmp/rlchat_mpi.$$
+    mpirun -np 2 --bind-to core -x OPENBLAS_NUM_THREADS=1 "$mpibench" | tee -a /tmp/rlchat_mpi.$$
+    awk '{v[$1] = $2}
+         END {
+           if (v["train_tokens_per_s_1rank_2threads"] > 0)
+             printf "ranks_vs_threads %.2f x (2 ranks x 1 thread over 1 rank x 2 threads; target 0.9)\n",
+                    v["train_tokens_per_s_2ranks_1thread"] / v["train_tokens_per_s_1rank_2threads"];
+         }' /tmp/rlchat_mpi.$$
+    rm -f /tmp/rlchat_mpi.$$
+else
+    echo "# data parallel skipped: needs mpirun and build-mpi/ (apt-get install openmpi-bin libopenmpi-dev)"
+fi
 exit 0

@@ -133,6 +133,20 @@ static void test_model_with_wrong_sizes_is_refused(void) {
     buf_free(&b);
 }
 
+/* The old file still loads, the folder holds nothing but it, and the folder goes away. */
+static void check_old_file_survives_alone(const char *dir, const char *path) {
+    Model m;
+    Tokenizer t;
+    CHECK(model_load(path, &m, &t) == 0, "old file damaged by a failed save: %s", err_msg());
+    model_free(&m);
+    tokenizer_free(&t);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 1", dir);
+    CHECK(system(cmd) == 0, "temporary files left behind in %s", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+}
+
 static void test_save_is_atomic_and_leaves_no_temp_file(void) {
     char dir[] = "/tmp/rlchat_ckpt_XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
@@ -150,14 +164,7 @@ static void test_save_is_atomic_and_leaves_no_temp_file(void) {
     char bad[300];
     snprintf(bad, sizeof bad, "%s/missing/m.model", dir);
     CHECK(write_file_atomic(bad, b.data, b.len) != 0, "save into a missing folder claimed success");
-    CHECK(model_load(path, &m2, &t2) == 0, "old file damaged by a failed save");
-    model_free(&m2);
-    tokenizer_free(&t2);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 1", dir);
-    CHECK(system(cmd) == 0, "temporary files left behind in %s", dir);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0, "cleanup");
+    check_old_file_survives_alone(dir, path);
     model_free(&m);
     tokenizer_free(&t);
     buf_free(&b);
@@ -171,8 +178,8 @@ static void test_save_that_runs_out_of_space_keeps_the_old_file(void) {
     char path[256];
     snprintf(path, sizeof path, "%s/m.model", dir);
     Buf b;
-    Model m, m2;
-    Tokenizer t, t2;
+    Model m;
+    Tokenizer t;
     small_file(&b, &m, &t, 0);
     CHECK(write_file_atomic(path, b.data, b.len) == 0, "first save failed: %s", err_msg());
     struct rlimit old, small = {.rlim_cur = b.len / 2, .rlim_max = RLIM_INFINITY};
@@ -185,14 +192,7 @@ static void test_save_that_runs_out_of_space_keeps_the_old_file(void) {
     signal(SIGXFSZ, prev);
     CHECK(rc != 0, "a save that could not be written claimed success");
     CHECK(strstr(err_msg(), "m.model") != NULL, "message does not name the file: %s", err_msg());
-    CHECK(model_load(path, &m2, &t2) == 0, "old file damaged by a failed save: %s", err_msg());
-    model_free(&m2);
-    tokenizer_free(&t2);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 1", dir);
-    CHECK(system(cmd) == 0, "temporary files left behind in %s", dir);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0, "cleanup");
+    check_old_file_survives_alone(dir, path);
     model_free(&m);
     tokenizer_free(&t);
     buf_free(&b);

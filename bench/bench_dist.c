@@ -1,0 +1,74 @@
+/* bench_dist: data-parallel training speed on the benchmark shape (V4096 E256 H512 L2,
+   global batch B32 T64) with random weights and tokens, run under mpirun by bench/run.sh.
+   Rank 0 prints `name value unit` lines: training tokens/s and the step time for this
+   number of ranks and BLAS threads, and, with several ranks, the time and bandwidth of
+   one allreduce of the gradient block (the figures the README's scaling table uses). */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model/distributed.h"
+#include "model/lstm.h"
+#include "model/trainer.h"
+#include "model/util.h"
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+    dist_init();
+    int rank = dist_rank(), world = dist_world(), threads = openblas_get_num_threads();
+    Config c = {.vocab_size = 4096, .embed_dim = 256, .hidden_dim = 512, .num_layers = 2};
+    int B = 32, T = 64, steps = argc > 1 ? atoi(argv[1]) : 12, reps = 20;
+    Model m;
+    model_build(&m, c);
+    if (rank == 0) model_init_weights(&m, 1);
+    dist_bcast(m.param_block, m.num_params * sizeof(float)); /* as rlchat train starts */
+    size_t n = (size_t)B * (T * (steps + 2) + 1);
+    int32_t *tokens = xmalloc(n * sizeof(int32_t));
+    Rng r;
+    rng_seed(&r, 2);
+    for (size_t i = 0; i < n; i++) tokens[i] = (int32_t)(rng_u32(&r) % c.vocab_size);
+    TrainConfig tc = {.batch = B, .seq = T, .lr = 1e-3f, .lr_min_frac = 0.1f, .warmup = 10, .clip = 1,
+                      .total_steps = 1000};
+    Trainer tr;
+    if (trainer_build_shard(&tr, &m, &tc, tokens, 4, n, rank, world) != 0) {
+        fprintf(stderr, "bench_dist: %s\n", err_msg());
+        dist_abort(1);
+    }
+    trainer_step(&tr); /* warm-up: page in buffers, spin up BLAS threads */
+    dist_barrier();
+    double t0 = now_seconds();
+    for (int s = 0; s < steps; s++) trainer_step(&tr);
+    dist_barrier();
+    double dt = now_seconds() - t0;
+    const char *rs = world > 1 ? "ranks" : "rank", *ts = threads > 1 ? "threads" : "thread";
+    if (rank == 0) {
+        printf("train_tokens_per_s_%d%s_%d%s %.0f tokens/s\n", world, rs, threads, ts, (double)steps * B * T / dt);
+        printf("step_ms_%d%s_%d%s %.1f ms\n", world, rs, threads, ts, 1e3 * dt / steps);
+    }
+    if (world > 1) {
+        double *times = xmalloc(reps * sizeof(double));
+        for (int k = 0; k < reps; k++) {
+            dist_barrier();
+            double a = now_seconds();
+            dist_allreduce_sum(m.grad_block, m.num_params);
+            times[k] = now_seconds() - a;
+        }
+        qsort(times, reps, sizeof(double), cmp_double);
+        double bytes = (double)m.num_params * sizeof(float), med = times[reps / 2];
+        if (rank == 0) {
+            printf("grad_bytes %.0f bytes\n", bytes);
+            printf("allreduce_ms_%d%s %.2f ms\n", world, rs, 1e3 * med);
+            printf("allreduce_gbytes_per_s %.2f GB/s\n", bytes / med / 1e9);
+        }
+        free(times);
+    }
+    trainer_free(&tr);
+    free(tokens);
+    model_free(&m);
+    dist_finalize();
+    return 0;
+}
