@@ -24,6 +24,8 @@ endif
 # Every .c in the three rooms is part of the program; app/main.c holds main().
 LIB_SRC  := $(filter-out app/main.c,$(wildcard model/*.c rl/*.c app/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
+# Fixtures several tests share, linked into every test.
+TEST_LIB := $(BUILD)/tests/tiny_model.o
 BUILD    ?= build
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -42,9 +44,9 @@ $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c $(LIB_OBJ) tests/check.h
+$(BUILD)/tests/%: tests/%.c $(LIB_OBJ) $(TEST_LIB) tests/check.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(TEST_LIB) $(LDLIBS)
 
 deps:
 	@tools/deps.sh

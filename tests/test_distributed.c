@@ -11,37 +11,12 @@
 #include "model/tokenizer.h"
 #include "model/trainer.h"
 #include "tests/check.h"
+#include "tests/tiny_model.h"
 
-static const char *CORPUS =
-    "hi there\nhello, how are you?\ni am fine, thanks.\ngood to hear.\n\n"
-    "what is your favourite movie?\ni love star wars.\nme too!\n\n"
-    "do you like music?\nyes, rock music mostly.\n\n";
+typedef TinySetup Setup;
 
-typedef struct {
-    Tokenizer tok;
-    Model model;
-    int32_t *ids;
-    size_t n;
-} Setup;
-
-static void setup(Setup *s) {
-    tokenizer_train(&s->tok, CORPUS, strlen(CORPUS), 300);
-    Config c = {.vocab_size = s->tok.vocab_size, .embed_dim = 16, .hidden_dim = 32, .num_layers = 2};
-    model_build(&s->model, c);
-    model_init_weights(&s->model, 1);
-    size_t n;
-    int32_t *one = corpus_encode(&s->tok, CORPUS, strlen(CORPUS), &n);
-    s->n = n * 8;
-    s->ids = xmalloc(s->n * sizeof(int32_t));
-    for (int k = 0; k < 8; k++) memcpy(s->ids + k * n, one, n * sizeof(int32_t));
-    free(one);
-}
-
-static void teardown(Setup *s) {
-    free(s->ids);
-    model_free(&s->model);
-    tokenizer_free(&s->tok);
-}
+static void setup(Setup *s) { tiny_setup(s, 32); }
+static void teardown(Setup *s) { tiny_teardown(s); }
 
 static TrainConfig config(int batch) {
     TrainConfig c = {.batch = batch, .seq = 8, .lr = 1e-2f, .lr_min_frac = 0.1f, .warmup = 2, .clip = 1,

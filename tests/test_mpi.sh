@@ -157,7 +157,9 @@ check "  ... with a reason" grep -q "smaller than the 3 ranks" "$TMP/small.err"
 # ---- a rank dies mid-run ----
 # Checkpoints every few milliseconds; once one exists, rank 1 is killed with SIGKILL.
 K="$TMP/k.model"
-($MPIRUN 2 "$MPIBIN" train --corpus "$TMP/corpus.txt" --out "$K" $C --steps 600 --epochs 20 \
+# Long enough (4000 steps, about 2 s on an idle machine) that the job is still running
+# when the first checkpoint appears; 600 steps could end before the scan below.
+($MPIRUN 2 "$MPIBIN" train --corpus "$TMP/corpus.txt" --out "$K" $C --steps 4000 --epochs 200 \
     --checkpoint-every 0.0002 >"$TMP/k.out" 2>"$TMP/k.err"; echo $? >"$TMP/k.rc") &
 i=0
 while [ ! -f "$K.ckpt" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
@@ -173,10 +175,10 @@ check "rank 1 was killed mid-run (pid ${killed:-none})" [ -n "$killed" ]
 check "  ... and the job ended with a non-zero status ($rc)" [ "$rc" -ne 0 -a "$rc" -ne 124 ]
 "$BIN" eval --model "$K.ckpt" --corpus "$TMP/corpus.txt" >"$TMP/k.eval" 2>&1
 check "  ... the last checkpoint loads" grep -q '^loss' "$TMP/k.eval"
-$MPIRUN 2 "$MPIBIN" train --corpus "$TMP/corpus.txt" --out "$K" $C --steps 600 --epochs 20 --resume \
+$MPIRUN 2 "$MPIBIN" train --corpus "$TMP/corpus.txt" --out "$K" $C --steps 4000 --epochs 200 --resume \
     >"$TMP/k2.out" 2>"$TMP/k2.err"
 rc=$?
 check "  ... and --resume finishes the run ($rc, $(field steps "$TMP/k2.out") steps)" \
-    [ "$rc" -eq 0 -a "$(field steps "$TMP/k2.out")" = 600 ]
+    [ "$rc" -eq 0 -a "$(field steps "$TMP/k2.out")" = 4000 ]
 check "  ... from where it stopped" grep -q "resuming from" "$TMP/k2.err"
 finish
