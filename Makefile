@@ -24,10 +24,10 @@ endif
 # Every .c in the three rooms is part of the program; app/main.c holds main().
 LIB_SRC  := $(filter-out app/main.c,$(wildcard model/*.c rl/*.c app/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
-# Fixtures several tests share, linked into every test.
-TEST_LIB := $(BUILD)/tests/tiny_model.o
 BUILD    ?= build
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# Fixtures several tests share, linked into every test.
+TEST_LIB := $(BUILD)/tests/tiny_model.o
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 # rlchat is phony so that it always becomes the binary of this build (plain or MPI=1).
