@@ -9,29 +9,49 @@
 #include "app/cli.h"
 #include "app/options.h"
 #include "model/checkpoint.h"
+#include "model/distributed.h"
 #include "model/generate.h"
 #include "model/trainer.h"
 
+/* Loss, perplexity and bits per byte of the model on a corpus file. Under MPI every rank
+   calls it: rank 0 reads and encodes the file, the 16 evaluation streams are shared out
+   between the ranks and the sums reduced; alone, it is the whole evaluation. */
 int eval_report(const Model *m, const Tokenizer *tok, const char *path, int seq) {
-    size_t n, bytes, count;
-    char *text = read_file(path, &bytes);
-    if (!text) {
-        fprintf(stderr, "rlchat: %s\n", err_msg());
-        return -1;
+    int rank = dist_rank(), world = dist_world();
+    uint64_t size[2] = {0, 0}; /* tokens, bytes */
+    int32_t *ids = NULL;
+    if (rank == 0) {
+        size_t bytes, n = 0;
+        char *text = read_file(path, &bytes);
+        if (text) {
+            ids = corpus_encode(tok, text, bytes, &n);
+            size[0] = n, size[1] = bytes;
+        } else {
+            fprintf(stderr, "rlchat: %s\n", err_msg());
+        }
+        free(text);
     }
-    int32_t *ids = corpus_encode(tok, text, bytes, &n);
-    free(text);
-    if (n < 2) {
-        fprintf(stderr, "rlchat: %s: too short to evaluate\n", path);
+    dist_bcast(size, sizeof size);
+    if (size[0] < 2) {
+        if (rank == 0 && size[1] > 0) fprintf(stderr, "rlchat: %s: too short to evaluate\n", path);
         free(ids);
         return -1;
     }
-    double nats = evaluate_stream(m, ids, n, 16, seq, &count);
+    if (rank != 0) ids = xmalloc((size_t)size[0] * sizeof(int32_t));
+    dist_bcast(ids, (size_t)size[0] * sizeof(int32_t));
+    int B = 16, first = B * rank / world, nb = B * (rank + 1) / world - first;
+    size_t count;
+    double sums[2];
+    sums[0] = evaluate_shard(m, ids, (size_t)size[0], B, seq, first, nb, &count);
+    sums[1] = (double)count;
+    dist_allreduce_sum_f64(sums, 2);
     free(ids);
     /* Bits per byte counts every byte of the file, newlines included: the turn tokens
        stand for them, so the figure compares with byte-level models on the same file. */
-    printf("loss %.4f nats/token\nperplexity %.2f per token\nbits_per_byte %.4f bits/byte\n"
-           "tokens %zu\nbytes %zu\n", nats / count, exp(nats / count), nats / log(2) / bytes, count, bytes);
+    if (rank == 0)
+        printf("loss %.4f nats/token\nperplexity %.2f per token\nbits_per_byte %.4f bits/byte\n"
+               "tokens %.0f\nbytes %llu\n", sums[0] / sums[1], exp(sums[0] / sums[1]),
+               sums[0] / log(2) / (double)size[1], sums[1], (unsigned long long)size[1]);
     fflush(stdout);
     return 0;
 }

@@ -112,44 +112,6 @@ static int32_t *share_corpus(int rank, const Tokenizer *tok, const char *path, s
     return ids;
 }
 
-/* The final validation on several ranks: eval_report's figures, with the 16 streams it
-   evaluates shared out between the ranks and the sums reduced. */
-static int valid_report(const Model *m, const Tokenizer *tok, const char *path, int seq, int rank, int world) {
-    uint64_t size[2] = {0, 0}; /* tokens, bytes */
-    int32_t *ids = NULL;
-    if (rank == 0) {
-        size_t bytes, n = 0;
-        char *text = read_file(path, &bytes);
-        if (text) {
-            ids = corpus_encode(tok, text, bytes, &n);
-            size[0] = n, size[1] = bytes;
-        } else {
-            fprintf(stderr, "rlchat: %s\n", err_msg());
-        }
-        free(text);
-    }
-    dist_bcast(size, sizeof size);
-    if (size[0] < 2) {
-        if (rank == 0 && size[1] > 0) fprintf(stderr, "rlchat: %s: too short to evaluate\n", path);
-        free(ids);
-        return -1;
-    }
-    if (rank != 0) ids = xmalloc((size_t)size[0] * sizeof(int32_t));
-    dist_bcast(ids, (size_t)size[0] * sizeof(int32_t));
-    int B = 16, first = B * rank / world, nb = B * (rank + 1) / world - first;
-    size_t count;
-    double sums[2];
-    sums[0] = evaluate_shard(m, ids, (size_t)size[0], B, seq, first, nb, &count);
-    sums[1] = (double)count;
-    dist_allreduce_sum_f64(sums, 2);
-    free(ids);
-    if (rank == 0)
-        printf("loss %.4f nats/token\nperplexity %.2f per token\nbits_per_byte %.4f bits/byte\n"
-               "tokens %.0f\nbytes %llu\n", sums[0] / sums[1], exp(sums[0] / sums[1]),
-               sums[0] / log(2) / (double)size[1], sums[1], (unsigned long long)size[1]);
-    return 0;
-}
-
 int cli_train(int argc, char **argv) {
     TrainArgs a = {.vocab = 4096, .embed = 256, .hidden = 512, .layers = 2, .batch = 32, .seq = 64,
                    .epochs = 1, .seed = 1, .warmup = 200, .lr = 2e-3f, .checkpoint_every = 5,
@@ -347,8 +309,7 @@ int cli_train(int argc, char **argv) {
         fprintf(stderr, "saved %s (checkpoint %s)\n", a.out, ckpt_path);
         fflush(stdout);
     }
-    if (a.valid && world == 1) eval_report(&model, &tok, a.valid, a.seq);
-    if (a.valid && world > 1) valid_report(&model, &tok, a.valid, a.seq, rank, world);
+    if (a.valid) eval_report(&model, &tok, a.valid, a.seq);
     status = stopped ? 130 : 0;
 done:
     if (loss_log && fclose(loss_log) != 0 && status == 0) {

@@ -462,12 +462,17 @@ static const Setting SETTINGS[] = {
     {"w_safety", IN_WEIGHTS, offsetof(RewardWeights, safety), 0, -10, 10},
     {NULL, 0, 0, 0, 0, 0}};
 
-static const char *const SETTING_NAMES[] = {"temp", "top_p", "top_k", "repetition_penalty", "min_tokens", "max_tokens",
-                                            "resample_tries", "lr", "beta", "kl_target", "entropy", "clip",
-                                            "dpo_beta", "w_human", "w_fluency", "w_relevance",
-                                            "w_informativeness", "w_safety", "algo", NULL};
+#define N_SETTINGS (sizeof SETTINGS / sizeof SETTINGS[0] - 1)
 
-const char *const *chat_setting_names(void) { return SETTING_NAMES; }
+/* The keys /set completes: the table's, then "algo" (set by name, not by offset). */
+const char *const *chat_setting_names(void) {
+    static const char *names[N_SETTINGS + 2];
+    if (!names[0]) {
+        for (size_t i = 0; i < N_SETTINGS; i++) names[i] = SETTINGS[i].name;
+        names[N_SETTINGS] = "algo";
+    }
+    return names;
+}
 
 static void *setting_field(SessionConfig *cfg, const Setting *s) {
     char *base = s->where == IN_SAMPLING ? (char *)&cfg->sampling

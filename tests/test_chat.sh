@@ -7,8 +7,6 @@
 # Run from the repository root after `make`. Last line: "N passed, N failed".
 cd "$(dirname "$0")/.." || exit 1
 BIN=${RLCHAT_BUILD:-build}/rlchat
-pass=0
-fail=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rlchat-test.XXXXXX") || exit 1
 SOCK="rlchat-test-$$"
 cleanup() {
@@ -17,23 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-check() { # check NAME CONDITION...
-    name=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok  $name"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $name"
-    fi
-}
-
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit $?
-}
+. tests/check.sh
 
 if [ ! -x "$BIN" ]; then
     echo "FAIL rlchat is not built (run make)"

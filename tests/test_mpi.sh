@@ -12,26 +12,7 @@
 cd "$(dirname "$0")/.." || exit 1
 BIN=${RLCHAT_BUILD:-build}/rlchat
 MPIBIN=build-mpi/rlchat
-pass=0
-fail=0
-
-check() { # check NAME CONDITION...
-    name=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok  $name"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $name"
-    fi
-}
-
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit $?
-}
+. tests/check.sh
 
 if ! command -v mpirun >/dev/null 2>&1 || ! command -v mpicc >/dev/null 2>&1; then
     echo "skipped: mpirun or mpicc not found (apt-get install openmpi-bin libopenmpi-dev)"
