@@ -1,6 +1,7 @@
 /* bench_model: the model core's speed on the benchmark shape (V4096 E256 H512 L2, B32 T64)
    with random weights and tokens, printed as `name value unit` lines:
-   sgemm peak, training tokens/s, generation tokens/s at batch 1 (with sampling), and the
+   sgemm peak, training tokens/s, generation tokens/s at batch 1 (with sampling; half and
+   full precision weights), and the
    time of a rating-sized update (forward + backward + Adam on 64 tokens at batch 1). */
 #include <cblas.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "model/adam.h"
+#include "model/halfstep.h"
 #include "model/lstm.h"
 #include "model/sampler.h"
 #include "model/trainer.h"
@@ -66,21 +68,31 @@ int main(int argc, char **argv) {
     printf("train_gflops %.1f GFLOP/s\n", tps * train_flops_per_token(&c) / 1e9);
     printf("train_fraction_of_peak %.2f ratio\n", tps * train_flops_per_token(&c) / 1e9 / peak);
 
-    /* Generation at batch 1 with sampling. */
+    /* Generation at batch 1 with sampling: the chat's path (half-precision weights over two
+       threads, halfstep.h), then the fp32 step for comparison. */
     StepState st;
     Sampler sm;
+    HalfModel hm;
     step_build(&st, &c);
     sampler_build(&sm, c.vocab_size);
+    half_build(&hm, &m);
     SamplerConfig sc = {.temperature = 0.8f, .top_k = 0, .top_p = 0.9f, .repetition_penalty = 1.2f};
-    int tok = 1, gen = 400;
-    int32_t recent[64] = {0};
-    t0 = now_seconds();
-    for (int i = 0; i < gen; i++) {
-        lstm_step(&m, &st, tok);
-        tok = sampler_sample(&sm, &sc, st.logits, recent, 64, NULL, rng_float(&r), NULL);
-        recent[i % 64] = tok;
+    int gen = 2000;
+    for (int path = 0; path < 2; path++) {
+        int tok = 1;
+        int32_t recent[64] = {0};
+        step_reset(&st, &c);
+        t0 = now_seconds();
+        for (int i = 0; i < gen; i++) {
+            if (path == 0) half_step(&hm, &st, tok);
+            else lstm_step(&m, &st, tok);
+            tok = sampler_sample(&sm, &sc, st.logits, recent, 64, NULL, rng_float(&r), NULL);
+            recent[i % 64] = tok;
+        }
+        printf("%s %.0f tokens/s\n", path == 0 ? "gen_tokens_per_s" : "gen_fp32_tokens_per_s",
+               gen / (now_seconds() - t0));
     }
-    printf("gen_tokens_per_s %.0f tokens/s\n", gen / (now_seconds() - t0));
+    half_free(&hm);
 
     /* A rating-sized update: forward, softmax, backward and Adam over 64 tokens at batch 1. */
     Acts a;

@@ -37,10 +37,17 @@ typedef struct {
     double sums[2]; /* one partial sum per half (parallel_for makes at most two) */
 } NormJob;
 
+/* Sum of squares in double (16 interleaved partial sums, which the compiler vectorizes;
+   a single running sum could not be reordered). */
 static void norm_range(void *ctx, size_t begin, size_t end) {
     NormJob *j = ctx;
-    double sum = 0;
-    for (size_t i = begin; i < end; i++) sum += (double)j->grad[i] * j->grad[i];
+    const float *restrict g = j->grad;
+    double acc[16] = {0}, sum = 0;
+    size_t i = begin;
+    for (; i + 16 <= end; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] += (double)g[i + k] * g[i + k];
+    for (; i < end; i++) sum += (double)g[i] * g[i];
+    for (int k = 0; k < 16; k++) sum += acc[k];
     j->sums[begin > 0] = sum;
 }
 
@@ -58,22 +65,33 @@ typedef struct {
     int bad[2];  /* per half: a weight came out not finite */
 } StepJob;
 
-/* One fused pass: moments, weights, the finiteness check and (optionally) clearing the
-   gradient, so the parameter-sized arrays are streamed through memory once. */
+/* One fused pass over [begin, end): moments, weights, the finiteness check and (optionally)
+   clearing the gradient, so the parameter-sized arrays are streamed through memory once.
+   use_m and clear are constants at each call below, so the compiler makes four loops
+   without branches inside, and restrict lets it vectorize them. */
+static inline int adam_span(const StepJob *j, size_t begin, size_t end, int use_m, int clear) {
+    const Adam *a = j->a;
+    const float b1 = a->beta1, b2 = a->beta2, eps = a->eps, wd = a->weight_decay;
+    const float lr = j->lr, scale = j->scale, c1 = j->c1, c2 = j->c2;
+    float *restrict p = j->params, *restrict g = j->grad, *restrict mm = a->m, *restrict vv = a->v;
+    int bad = 0;
+    for (size_t i = begin; i < end; i++) {
+        float gi = g[i] * scale, m = gi;
+        if (clear) g[i] = 0;
+        if (use_m) m = mm[i] = b1 * mm[i] + (1 - b1) * gi;
+        float v = vv[i] = b2 * vv[i] + (1 - b2) * gi * gi;
+        float w = p[i] - lr * ((m / c1) / (sqrtf(v / c2) + eps) + wd * p[i]);
+        p[i] = w;
+        bad |= !isfinite(w);
+    }
+    return bad;
+}
+
 static void step_range(void *ctx, size_t begin, size_t end) {
     StepJob *j = ctx;
-    Adam *a = j->a;
-    float b1 = a->beta1, b2 = a->beta2, eps = a->eps, wd = a->weight_decay, lr = j->lr;
-    float *p = j->params, *g = j->grad, *mm = a->m, *vv = a->v;
-    int bad = 0, clear = a->clear_grad;
-    for (size_t i = begin; i < end; i++) {
-        float gi = g[i] * j->scale, m = gi;
-        if (clear) g[i] = 0;
-        if (b1 != 0) m = mm[i] = b1 * mm[i] + (1 - b1) * gi;
-        float v = vv[i] = b2 * vv[i] + (1 - b2) * gi * gi;
-        p[i] -= lr * ((m / j->c1) / (sqrtf(v / j->c2) + eps) + wd * p[i]);
-        bad |= !isfinite(p[i]);
-    }
+    int use_m = j->a->beta1 != 0, clear = j->a->clear_grad, bad;
+    if (use_m) bad = clear ? adam_span(j, begin, end, 1, 1) : adam_span(j, begin, end, 1, 0);
+    else bad = clear ? adam_span(j, begin, end, 0, 1) : adam_span(j, begin, end, 0, 0);
     j->bad[begin > 0] = bad;
 }
 

@@ -145,44 +145,6 @@ const uint8_t *ckpt_find(const CkptFile *f, uint32_t tag, size_t *len) {
     return NULL;
 }
 
-/* ---- half precision (IEEE binary16, round to nearest even) ---- */
-
-uint16_t float_to_half(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000, exp = (x >> 23) & 0xFF, man = x & 0x7FFFFF;
-    if (exp == 0xFF) return (uint16_t)(sign | 0x7C00 | (man ? 0x200 : 0)); /* Inf, NaN */
-    int e = (int)exp - 127 + 15;
-    if (e >= 31) return (uint16_t)(sign | 0x7C00);                          /* overflow */
-    if (e <= 0) {                                                            /* subnormal */
-        if (e < -10) return (uint16_t)sign;
-        man |= 0x800000;
-        int shift = 14 - e;
-        uint32_t half = man >> shift, rest = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
-        if (rest > mid || (rest == mid && (half & 1))) half++;
-        return (uint16_t)(sign | half);
-    }
-    uint32_t half = sign | (uint32_t)e << 10 | man >> 13, rest = man & 0x1FFF;
-    if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) half++; /* may carry into exp: right */
-    return (uint16_t)half;
-}
-
-float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, x;
-    if (exp == 0) {
-        if (man == 0) x = sign;
-        else { /* subnormal: normalise */
-            int e = -1;
-            do { man <<= 1; e++; } while (!(man & 0x400));
-            x = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3FF) << 13;
-        }
-    } else if (exp == 31) x = sign | 0x7F800000 | man << 13;
-    else x = sign | (exp - 15 + 127) << 23 | man << 13;
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
-
 /* Every half converted once into a table (256 KB): widening the weights is then one
    lookup each, exact, several times faster than converting each on the fly. */
 static float half_table[65536];
@@ -214,7 +176,7 @@ void ckpt_put_model(Buf *b, const Model *m, const Tokenizer *t, int fp16) {
         return;
     }
     uint16_t *half = xmalloc(m->num_params * sizeof(uint16_t));
-    for (size_t i = 0; i < m->num_params; i++) half[i] = float_to_half(m->param_block[i]);
+    floats_to_halves(half, m->param_block, m->num_params);
     ckpt_put(b, TAG_WGHT, half, m->num_params * sizeof(uint16_t));
     free(half);
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "adam.h"
+#include "half.h"
 #include "lstm.h"
 #include "tokenizer.h"
 #include "util.h"
@@ -52,9 +53,5 @@ int ckpt_get_adam(const CkptFile *f, Adam *a);
 
 /* Loads a model file in one call (the common case). */
 int model_load(const char *path, Model *m, Tokenizer *t);
-
-/* ---- half precision ---- */
-uint16_t float_to_half(float f);
-float half_to_float(uint16_t h);
 
 #endif

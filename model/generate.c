@@ -18,18 +18,19 @@ void gen_build(Generator *g, const Model *m, const Tokenizer *t) {
     g->tok = t;
     step_build(&g->state, &m->config);
     sampler_build(&g->sampler, m->config.vocab_size);
+    half_build(&g->half, m);
 }
 
 void gen_free(Generator *g) {
     step_free(&g->state);
     sampler_free(&g->sampler);
+    half_free(&g->half);
 }
 
 void gen_reset(Generator *g) { step_reset(&g->state, &g->model->config); }
 
-
 void gen_feed(Generator *g, const int32_t *tokens, int n) {
-    for (int i = 0; i < n; i++) lstm_step(g->model, &g->state, tokens[i]);
+    for (int i = 0; i < n; i++) half_step(&g->half, &g->state, tokens[i]);
 }
 
 void gen_feed_user(Generator *g, const char *text, size_t len) {
@@ -40,15 +41,6 @@ void gen_feed_user(Generator *g, const char *text, size_t len) {
     gen_feed(g, ids, (int)n);
     gen_feed(g, close, 2);
     free(ids);
-}
-
-/* log softmax of logits at id, without changing logits. */
-static float log_prob_of(const float *logits, int V, int id) {
-    float mx = logits[0];
-    for (int v = 1; v < V; v++) mx = logits[v] > mx ? logits[v] : mx;
-    double sum = 0;
-    for (int v = 0; v < V; v++) sum += exp(logits[v] - mx);
-    return logits[id] - mx - (float)log(sum);
 }
 
 void gen_reply(Generator *g, const SamplerConfig *cfg, Rng *rng, const uint8_t *mask, int max_tokens,
@@ -74,13 +66,13 @@ void gen_reply(Generator *g, const SamplerConfig *cfg, Rng *rng, const uint8_t *
             r->ended = 1;
             break;
         }
-        r->logprobs[r->n] = log_prob_of(g->state.logits, V, id);
+        r->logprobs[r->n] = log_softmax_at(g->state.logits, V, id, g->sampler.probs);
         r->tokens[r->n++] = id;
-        lstm_step(g->model, &g->state, id);
+        half_step(&g->half, &g->state, id);
         if (on_token) on_token(ctx, id);
     }
     int32_t eot = TOK_EOT;
-    r->logprobs[r->n] = log_prob_of(g->state.logits, V, TOK_EOT);
+    r->logprobs[r->n] = log_softmax_at(g->state.logits, V, TOK_EOT, g->sampler.probs);
     gen_feed(g, &eot, 1);
     free(logits);
 }

@@ -1,4 +1,5 @@
-/* generate: the chat format on top of the step forward. A user message is fed as
+/* generate: the chat format on top of the step forward (halfstep.h: the half-precision
+   copy of the weights follows the model's version). A user message is fed as
    TOK_USER text TOK_EOT TOK_BOT; a reply is sampled token by token until TOK_EOT (or a
    length limit, after which TOK_EOT is fed anyway), so the LSTM state carries the whole
    conversation from turn to turn. */
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "halfstep.h"
 #include "lstm.h"
 #include "sampler.h"
 #include "tokenizer.h"
@@ -19,6 +21,7 @@ typedef struct {
     const Tokenizer *tok;   /* not owned */
     StepState state;        /* the conversation so far */
     Sampler sampler;        /* scratch for sampling */
+    HalfModel half;         /* the model's weights in half precision, for the steps */
 } Generator;
 
 /* Called with each sampled token as it is produced (for streaming). */

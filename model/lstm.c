@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastmath.h"
 #include "util.h"
 
 #define G(H) (4 * (H))
@@ -164,7 +165,42 @@ static void embedding_backward(Model *m, const float *d_emb, const int32_t *inpu
 
 /* ---- one LSTM layer ---- */
 
-static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+/* The cell for n units. g holds the pre-activations in four blocks `stride` apart (input,
+   forget, candidate, output gates) and is overwritten with the activations, which the
+   backward reuses; then c_now = f c_prev + i g, tanh_c = tanh(c_now), h_now = o tanh_c.
+   restrict and fastmath.h let the compiler vectorize it. */
+void lstm_cell_forward(int n, int stride, float *restrict g, const float *restrict c_prev,
+                       float *restrict c_now, float *restrict tanh_c, float *restrict h_now) {
+    float *gi = g, *gf = g + stride, *gg = g + 2 * stride, *go = g + 3 * stride;
+    for (int j = 0; j < n; j++) {
+        float i = fast_sigmoidf(gi[j]), f = fast_sigmoidf(gf[j]);
+        float cand = fast_tanhf(gg[j]), o = fast_sigmoidf(go[j]);
+        gi[j] = i, gf[j] = f, gg[j] = cand, go[j] = o;
+        float cn = f * c_prev[j] + i * cand, tcn = fast_tanhf(cn);
+        c_now[j] = cn, tanh_c[j] = tcn, h_now[j] = o * tcn;
+    }
+}
+
+/* Its backward: from the activations g, c_prev and tanh_c of the forward, the gradient
+   arriving at h (from above, dh_above, and from the next step, dh_next) and at c (dc, which
+   is updated in place to the gradient for the previous step), the gradient of the four
+   pre-activation blocks, dg. */
+static void cell_backward(int n, const float *restrict g, const float *restrict c_prev,
+                          const float *restrict tanh_c, const float *restrict dh_above,
+                          const float *restrict dh_next, float *restrict dg, float *restrict dc_io) {
+    const float *gi = g, *gf = g + n, *gg = g + 2 * n, *go = g + 3 * n;
+    float *di = dg, *df = dg + n, *dgg = dg + 2 * n, *dgo = dg + 3 * n;
+    for (int j = 0; j < n; j++) {
+        float i = gi[j], f = gf[j], cand = gg[j], o = go[j], tc = tanh_c[j];
+        float dh = dh_above[j] + dh_next[j];
+        float dc = dc_io[j] + dh * o * (1 - tc * tc);
+        di[j] = dc * cand * i * (1 - i);
+        df[j] = dc * c_prev[j] * f * (1 - f);
+        dgg[j] = dc * i * (1 - cand * cand);
+        dgo[j] = dh * tc * o * (1 - o);
+        dc_io[j] = dc * f;
+    }
+}
 
 /* x (N, In) -> h[1..T] (T, B, H), starting from h[0], c[0] (already set). */
 static void layer_forward(const Model *m, Acts *a, int l, const float *x, int B, int T) {
@@ -189,17 +225,8 @@ static void layer_forward(const Model *m, Acts *a, int l, const float *x, int B,
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G(H), H, 1.0f, h_prev, H,
                         m->params.w_hh[l], H, 1.0f, g, G(H));
         for (int b = 0; b < B; b++) {
-            float *gb = g + (size_t)b * G(H);
-            for (int j = 0; j < H; j++) {
-                float i = sigmoidf(gb[j]), f = sigmoidf(gb[H + j]);
-                float gg = tanhf(gb[2 * H + j]), o = sigmoidf(gb[3 * H + j]);
-                gb[j] = i, gb[H + j] = f, gb[2 * H + j] = gg, gb[3 * H + j] = o;
-                float cn = f * c_prev[b * H + j] + i * gg;
-                float tcn = tanhf(cn);
-                c_now[b * H + j] = cn;
-                tc[b * H + j] = tcn;
-                h_now[b * H + j] = o * tcn;
-            }
+            size_t k = (size_t)b * H;
+            lstm_cell_forward(H, H, g + (size_t)b * G(H), c_prev + k, c_now + k, tc + k, h_now + k);
         }
     }
 }
@@ -220,19 +247,9 @@ static void layer_backward(Model *m, Acts *a, int l, const float *x, const float
         const float *dh_above = d_h + (size_t)t * B * H;
         float *dgt = dg + (size_t)t * B * G(H);
         for (int b = 0; b < B; b++) {
-            const float *gb = gt + (size_t)b * G(H);
-            float *db = dgt + (size_t)b * G(H);
-            for (int j = 0; j < H; j++) {
-                int k = b * H + j;
-                float i = gb[j], f = gb[H + j], gg = gb[2 * H + j], o = gb[3 * H + j];
-                float dh = dh_above[k] + dh_next[k];
-                float dc = dc_next[k] + dh * o * (1 - tc[k] * tc[k]);
-                db[j] = dc * gg * i * (1 - i);
-                db[H + j] = dc * c_prev[k] * f * (1 - f);
-                db[2 * H + j] = dc * i * (1 - gg * gg);
-                db[3 * H + j] = dh * tc[k] * o * (1 - o);
-                dc_next[k] = dc * f;
-            }
+            size_t k = (size_t)b * H;
+            cell_backward(H, gt + (size_t)b * G(H), c_prev + k, tc + k, dh_above + k, dh_next + k,
+                          dgt + (size_t)b * G(H), dc_next + k);
         }
         if (t > 0 && B == 1) /* d h_{t-1} = d gates_t W_hh */
             cblas_sgemv(CblasRowMajor, CblasTrans, G(H), H, 1.0f, m->params.w_hh[l], H, dgt, 1, 0.0f, dh_next, 1);
@@ -314,9 +331,8 @@ float xent_forward(const Model *m, Acts *a, const int32_t *targets, int *count) 
             float *row = a->logits + r * V;
             float mx = row[0];
             for (int v = 1; v < V; v++) mx = row[v] > mx ? row[v] : mx;
-            float sum = 0;
-            for (int v = 0; v < V; v++) sum += (row[v] = expf(row[v] - mx));
-            float inv = 1.0f / sum;
+            for (int v = 0; v < V; v++) row[v] = fast_expf(row[v] - mx);
+            float inv = 1.0f / sum_floats(row, V);
             for (int v = 0; v < V; v++) row[v] *= inv;
             int y = targets[b * T + t];
             a->losses[r] = 0;
@@ -350,7 +366,7 @@ void xent_backward(const Model *m, Acts *a, const int32_t *targets, float scale)
 void step_build(StepState *s, const Config *c) {
     s->h = xcalloc((size_t)c->num_layers * c->hidden_dim, sizeof(float));
     s->c = xcalloc((size_t)c->num_layers * c->hidden_dim, sizeof(float));
-    s->gates = xmalloc(G((size_t)c->hidden_dim) * sizeof(float));
+    s->gates = xmalloc((G((size_t)c->hidden_dim) + 2 * (size_t)c->hidden_dim) * sizeof(float));
     s->logits = xcalloc(c->vocab_size, sizeof(float));
 }
 
@@ -385,12 +401,9 @@ void lstm_step(const Model *m, StepState *s, int token) {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, G(H), layer_in(c, l), 1.0f, m->params.w_ih[l],
                     layer_in(c, l), x, 1, 1.0f, g, 1);
         cblas_sgemv(CblasRowMajor, CblasNoTrans, G(H), H, 1.0f, m->params.w_hh[l], H, h, 1, 1.0f, g, 1);
-        for (int j = 0; j < H; j++) {
-            float i = sigmoidf(g[j]), f = sigmoidf(g[H + j]);
-            float gg = tanhf(g[2 * H + j]), o = sigmoidf(g[3 * H + j]);
-            cs[j] = f * cs[j] + i * gg;
-            h[j] = o * tanhf(cs[j]);
-        }
+        float *c_new = g + G(H), *tanh_c = c_new + H;
+        lstm_cell_forward(H, H, g, cs, c_new, tanh_c, h);
+        memcpy(cs, c_new, H * sizeof(float));
         x = h;
     }
     memcpy(s->logits, m->params.out_b, c->vocab_size * sizeof(float));

@@ -39,6 +39,9 @@ typedef struct {
     float *grad_block;   /* (num_params), same layout */
     Params params;       /* views into param_block */
     Params grads;        /* views into grad_block */
+    uint64_t version;    /* bumped by every change of the weights after they are first set
+                            (an update, an undo, a reset): copies of them, such as the
+                            generator's half-precision weights, compare it to stay current */
 } Model;
 
 /* Recurrent state carried between batches or turns: h and c of every layer. */
@@ -92,7 +95,7 @@ void lstm_backward(Model *m, Acts *a, const int32_t *inputs);
 /* ---- one step at batch 1 (generation) ---- */
 typedef struct {
     float *h, *c;  /* (L, H) the conversation's state */
-    float *gates;  /* (G) scratch */
+    float *gates;  /* (G + 2H) scratch: gates, new c, tanh c */
     float *logits; /* (V) output of the last step */
 } StepState;
 void step_build(StepState *s, const Config *c);
@@ -101,5 +104,10 @@ void step_free(StepState *s);
 void step_copy(StepState *dst, const StepState *src, const Config *c); /* h, c and logits */
 /* Feeds one token; leaves the next-token logits in s->logits. */
 void lstm_step(const Model *m, StepState *s, int token);
+/* The LSTM cell on n units, shared by every forward (see lstm.c): g holds four gate blocks
+   `stride` floats apart and gets their activations; c_now, tanh_c and h_now get the new
+   state. No two of the arrays may overlap. */
+void lstm_cell_forward(int n, int stride, float *g, const float *c_prev, float *c_now, float *tanh_c,
+                       float *h_now);
 
 #endif

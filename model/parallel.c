@@ -1,8 +1,10 @@
-/* parallel: see parallel.h. A thread per call costs tens of microseconds, against
-   milliseconds of work on the sizes this is used for. */
+/* parallel: see parallel.h. parallel_for starts a thread per call: tens of microseconds,
+   against milliseconds of work on the sizes it is used for. parallel_team keeps one
+   helper thread for the short phases of generation. */
 #include "parallel.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define MIN_SPLIT (1 << 16) /* below this, one thread is faster than starting another */
@@ -44,4 +46,88 @@ static void copy_range(void *ctx, size_t begin, size_t end) {
 void parallel_copy(float *dst, const float *src, size_t n) {
     CopyJob j = {dst, src};
     parallel_for(n, copy_range, &j);
+}
+
+/* ---- the team: the caller and one long-lived helper ---- */
+
+/* The helper spins this many polls for the next call before it sleeps: about 100 us,
+   longer than sampling one token takes, so a reply's steps never wait for a wake-up. */
+#define TEAM_SPIN 20000
+
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t turn;         /* one caller at a time */
+    pthread_mutex_t mu;           /* with wake: the helper's sleep */
+    pthread_cond_t wake;
+    int started;                  /* the helper is running (else the caller does both parts) */
+    PartFn fn;
+    void *ctx;
+    atomic_uint calls;            /* incremented for each call; the helper watches it */
+    atomic_uint done;             /* the last call the helper finished */
+    atomic_uint arrived, phase;   /* team_barrier */
+} team = {.once = PTHREAD_ONCE_INIT, .turn = PTHREAD_MUTEX_INITIALIZER,
+          .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void *team_helper(void *arg) {
+    (void)arg;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned now = atomic_load_explicit(&team.calls, memory_order_acquire);
+        for (int i = 0; i < TEAM_SPIN && now == seen; i++) {
+            cpu_relax();
+            now = atomic_load_explicit(&team.calls, memory_order_acquire);
+        }
+        if (now == seen) {
+            pthread_mutex_lock(&team.mu);
+            while ((now = atomic_load(&team.calls)) == seen) pthread_cond_wait(&team.wake, &team.mu);
+            pthread_mutex_unlock(&team.mu);
+        }
+        seen = now;
+        team.fn(team.ctx, 1, 2);
+        atomic_store_explicit(&team.done, seen, memory_order_release);
+    }
+    return NULL;
+}
+
+static void team_start(void) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    team.started = pthread_create(&t, &attr, team_helper, NULL) == 0;
+    pthread_attr_destroy(&attr);
+}
+
+void parallel_team(PartFn fn, void *ctx) {
+    pthread_once(&team.once, team_start);
+    pthread_mutex_lock(&team.turn);
+    if (!team.started) { /* no helper: both parts here, in order (team_barrier is a no-op) */
+        fn(ctx, 0, 1);
+        pthread_mutex_unlock(&team.turn);
+        return;
+    }
+    team.fn = fn, team.ctx = ctx;
+    unsigned call = atomic_fetch_add_explicit(&team.calls, 1, memory_order_release) + 1;
+    pthread_mutex_lock(&team.mu); /* wakes the helper if it went to sleep */
+    pthread_cond_signal(&team.wake);
+    pthread_mutex_unlock(&team.mu);
+    fn(ctx, 0, 2);
+    while (atomic_load_explicit(&team.done, memory_order_acquire) != call) cpu_relax();
+    pthread_mutex_unlock(&team.turn);
+}
+
+void team_barrier(void) {
+    if (!team.started) return;
+    unsigned phase = atomic_load_explicit(&team.phase, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&team.arrived, 1, memory_order_acq_rel) == 1) {
+        atomic_store_explicit(&team.arrived, 0, memory_order_relaxed);
+        atomic_store_explicit(&team.phase, phase + 1, memory_order_release);
+    } else
+        while (atomic_load_explicit(&team.phase, memory_order_acquire) == phase) cpu_relax();
 }

@@ -13,4 +13,13 @@ void parallel_for(size_t n, RangeFn fn, void *ctx);
 /* memcpy of n floats, split the same way. */
 void parallel_copy(float *dst, const float *src, size_t n);
 
+/* Calls fn(ctx, part, 2) on the calling thread (part 0) and on a helper thread that
+   stays alive between calls (part 1); returns when both are done. For work made of
+   short phases, such as a generation step (three phases of tens of microseconds),
+   where starting a thread per call would cost as much as the work. Calls from several
+   threads take turns. Inside fn, team_barrier() waits until both parts reach it. */
+typedef void (*PartFn)(void *ctx, int part, int parts);
+void parallel_team(PartFn fn, void *ctx);
+void team_barrier(void);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastmath.h"
 #include "util.h"
 
 void sampler_build(Sampler *s, int vocab_size) {
@@ -19,11 +20,47 @@ void sampler_free(Sampler *s) {
     memset(s, 0, sizeof *s);
 }
 
-static const float *sort_probs; /* qsort has no context argument; sampling is single-threaded */
-static int by_prob_desc(const void *a, const void *b) {
-    float pa = sort_probs[*(const int32_t *)a], pb = sort_probs[*(const int32_t *)b];
-    if (pa != pb) return pa < pb ? 1 : -1;
-    return *(const int32_t *)a - *(const int32_t *)b; /* ties: smaller id first, deterministic */
+/* The candidates' order: more likely first, ties to the smaller id, so that it is total
+   and every run is reproducible. */
+static int before(const float *p, int32_t a, int32_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); }
+
+static void swap_ids(int32_t *ids, int a, int b) {
+    int32_t t = ids[a];
+    ids[a] = ids[b], ids[b] = t;
+}
+
+/* Rearranges ids[0..n) so that ids[0..keep) are the keep most likely candidates and returns
+   keep: the smallest count whose probability mass reaches top_p, capped at top_k (either
+   off when <= 0 or >= everything). Quickselect: each round partitions around a pivot and
+   goes on only with the side that holds the cut, O(n) on average where sorting the
+   candidates was O(n log n) (4,096 of them when the distribution is flat).
+   Invariant: ids[0..lo) are the lo most likely, with mass mass_lo, lo < keep <= hi, and
+   everything in [lo, hi) comes before everything from hi on. */
+static int select_nucleus(int32_t *ids, int n, const float *p, int top_k, float top_p) {
+    int k = top_k > 0 && top_k < n ? top_k : n;
+    float goal = top_p > 0 && top_p < 1 ? top_p : 2.0f; /* 2: a mass never reached */
+    if (k == n && goal > 1) return n;
+    int lo = 0, hi = n;
+    float mass_lo = 0;
+    while (hi - lo > 1) {
+        swap_ids(ids, lo + (hi - lo) / 2, hi - 1);
+        int32_t pivot = ids[hi - 1];
+        int i = lo;
+        float mass = mass_lo; /* of ids[0..i) once the pass is done */
+        for (int j = lo; j < hi - 1; j++)
+            if (before(p, ids[j], pivot)) {
+                mass += p[ids[j]];
+                swap_ids(ids, i++, j);
+            }
+        swap_ids(ids, i, hi - 1); /* the pivot is the (i+1)-th most likely */
+        if (i >= k || mass >= goal)
+            hi = i;
+        else if (i + 1 >= k || mass + p[pivot] >= goal)
+            return i + 1;
+        else
+            lo = i + 1, mass_lo = mass + p[pivot];
+    }
+    return hi;
 }
 
 int sampler_sample(Sampler *s, const SamplerConfig *cfg, float *logits, const int32_t *recent,
@@ -48,37 +85,37 @@ int sampler_sample(Sampler *s, const SamplerConfig *cfg, float *logits, const in
         if (prob_out) *prob_out = 1.0f;
         return best;
     }
-    /* Softmax with temperature. */
-    float sum = 0, inv_t = 1.0f / cfg->temperature;
-    for (int v = 0; v < V; v++) sum += (s->probs[v] = expf((logits[v] - logits[best]) * inv_t));
-    for (int v = 0; v < V; v++) s->probs[v] /= sum;
-    /* Candidates in order of probability; only the kept prefix matters. With top-p, a
-       token below (1 - p) / (V - 1) cannot be in the nucleus (llama2.c's argument), so
-       only the few above that cutoff are sorted. */
+    /* Softmax with temperature (fast_expf(-inf) = 0 for masked ids). */
+    float inv_t = 1.0f / cfg->temperature, top = logits[best];
+    for (int v = 0; v < V; v++) s->probs[v] = fast_expf((logits[v] - top) * inv_t);
+    float inv_sum = 1.0f / sum_floats(s->probs, V);
+    for (int v = 0; v < V; v++) s->probs[v] *= inv_sum;
+    /* With top-p, a token below (1 - p) / (V - 1) cannot be in the nucleus (llama2.c's
+       argument), so only the candidates above it go into the selection. */
     float cutoff = (cfg->top_p > 0 && cfg->top_p < 1) ? (1 - cfg->top_p) / (V - 1) : 0;
     int n = 0;
     for (int v = 0; v < V; v++)
         if (s->probs[v] > 0 && s->probs[v] >= cutoff) s->order[n++] = v;
     if (n == 0) s->order[n++] = best;
-    sort_probs = s->probs;
-    qsort(s->order, n, sizeof(int32_t), by_prob_desc);
-    int keep = n;
-    if (cfg->top_k > 0 && cfg->top_k < keep) keep = cfg->top_k;
+    int keep = select_nucleus(s->order, n, s->probs, cfg->top_k, cfg->top_p);
     float mass = 0;
-    if (cfg->top_p > 0 && cfg->top_p < 1) {
-        for (int i = 0; i < keep; i++) {
-            mass += s->probs[s->order[i]];
-            if (mass >= cfg->top_p) { keep = i + 1; break; }
-        }
-    }
-    mass = 0;
     for (int i = 0; i < keep; i++) mass += s->probs[s->order[i]];
     float r = coin * mass, acc = 0;
     int chosen = s->order[keep - 1];
     for (int i = 0; i < keep; i++) {
         acc += s->probs[s->order[i]];
-        if (r < acc) { chosen = s->order[i]; break; }
+        if (r < acc) {
+            chosen = s->order[i];
+            break;
+        }
     }
     if (prob_out) *prob_out = s->probs[chosen] / mass;
     return chosen;
+}
+
+float log_softmax_at(const float *logits, int V, int id, float *scratch) {
+    float top = logits[0];
+    for (int v = 1; v < V; v++) top = logits[v] > top ? logits[v] : top;
+    for (int v = 0; v < V; v++) scratch[v] = fast_expf(logits[v] - top);
+    return logits[id] - top - logf(sum_floats(scratch, V));
 }

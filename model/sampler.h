@@ -16,7 +16,7 @@ typedef struct {
 typedef struct {
     int vocab_size;    /* V */
     float *probs;      /* (V) scratch */
-    int32_t *order;    /* (V) scratch: candidate ids, most likely first */
+    int32_t *order;    /* (V) scratch: candidate ids, the kept ones first */
 } Sampler;
 
 void sampler_build(Sampler *s, int vocab_size);
@@ -27,5 +27,7 @@ void sampler_free(Sampler *s);
    (tempered, truncated) distribution. */
 int sampler_sample(Sampler *s, const SamplerConfig *cfg, float *logits, const int32_t *recent,
                    int n_recent, const uint8_t *mask, float coin, float *prob_out);
+/* log softmax(logits)[id], untempered; scratch (V) is overwritten, logits are not. */
+float log_softmax_at(const float *logits, int V, int id, float *scratch);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/fastmath.h"
 #include "model/parallel.h"
 #include "model/tokenizer.h"
 
@@ -33,7 +34,7 @@ struct Learner {
     Acts acts, ref_acts;      /* B = 1, T = MAX_EPISODE */
     LstmState st, ref_st;     /* scratch states */
     int32_t in[MAX_EPISODE], tg[MAX_EPISODE];
-    float *probs;             /* (V) scratch */
+    float *probs, *scratch;   /* (V) scratch each */
     float beta;               /* current KL weight (adapts) */
     float beta_set;           /* cfg.kl_beta when beta was last set from it */
     double baseline;          /* running mean of rewards (EMA) */
@@ -137,6 +138,7 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
     l->beta = l->beta_set = cfg->kl_beta;
     l->value_w = xcalloc((size_t)c->hidden_dim + 1, sizeof(float));
     l->probs = xmalloc((size_t)c->vocab_size * sizeof(float));
+    l->scratch = xmalloc((size_t)c->vocab_size * sizeof(float));
     int depth = cfg->undo_depth > 0 ? cfg->undo_depth : 1;
     l->undo = xcalloc((size_t)depth, sizeof(Snapshot));
     for (int i = 0; i < depth; i++) snapshot_build(&l->undo[i], policy->num_params, (size_t)c->hidden_dim + 1);
@@ -153,6 +155,7 @@ void learner_free(Learner *l) {
     state_free(&l->ref_st);
     free(l->value_w);
     free(l->probs);
+    free(l->scratch);
     for (int i = 0; i < (l->cfg.undo_depth > 0 ? l->cfg.undo_depth : 1); i++) {
         free(l->undo[i].params), free(l->undo[i].m), free(l->undo[i].v), free(l->undo[i].value_w);
     }
@@ -180,6 +183,7 @@ static void snapshot_take(Learner *l, Snapshot *s) {
 static void snapshot_restore(Learner *l, const Snapshot *s) {
     size_t n = l->policy->num_params, nv = (size_t)l->policy->config.hidden_dim + 1;
     parallel_copy(l->policy->param_block, s->params, n);
+    l->policy->version++;
     if (l->adam.beta1 != 0) parallel_copy(l->adam.m, s->m, n);
     parallel_copy(l->adam.v, s->v, n);
     memcpy(l->value_w, s->value_w, nv * sizeof(float));
@@ -229,9 +233,9 @@ static int episode_sequence(Learner *l, const Episode *e) {
 }
 
 /* Runs model over the episode from the given context; leaves log-probabilities in
-   a->logits (T, V). */
+   a->logits (T, V). scratch: (V). */
 static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float *h, const float *c,
-                             const int32_t *in, int T) {
+                             const int32_t *in, int T, float *scratch) {
     const Config *cf = &m->config;
     size_t nh = (size_t)cf->num_layers * cf->hidden_dim;
     int V = cf->vocab_size;
@@ -239,11 +243,9 @@ static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float
     memcpy(st->c, c, nh * sizeof(float));
     lstm_forward(m, a, in, 1, T, st);
     for (int t = 0; t < T; t++) {
-        float *row = a->logits + (size_t)t * V, mx = row[0];
-        for (int v = 1; v < V; v++) mx = row[v] > mx ? row[v] : mx;
-        double sum = 0;
-        for (int v = 0; v < V; v++) sum += exp(row[v] - mx);
-        float lse = mx + (float)log(sum);
+        float *row = a->logits + (size_t)t * V, mx = max_floats(row, V);
+        for (int v = 0; v < V; v++) scratch[v] = fast_expf(row[v] - mx);
+        float lse = mx + logf(sum_floats(scratch, V));
         for (int v = 0; v < V; v++) row[v] -= lse;
     }
 }
@@ -252,7 +254,7 @@ static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float
 static const float *ref_logprobs(Learner *l, const Episode *e) {
     if (e->ref_logp) return e->ref_logp;
     int T = episode_sequence(l, e);
-    forward_logprobs(l->ref, &l->ref_acts, &l->ref_st, e->ref_h, e->ref_c, l->in, T);
+    forward_logprobs(l->ref, &l->ref_acts, &l->ref_st, e->ref_h, e->ref_c, l->in, T, l->scratch);
     return l->ref_acts.logits;
 }
 
@@ -264,7 +266,7 @@ void learner_fill_ref(Learner *l, Episode *e) {
 
 float learner_logprob(Learner *l, const Episode *e, float *mean_kl) {
     int T = episode_sequence(l, e), V = l->policy->config.vocab_size;
-    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T);
+    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T, l->scratch);
     double lp = 0, kl = 0;
     for (int t = 0; t < T; t++) lp += l->acts.logits[(size_t)t * V + l->tg[t]];
     if (mean_kl) {
@@ -315,29 +317,30 @@ static EpisodeTerms episode_backward(Learner *l, const Episode *e, float advanta
                                      CoefFn coef) {
     const float *ref_all = beta > 0 ? ref_logprobs(l, e) : NULL;
     int T = episode_sequence(l, e), V = l->policy->config.vocab_size;
-    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T);
+    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T, l->scratch);
     EpisodeTerms terms = {0};
     for (int t = 0; t < T; t++) {
         float *row = l->acts.logits + (size_t)t * V; /* log p, becomes the gradient */
         const float *ref = ref_all ? ref_all + (size_t)t * V : NULL;
         int y = l->tg[t];
-        double kl = 0, ent = 0;
-        float *probs = l->probs;
-        for (int v = 0; v < V; v++) {
-            float p = probs[v] = expf(row[v]);
-            if (beta > 0) kl += p * (row[v] - ref[v]);
-            ent -= p * row[v];
+        float *probs = l->probs, *term = l->scratch, kl = 0;
+        /* Each pass is a plain map or a sum_floats, so all of them vectorize. */
+        for (int v = 0; v < V; v++) probs[v] = fast_expf(row[v]);
+        if (ref) {
+            for (int v = 0; v < V; v++) term[v] = probs[v] * (row[v] - ref[v]);
+            kl = sum_floats(term, V);
         }
+        for (int v = 0; v < V; v++) term[v] = probs[v] * row[v];
+        float ent = -sum_floats(term, V);
         float c = coef(l, e, t, row[y], advantage);
         terms.logprob += row[y];
-        terms.kl += (float)kl;
-        terms.entropy += (float)ent;
-        for (int v = 0; v < V; v++) {
-            float logp = row[v], p = probs[v], g = c * p;
-            if (beta > 0) g += beta * p * (logp - ref[v] - (float)kl);
-            g += eta * p * (logp + (float)ent);
-            row[v] = g;
-        }
+        terms.kl += kl;
+        terms.entropy += ent;
+        if (ref)
+            for (int v = 0; v < V; v++)
+                row[v] = probs[v] * (c + beta * (row[v] - ref[v] - kl) + eta * (row[v] + ent));
+        else
+            for (int v = 0; v < V; v++) row[v] = probs[v] * (c + eta * (row[v] + ent));
         row[y] -= c;
     }
     lstm_backward(l->policy, &l->acts, l->in);
@@ -347,7 +350,7 @@ static EpisodeTerms episode_backward(Learner *l, const Episode *e, float advanta
 double learner_episode_loss(Learner *l, const Episode *e, float advantage, float beta, float eta) {
     int T = episode_sequence(l, e), V = l->policy->config.vocab_size;
     const float *ref_all = ref_logprobs(l, e);
-    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T);
+    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T, l->scratch);
     double loss = 0;
     for (int t = 0; t < T; t++) {
         const float *row = l->acts.logits + (size_t)t * V, *ref = ref_all + (size_t)t * V;
@@ -397,6 +400,7 @@ static void critic_step(Learner *l, const float *ctx_h, float reward) {
 static int finish_update(Learner *l, float loss, UpdateStats *st) {
     int took = adam_step(&l->adam, l->policy->param_block, l->policy->grad_block, l->cfg.lr, l->cfg.clip, loss,
                          &st->grad_norm);
+    l->policy->version++;
     if (took && !l->adam.nonfinite) return 0;
     if (!took) model_zero_grad(l->policy); /* a refused step did not consume the gradient */
     pop_undo(l); /* the snapshot taken before this update */

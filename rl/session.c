@@ -329,6 +329,7 @@ void session_clear(Session *s) {
 
 void session_reset(Session *s) {
     memcpy(s->policy.param_block, s->base.param_block, s->base.num_params * sizeof(float));
+    s->policy.version++;
     learner_free(s->learner);
     s->learner = learner_new(&s->policy, &s->base, &s->cfg.learn);
     running_stat_init(&s->human_stats);
@@ -385,6 +386,7 @@ int session_load(Session *s, const char *path) {
         err_set("%s: the profile's model has a different shape from the base", path);
     } else if (learner_load(s->learner, &f) == 0) { /* checks before it changes anything */
         memcpy(s->policy.param_block, m.param_block, m.num_params * sizeof(float));
+        s->policy.version++;
         s->human_stats.n = rec.stat_n, s->human_stats.mean = rec.stat_mean, s->human_stats.m2 = rec.stat_m2;
         s->ratings = rec.ratings;
         s->unsaved = 0;

@@ -1,7 +1,10 @@
-/* test_sampler: argmax at temperature 0, truncation, masking, penalties, determinism. */
+/* test_sampler: argmax at temperature 0, truncation (against a sorted reference), masking,
+   penalties, determinism. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "model/fastmath.h"
 #include "model/sampler.h"
 #include "model/util.h"
 #include "tests/check.h"
@@ -106,11 +109,77 @@ static void test_sampling_follows_the_distribution_and_is_seeded(void) {
     sampler_free(&s);
 }
 
+/* The reference for the nucleus: sort everything, keep the top k, then the shortest
+   prefix whose mass reaches p (the definition the quickselect must reproduce). */
+static const double *ref_p;
+static int ref_desc(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    if (ref_p[x] != ref_p[y]) return ref_p[x] < ref_p[y] ? 1 : -1;
+    return x - y;
+}
+
+static void test_nucleus_matches_a_sorted_reference(void) {
+    Sampler s;
+    sampler_build(&s, V);
+    Rng r;
+    rng_seed(&r, 21);
+    int checked = 0, wrong_set = 0, wrong_prob = 0;
+    for (int trial = 0; trial < 60; trial++) {
+        float logits[V], work[V];
+        double p[V], z = 0;
+        float spread = 0.5f + 4.0f * rng_float(&r);
+        for (int v = 0; v < V; v++) logits[v] = spread * (rng_float(&r) - 0.5f);
+        if (trial % 3 == 0) /* ties */
+            for (int v = 0; v < V; v += 7) logits[v] = 1.0f;
+        SamplerConfig c = {.temperature = 1, .top_p = trial % 4 == 3 ? 1 : 0.2f + 0.75f * rng_float(&r),
+                           .top_k = trial % 5 == 1 ? 1 + (int)(rng_u32(&r) % 40) : 0};
+        /* The probabilities as the sampler computes them (its own exp), for the reference. */
+        float top = logits[0];
+        for (int v = 1; v < V; v++) top = logits[v] > top ? logits[v] : top;
+        for (int v = 0; v < V; v++) z += (p[v] = fast_expf(logits[v] - top));
+        for (int v = 0; v < V; v++) p[v] /= z;
+        int order[V];
+        for (int v = 0; v < V; v++) order[v] = v;
+        ref_p = p;
+        qsort(order, V, sizeof(int), ref_desc);
+        int keep = c.top_k > 0 ? c.top_k : V;
+        double mass = 0;
+        if (c.top_p < 1)
+            for (int i = 0; i < keep; i++)
+                if ((mass += p[order[i]]) >= c.top_p - 1e-6) {
+                    keep = i + 1;
+                    break;
+                }
+        uint8_t in_nucleus[V] = {0};
+        double kept_mass = 0;
+        for (int i = 0; i < keep; i++) in_nucleus[order[i]] = 1, kept_mass += p[order[i]];
+        /* Coins across [0, 1): every sample must be in the nucleus with its renormalised
+           probability, and every nucleus member must come up. */
+        int seen[V] = {0};
+        for (int i = 0; i < 4000; i++) {
+            memcpy(work, logits, sizeof work);
+            float prob;
+            int id = sampler_sample(&s, &c, work, NULL, 0, NULL, (i + 0.5f) / 4000, &prob);
+            wrong_set += !in_nucleus[id];
+            wrong_prob += fabs(prob - p[id] / kept_mass) > 1e-4;
+            seen[id]++;
+            checked++;
+        }
+        for (int v = 0; v < V; v++)
+            if (in_nucleus[v] && p[v] / kept_mass > 2.0 / 4000) wrong_set += !seen[v];
+    }
+    CHECK(wrong_set == 0, "%d samples outside the reference nucleus (or members never drawn)", wrong_set);
+    CHECK(wrong_prob == 0, "%d reported probabilities off", wrong_prob);
+    CHECK(checked == 240000, "ran %d samples", checked);
+    sampler_free(&s);
+}
+
 int main(void) {
     RUN(test_temperature_zero_is_argmax);
     RUN(test_masked_tokens_are_never_sampled);
     RUN(test_top_k_one_and_tiny_top_p_pick_the_best);
     RUN(test_repetition_penalty_lowers_recent_tokens);
     RUN(test_sampling_follows_the_distribution_and_is_seeded);
+    RUN(test_nucleus_matches_a_sorted_reference);
     return check_summary();
 }
