@@ -10,6 +10,7 @@
    the table can show what the classifier does on text it never saw. The decision threshold
    is tuned on corpus/valid.txt so that list and classifier together block at most
    --target of its lines; corpus/test.txt is only ever measured. */
+#include <ctype.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -237,9 +238,54 @@ static int load_toxigen(const char *dir, Items *s) {
 
 /* ---- training ---- */
 
+/* Nouns for groups of people, as they appear after safety_normalize (lower case). In the
+   labelled sets a line that names a group is far more often hateful than not, so a
+   classifier learns "names a group" as "hateful" and blocks "I love Muslims". Training
+   balances that away: see balance_identities. This list is for training only. */
+static const char *IDENTITY_TERMS[] = {
+    "women", "woman", "girls", "females", "trans", "transgender", "gay", "gays", "lesbian", "lesbians",
+    "homosexual", "homosexuals", "black", "blacks", "african", "disabled", "muslim", "muslims", "islam",
+    "immigrant", "immigrants", "refugee", "refugees", "migrants", "foreigners", "jew", "jews", "jewish",
+    "asian", "asians", "mexican", "mexicans", "arab", "arabs", "christian", "christians", "indian",
+    "indians", "chinese", "latino", "latinos", NULL};
+
+static int has_word(const char *text, const char *w) {
+    size_t n = strlen(w);
+    for (const char *p = strstr(text, w); p; p = strstr(p + 1, w)) {
+        int start = p == text || !isalpha((unsigned char)p[-1]);
+        int end = !isalpha((unsigned char)p[n]);
+        if (start && end) return 1;
+    }
+    return 0;
+}
+
+/* Scales the weight of each non-offensive line that names a group, so that for every
+   term the non-offensive lines naming it weigh as much as the offensive ones: the term
+   alone then carries no evidence either way, and what is said about the group decides.
+   (Reweighting to remove a confound, Kamiran & Calders 2012.) Factors are capped at 10. */
+static void balance_identities(char **texts, const uint8_t *labels, float *weights, int n) {
+    int nt = 0;
+    while (IDENTITY_TERMS[nt]) nt++;
+    double *pos = xcalloc((size_t)nt, sizeof(double)), *neg = xcalloc((size_t)nt, sizeof(double));
+    uint8_t *hit = xmalloc((size_t)n * nt);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < nt; k++) {
+            hit[(size_t)i * nt + k] = (uint8_t)has_word(texts[i], IDENTITY_TERMS[k]);
+            if (hit[(size_t)i * nt + k]) *(labels[i] ? &pos[k] : &neg[k]) += weights[i];
+        }
+    for (int i = 0; i < n; i++) {
+        if (labels[i]) continue;
+        double f = 1;
+        for (int k = 0; k < nt; k++)
+            if (hit[(size_t)i * nt + k] && neg[k] > 0 && pos[k] / neg[k] > f) f = pos[k] / neg[k];
+        weights[i] *= (float)(f < 10 ? f : 10);
+    }
+    free(pos), free(neg), free(hit);
+}
+
 typedef struct {
     const char *data, *out, *assets;
-    int bits, epochs, corpus_lines, seed;
+    int bits, epochs, corpus_lines, seed, balance;
     float lr, l2, target, neg_weight, min_threshold;
 } TrainArgs;
 
@@ -308,6 +354,7 @@ static int train(const TrainArgs *a) {
     }
     fprintf(stderr, "safety-train: %d labelled lines (%d held out), %d chat lines; training on %d (%d offensive)\n",
             labelled, held, tr.n - labelled, n, pos);
+    if (a->balance) balance_identities(texts, labels, weights, n);
     ToxTrainConfig cfg = {.bits = a->bits, .epochs = a->epochs, .lr = a->lr, .l2 = a->l2, .seed = (uint64_t)a->seed};
     tox_init(&t, a->bits);
     double t0 = now_seconds();
@@ -328,60 +375,111 @@ out:
     return rc;
 }
 
+/* ---- the plain list: the baseline the issue measured ---- */
+
+/* LDNOOBW's English list matched as it is: lower case, whole words and phrases, no
+   normalisation, no allowlist, no classifier. What "a plain word list" does. */
+typedef struct {
+    char **words;
+    int n;
+} PlainList;
+
+static int plain_load(const char *data, PlainList *pl) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ldnoobw/en", data);
+    Items lines = {0};
+    memset(pl, 0, sizeof *pl);
+    if (load_lines(path, &lines, 1, "", 1) != 0) return -1;
+    pl->words = xmalloc((size_t)lines.n * sizeof(char *));
+    for (int i = 0; i < lines.n; i++) {
+        for (char *c = lines.it[i].text; *c; c++) *c = (char)tolower((unsigned char)*c);
+        pl->words[pl->n++] = xstrdup(lines.it[i].text);
+    }
+    items_free(&lines);
+    return 0;
+}
+
+static void plain_free(PlainList *pl) {
+    for (int i = 0; i < pl->n; i++) free(pl->words[i]);
+    free(pl->words);
+}
+
+static int plain_blocks(const PlainList *pl, const char *text) {
+    char *low = xstrdup(text);
+    for (char *c = low; *c; c++) *c = (char)tolower((unsigned char)*c);
+    int hit = 0;
+    for (int i = 0; i < pl->n && !hit; i++) hit = has_word(low, pl->words[i]);
+    free(low);
+    return hit;
+}
+
 /* ---- the table ---- */
 
 typedef struct {
-    int n, list, both;   /* lines, blocked by the list, by list + classifier */
-    int hn, hlist, hboth; /* the same on held-out lines */
+    int n, plain, list, both;     /* lines, blocked by the plain list, our list, list + classifier */
+    int hn, hplain, hlist, hboth; /* the same on held-out lines */
 } Rate;
 
-static void tally(Safety *sf, const Item *it, Rate *r) {
+static void rate_add(Rate *a, const Rate *b) {
+    a->n += b->n, a->plain += b->plain, a->list += b->list, a->both += b->both;
+    a->hn += b->hn, a->hplain += b->hplain, a->hlist += b->hlist, a->hboth += b->hboth;
+}
+
+static void tally(Safety *sf, const PlainList *pl, const Item *it, Rate *r) {
     SafetyVerdict v;
     size_t len = strlen(it->text);
     safety_set_classifier(sf, 0);
     int l = safety_check(sf, it->text, len, &v);
     safety_set_classifier(sf, 1);
     int b = safety_check(sf, it->text, len, &v);
-    r->n++, r->list += l, r->both += b;
-    if (it->held) r->hn++, r->hlist += l, r->hboth += b;
+    int p = plain_blocks(pl, it->text);
+    r->n++, r->plain += p, r->list += l, r->both += b;
+    if (it->held) r->hn++, r->hplain += p, r->hlist += l, r->hboth += b;
 }
 
+static double pct(int a, int n) { return 100.0 * a / (n ? n : 1); }
+
 static void row(const char *name, const Rate *r, int held) {
-    printf("  %-34s %6d %7.1f%% %7.1f%%", name, r->n, 100.0 * r->list / (r->n ? r->n : 1),
-           100.0 * r->both / (r->n ? r->n : 1));
+    printf("  %-34s %6d %7.1f%% %7.1f%% %7.1f%%", name, r->n, pct(r->plain, r->n), pct(r->list, r->n),
+           pct(r->both, r->n));
     if (held && r->hn)
-        printf("   %6d %7.1f%% %7.1f%%", r->hn, 100.0 * r->hlist / r->hn, 100.0 * r->hboth / r->hn);
+        printf("   %6d %7.1f%% %7.1f%% %7.1f%%", r->hn, pct(r->hplain, r->hn), pct(r->hlist, r->hn),
+               pct(r->hboth, r->hn));
     printf("\n");
 }
 
+/* HateCheck's non-hateful cases that still hold profanity or a slur: rlchat blocks those
+   in its own replies on purpose (a chat bot should not swear or use slurs, reclaimed or
+   not), so the non-hateful rate is also shown without them. */
+static int profane_by_design(const char *functionality) {
+    return !strcmp(functionality, "profanity_nh") || !strcmp(functionality, "slur_homonym_nh") ||
+           !strcmp(functionality, "slur_reclaimed_nh");
+}
+
 /* Prints one table section: the overall rows by label, then one row per group. */
-static void section(Safety *sf, const char *title, const Items *s, const char *lab1, const char *lab0, int by_group,
-                    int held) {
-    Rate all[2] = {{0}};
+static void section(Safety *sf, const PlainList *pl, const char *title, const Items *s, const char *lab1,
+                    const char *lab0, int by_group, int held) {
+    Rate all[2] = {{0}}, clean0 = {0};
     char groups[64][64];
     Rate gr[64] = {{0}};
     int ng = 0;
     for (int i = 0; i < s->n; i++) {
         const Item *it = &s->it[i];
         Rate tmp = {0};
-        tally(sf, it, &tmp);
-        Rate *a = &all[it->label];
-        a->n += tmp.n, a->list += tmp.list, a->both += tmp.both;
-        a->hn += tmp.hn, a->hlist += tmp.hlist, a->hboth += tmp.hboth;
+        tally(sf, pl, it, &tmp);
+        rate_add(&all[it->label], &tmp);
+        if (!it->label && !profane_by_design(it->group)) rate_add(&clean0, &tmp);
         char g[64];
         snprintf(g, sizeof g, "%.48s%s", it->group, by_group == 2 ? (it->label ? " hate" : " neutral") : "");
         int k = 0;
         while (k < ng && strcmp(groups[k], g)) k++;
         if (k == ng && ng < 64) snprintf(groups[ng++], 64, "%s", g);
-        if (k < 64) {
-            Rate *q = &gr[k];
-            q->n += tmp.n, q->list += tmp.list, q->both += tmp.both;
-            q->hn += tmp.hn, q->hlist += tmp.hlist, q->hboth += tmp.hboth;
-        }
+        if (k < 64) rate_add(&gr[k], &tmp);
     }
     printf("%s\n", title);
     if (lab1) row(lab1, &all[1], held);
     if (lab0) row(lab0, &all[0], held);
+    if (lab0 && clean0.n < all[0].n) row("  without profanity/slur cases", &clean0, held);
     if (by_group)
         for (int k = 0; k < ng; k++) row(groups[k], &gr[k], held);
 }
@@ -391,7 +489,8 @@ static int eval(const char *data, const char *assets, float threshold) {
     Items hc = {0}, dv = {0}, tg = {0}, ct = {0};
     int rc = 1;
     Safety *sf = safety_load(assets);
-    if (!sf) goto out;
+    PlainList pl = {0};
+    if (!sf || plain_load(data, &pl) != 0) goto out;
     if (threshold >= 0) safety_set_threshold(sf, threshold);
     if (!safety_has_classifier(sf)) fprintf(stderr, "rlchat: note: no classifier in %s; both columns are the list\n", assets);
     snprintf(path, sizeof path, "%s/corpus/test.txt", data);
@@ -399,22 +498,26 @@ static int eval(const char *data, const char *assets, float threshold) {
         load_lines(path, &ct, 0, "corpus test.txt (non-empty lines)", 1))
         goto out;
     printf("block rates (assets: %s, classifier threshold %.3f)\n", assets, safety_threshold(sf));
-    printf("  %-34s %6s %8s %8s   %6s %8s %8s\n", "set", "n", "list", "+clf", "held", "list", "+clf");
-    section(sf, "hatecheck (held = templates never trained on)", &hc, "hateful", "non-hateful", 1, 1);
-    section(sf, "davidson (held = rows never trained on)", &dv, NULL, NULL, 1, 1);
-    section(sf, "toxigen-demos (never trained on)", &tg, "hate", "neutral", 2, 0);
-    section(sf, "corpus (never trained on)", &ct, NULL, NULL, 1, 0);
+    printf("  plain = LDNOOBW's list as it is; list = ours, normalised; +clf = ours and the classifier\n");
+    printf("  %-34s %6s %8s %8s %8s   %6s %8s %8s %8s\n", "set", "n", "plain", "list", "+clf", "held", "plain",
+           "list", "+clf");
+    section(sf, &pl, "hatecheck (held = templates never trained on)", &hc, "hateful", "non-hateful", 1, 1);
+    section(sf, &pl, "davidson (held = rows never trained on)", &dv, NULL, NULL, 1, 1);
+    section(sf, &pl, "toxigen-demos (never trained on)", &tg, "hate", "neutral", 2, 0);
+    section(sf, &pl, "corpus (never trained on)", &ct, NULL, NULL, 1, 0);
     rc = 0;
 out:
     if (rc) fprintf(stderr, "rlchat: %s\n", err_msg());
     safety_free(sf);
+    plain_free(&pl);
     items_free(&hc), items_free(&dv), items_free(&tg), items_free(&ct);
     return rc;
 }
 
 int cli_safety_train(int argc, char **argv) {
     TrainArgs a = {.data = "../shared/data", .out = NULL, .bits = 16, .epochs = 8, .corpus_lines = 30000,
-                   .seed = 1, .lr = 0.2f, .l2 = 1e-6f, .target = 0.005f, .neg_weight = 3, .min_threshold = 0.7f};
+                   .seed = 1, .lr = 0.2f, .l2 = 1e-6f, .target = 0.005f, .neg_weight = 3, .min_threshold = 0.7f,
+                   .balance = 1};
     float threshold = -1;
     int do_eval = 0;
     const Option opts[] = {
@@ -431,6 +534,7 @@ int cli_safety_train(int argc, char **argv) {
         {"--min-threshold", OPT_FLOAT, &a.min_threshold, "lowest decision threshold the tuning may pick (0.7)"},
         {"--threshold", OPT_FLOAT, &threshold, "with --eval: override the file's threshold"},
         {"--seed", OPT_INT, &a.seed, "seed for sampling and shuffling (1)"},
+        {"--balance", OPT_INT, &a.balance, "1: balance the weight of lines naming a group (1); 0: off"},
         {"--eval", OPT_FLAG, &do_eval, "print block rates of the filter in --assets instead of training"},
         {NULL, 0, NULL, NULL}};
     const char *usage = "rlchat safety-train [--data DIR] [--out FILE] [--assets DIR] [--eval]";

@@ -1,6 +1,7 @@
 #!/bin/sh
-# make eval-safety: block rates of the safety filter on the shared evaluation sets, the word
-# list alone beside list + classifier (HateCheck per functionality, Davidson per class,
+# make eval-safety: block rates of the safety filter on the shared evaluation sets: a plain
+# word list (LDNOOBW as it is), our normalised list, and list + classifier (HateCheck per
+# functionality, Davidson per class,
 # ToxiGen demonstrations per folder, the chat corpus test split). The sets are read, never
 # copied; without ../shared/data this says so and succeeds. Takes about a second.
 data=${DATA:-../shared/data}
@@ -9,7 +10,7 @@ if [ ! -d "$data" ]; then
     echo "skipped: $data not found"
     exit 0
 fi
-for d in hatecheck davidson toxigen-demos corpus; do
+for d in hatecheck davidson toxigen-demos corpus ldnoobw; do
     [ -d "$data/$d" ] || { echo "skipped: $data/$d not found"; exit 0; }
 done
 "$bin" safety-train --eval --data "$data" ${ASSETS:+--assets "$ASSETS"} || exit 1
