@@ -25,7 +25,7 @@ typedef struct {
 typedef struct {
     const char *model, *prompts, *valid, *assets, *algo;
     int ratings, seeds, eval_every, samples, valid_bytes, no_safety, verbose;
-    float lr, beta, kl_target, entropy;
+    float lr, beta, kl_target, entropy, critic_lr;
     int replay;
 } SimArgs;
 
@@ -134,6 +134,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     if (a->beta >= 0) cfg.learn.kl_beta = a->beta;
     if (a->kl_target >= 0) cfg.learn.kl_target = a->kl_target;
     if (a->entropy >= 0) cfg.learn.entropy = a->entropy;
+    if (a->critic_lr > 0) cfg.learn.critic_lr = a->critic_lr;
     if (a->replay >= 0) cfg.learn.replay = a->replay;
     Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, (uint64_t)seed * 7919 + 1);
     if (!s) return -1;
@@ -189,7 +190,8 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
 
 int cli_simulate(int argc, char **argv) {
     SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .eval_every = 10, .samples = 2,
-                 .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1};
+                 .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1,
+                 .critic_lr = -1};
     const char *rater_specs = "question,short,positive,topic:music";
     const Option opts[] = {
         {"--model", OPT_STRING, &a.model, "base model (default: the shipped model)"},
@@ -201,6 +203,7 @@ int cli_simulate(int argc, char **argv) {
         {"--beta", OPT_FLOAT, &a.beta, "initial KL weight (default: the learner's)"},
         {"--kl-target", OPT_FLOAT, &a.kl_target, "per-token KL the weight adapts toward"},
         {"--entropy", OPT_FLOAT, &a.entropy, "entropy bonus"},
+        {"--critic-lr", OPT_FLOAT, &a.critic_lr, "step size of the value head (actor-critic, full)"},
         {"--replay", OPT_INT, &a.replay, "past ratings replayed per update (full)"},
         {"--prompts", OPT_STRING, &a.prompts, "prompt file (default: assets/prompts.txt)"},
         {"--valid", OPT_STRING, &a.valid, "corpus for the bits-per-byte drift (default ../shared/data/corpus/valid.txt)"},

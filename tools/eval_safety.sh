@@ -1,9 +1,9 @@
 #!/bin/sh
 # make eval-safety: block rates of the safety filter on the shared evaluation sets: a plain
 # word list (LDNOOBW as it is), our normalised list, and list + classifier (HateCheck per
-# functionality, Davidson per class,
-# ToxiGen demonstrations per folder, the chat corpus test split). The sets are read, never
-# copied; without ../shared/data this says so and succeeds. Takes about a second.
+# functionality, Davidson per class, ToxiGen demonstrations per folder, the chat corpus test
+# split). The sets are read, never copied; without ../shared/data this says so and
+# succeeds. Takes about a second.
 data=${DATA:-../shared/data}
 bin=${RLCHAT:-./rlchat}
 if [ ! -d "$data" ]; then
