@@ -329,8 +329,7 @@ float xent_forward(const Model *m, Acts *a, const int32_t *targets, int *count) 
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)t * B + b;
             float *row = a->logits + r * V;
-            float mx = row[0];
-            for (int v = 1; v < V; v++) mx = row[v] > mx ? row[v] : mx;
+            float mx = max_floats(row, V);
             for (int v = 0; v < V; v++) row[v] = fast_expf(row[v] - mx);
             float inv = 1.0f / sum_floats(row, V);
             for (int v = 0; v < V; v++) row[v] *= inv;

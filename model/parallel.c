@@ -50,8 +50,9 @@ void parallel_copy(float *dst, const float *src, size_t n) {
 
 /* ---- the team: the caller and one long-lived helper ---- */
 
-/* The helper spins this many polls for the next call before it sleeps: about 100 us,
-   longer than sampling one token takes, so a reply's steps never wait for a wake-up. */
+/* The helper spins this many polls for the next call before it sleeps: a few hundred
+   microseconds, longer than sampling one token takes, so a reply's steps never wait for
+   a wake-up, while an idle chat costs no CPU. */
 #define TEAM_SPIN 20000
 
 static struct {
@@ -107,7 +108,7 @@ static void team_start(void) {
 void parallel_team(PartFn fn, void *ctx) {
     pthread_once(&team.once, team_start);
     pthread_mutex_lock(&team.turn);
-    if (!team.started) { /* no helper: both parts here, in order (team_barrier is a no-op) */
+    if (!team.started) { /* no helper: the caller is the only part (team_barrier is a no-op) */
         fn(ctx, 0, 1);
         pthread_mutex_unlock(&team.turn);
         return;

@@ -114,8 +114,7 @@ int sampler_sample(Sampler *s, const SamplerConfig *cfg, float *logits, const in
 }
 
 float log_softmax_at(const float *logits, int V, int id, float *scratch) {
-    float top = logits[0];
-    for (int v = 1; v < V; v++) top = logits[v] > top ? logits[v] : top;
+    float top = max_floats(logits, V);
     for (int v = 0; v < V; v++) scratch[v] = fast_expf(logits[v] - top);
     return logits[id] - top - logf(sum_floats(scratch, V));
 }

@@ -187,6 +187,7 @@ static void test_penalty_lowers_the_blocked_reply_even_when_expected(void) {
     learner_config(f.l)->kl_beta = 0; /* isolate the policy-gradient term */
     learner_config(f.l)->entropy = 0;
     learner_config(f.l)->replay = 0;
+    learner_config(f.l)->critic_lr = 0.5f; /* a fast critic learns the expectation in 30 */
     for (int k = 0; k < 30; k++) {
         episode(&f, &other, "hi there", -3);
         learner_update(f.l, &other, &st);
@@ -214,7 +215,8 @@ static void test_value_head_converges_on_a_wide_saturated_state(void) {
     model_build(&f.policy, c);
     memcpy(f.policy.param_block, f.base.param_block, f.base.num_params * sizeof(float));
     LearnerConfig lc = learner_default_config();
-    lc.lr = 1e-6f; /* the policy barely moves: this is about the critic */
+    lc.lr = 1e-6f;        /* the policy barely moves: this is about the critic */
+    lc.critic_lr = 0.5f;  /* fast enough to converge in 60 (the default is slower on purpose) */
     f.l = learner_new(&f.policy, &f.base, &lc);
     step_build(&f.ctx, &c);
     step_build(&f.ref_ctx, &c);
