@@ -1,12 +1,18 @@
-/* fastmath: exp, sigmoid, tanh and a sum written so that the compiler can vectorize the loops
-   that call them (glibc's expf and tanhf are calls the vectorizer cannot see through).
-   The LSTM cell and the softmax spend most of their non-BLAS time here.
+/* fastmath: exp, sigmoid, tanh, a sum and a max written so that the compiler can vectorize
+   the loops that call them (glibc's expf and tanhf are calls the vectorizer cannot see
+   through). The LSTM cell, the softmax, the sampler and the learner's per-vocabulary passes
+   spend most of their non-BLAS time here.
+
+   The one header with function bodies in it, on purpose: they must be inlined into each
+   loop to be vectorized, and a call per element (or link-time optimisation) would undo
+   that.
 
    Accuracy: within 3e-7 relative (exp) or absolute (sigmoid, tanh) of the true value
    (tests/test_halfstep.c checks them against double precision), and right at the edges:
-   exp(-inf) = 0, exp(+inf) = inf, NaN in gives NaN out, so the trainer's non-finite
-   guard still sees a NaN. exp saturates at e^88 between 88 and float overflow (88.72). The forward pass, the step forward and the sampler all use these
-   same functions, so they agree with each other bit for bit. */
+   exp(-inf) = 0, exp(+inf) = inf, NaN in gives NaN out, so the trainer's non-finite guard
+   still sees a NaN; exp saturates at e^88 between 88 and float overflow (88.72). Every
+   forward, the sampler and the learner use these same functions, so they agree with each
+   other bit for bit. */
 #ifndef RLCHAT_FASTMATH_H
 #define RLCHAT_FASTMATH_H
 

@@ -19,10 +19,26 @@ static uint32_t fnv(uint32_t h, const char *p, size_t n) {
     return h;
 }
 
-/* Fills idx with the bucket of every feature of norm; returns how many (<= TOX_MAX_FEATS). */
+/* Is the word at w (n bytes) a negation? After normalisation "don't" is "don t": a lone
+   "t" after a word ending in n counts. */
+static int negates(const char *w, size_t n, const char *prev, size_t prev_n) {
+    static const char *NEG[] = {"not", "no", "never", "nor", "nobody", "nothing", "none", "neither",
+                                "dont", "cant", "wont", "isnt", "arent", "doesnt", "didnt", "shouldnt", NULL};
+    if (n == 1 && w[0] == 't') return prev_n > 0 && prev[prev_n - 1] == 'n';
+    for (int k = 0; NEG[k]; k++)
+        if (strlen(NEG[k]) == n && !memcmp(NEG[k], w, n)) return 1;
+    return 0;
+}
+
+#define NEG_SCOPE 3 /* words after a negation that also get a negated feature */
+
+/* Fills idx with the bucket of every feature of norm; returns how many (<= TOX_MAX_FEATS).
+   Features: each word, each pair of words, the character 3- to 5-grams of each word, and
+   for the few words after a negation, the word marked as negated (Pang et al. 2002), so
+   that "don't hate" and "hate" can weigh differently. */
 static int features(const char *norm, size_t len, int bits, uint32_t *idx) {
     uint32_t mask = (1u << bits) - 1;
-    int n = 0;
+    int n = 0, negated = 0;
     size_t i = 0, prev_start = 0, prev_len = 0;
     int have_prev = 0;
     char pad[72];
@@ -33,6 +49,11 @@ static int features(const char *norm, size_t len, int bits, uint32_t *idx) {
         size_t wl = i - s;
         if (!wl) break;
         idx[n++] = fnv(2166136261u ^ 0x01, norm + s, wl) & mask;
+        if (negated > 0) {
+            idx[n++] = fnv(2166136261u ^ 0x03, norm + s, wl) & mask;
+            negated--;
+        }
+        if (negates(norm + s, wl, norm + prev_start, have_prev ? prev_len : 0)) negated = NEG_SCOPE;
         if (have_prev) {
             uint32_t h = fnv(2166136261u ^ 0x02, norm + prev_start, prev_len);
             h = fnv(h, " ", 1);

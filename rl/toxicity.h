@@ -1,12 +1,13 @@
 /* toxicity: a small linear classifier for what a word list misses. Input is text already
    normalised by safety_normalize (lower-case words, single spaces). Features are hashed into
-   D = 2^bits buckets: word unigrams, word bigrams and character 3..5-grams of " word "
-   (the spaces mark word edges); every occurrence adds its weight and the sum is scaled by
+   D = 2^bits buckets: word unigrams, word bigrams, character 3..5-grams of " word "
+   (the spaces mark word edges), and the three words after a negation marked as negated
+   (version 2); every occurrence adds its weight and the sum is scaled by
    1/sqrt(number of features), so long and short texts score alike. The model is
    logistic regression: p(offensive) = sigmoid(bias + sum_f w[f]).
 
    File (little-endian), checked before use:
-     u32 magic "RLTX", u32 version (1), u32 bits, f32 threshold, f32 bias,
+     u32 magic "RLTX", u32 version (2), u32 bits, f32 threshold, f32 bias,
      f32 w[D], u32 crc32 of everything before it. */
 #ifndef RLCHAT_TOXICITY_H
 #define RLCHAT_TOXICITY_H
@@ -15,7 +16,7 @@
 #include <stdint.h>
 
 #define TOX_MAGIC 0x58544c52u /* "RLTX" read as a little-endian u32 */
-#define TOX_VERSION 1u
+#define TOX_VERSION 2u
 
 typedef struct {
     int bits;          /* D = 1 << bits buckets */
