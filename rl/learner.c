@@ -56,7 +56,8 @@ struct Learner {
    in 20-40 ratings with distinct-2 at 0.92 or more. README, "Measured". */
 LearnerConfig learner_default_config(void) {
     LearnerConfig c = {.algo = ALGO_FULL, .lr = 7e-4f, .clip = 1.0f, .kl_beta = 0.1f, .kl_target = 0.2f,
-                       .entropy = 0.03f, .replay = 2, .ppo_eps = 0.2f, .dpo_beta = 0.5f, .critic_lr = 0.02f,
+                       .entropy = 0.03f, .replay = 2, .replay_tokens = 96, .ppo_eps = 0.2f, .dpo_beta = 0.5f,
+                       .critic_lr = 0.02f,
                        .undo_depth = 4};
     return c;
 }
@@ -462,13 +463,19 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
     EpisodeTerms terms = episode_backward(l, e, adv, beta, eta, algo == ALGO_FULL ? coef_ppo : coef_reinforce);
     st->logprob_before = terms.logprob;
     float loss = -adv * terms.logprob + beta * terms.kl - eta * terms.entropy;
-    /* Replay: older rated episodes, re-weighted by how much the policy moved since. */
+    /* Replay: older rated episodes, re-weighted by how much the policy moved since, as
+       long as the tokens stay within budget (the time of an update is about linear in
+       them: a 40-token reply and two replays would take 45-60 ms). */
+    int tokens = e->n + 1;
     if (algo == ALGO_FULL && is_rating)
         for (int k = 0; k < l->cfg.replay && k < l->replay_count; k++) {
             const Episode *old = pick_replay(l);
+            if (l->cfg.replay_tokens > 0 && tokens + old->n + 1 > l->cfg.replay_tokens) break;
+            tokens += old->n + 1;
             float old_adv = old->reward - learner_value(l, old->ctx_h);
             EpisodeTerms ot = episode_backward(l, old, old_adv, beta, eta, coef_ppo);
             loss += -old_adv * ot.logprob;
+            st->replayed++;
         }
     if (!isfinite(e->reward)) loss = NAN;
     st->loss = loss;

@@ -27,6 +27,8 @@ typedef struct {
     float kl_target;    /* per-token KL that beta adapts toward */
     float entropy;      /* entropy bonus eta */
     int replay;         /* past episodes replayed with each update (full only) */
+    int replay_tokens;  /* ... while the update's tokens, the rated reply's included, stay
+                           within this: it bounds the update's time on long replies */
     float ppo_eps;      /* importance-ratio clip of replayed episodes */
     float dpo_beta;     /* temperature of the preference (DPO) loss */
     float critic_lr;    /* step size of the value head */
@@ -59,6 +61,7 @@ typedef struct {
     float beta;         /* KL weight after adaptation */
     double ms;          /* wall time of the whole update */
     int rolled_back;    /* 1 if non-finite values forced a rollback */
+    int replayed;       /* past episodes replayed in this update */
 } UpdateStats;
 
 typedef struct Learner Learner;

@@ -177,6 +177,28 @@ static void test_replay_keeps_pushing_a_rewarded_reply(void) {
     fixture_free(&f);
 }
 
+/* Replays stop at the token budget, so that a long reply's update stays short. */
+static void test_replay_stays_within_the_token_budget(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-3f);
+    learner_config(f.l)->replay = 2;
+    int got[3], tokens = 0;
+    for (int budget = 0; budget < 3; budget++) {
+        Episode e;
+        UpdateStats st;
+        episode(&f, &e, "rock, mostly.", 1);
+        tokens = e.n + 1;
+        /* all three fit, then the rated reply and one replay, then the rated reply alone */
+        learner_config(f.l)->replay_tokens = (3 - budget) * tokens;
+        for (int k = 0; k < 3; k++) learner_update(f.l, &e, &st);
+        got[budget] = st.replayed;
+        episode_free(&e);
+    }
+    CHECK(got[0] == 2 && got[1] == 1 && got[2] == 0, "replayed %d, %d, %d with budgets of 3, 2, 1 replies of %d tokens",
+          got[0], got[1], got[2], tokens);
+    fixture_free(&f);
+}
+
 /* A critic that has learned to expect worse than -1 here must not turn a safety penalty
    into a reward: a penalty always pushes the blocked reply down. */
 static void test_penalty_lowers_the_blocked_reply_even_when_expected(void) {
@@ -263,6 +285,7 @@ int main(void) {
     RUN(test_undo_restores_the_weights_bit_for_bit);
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
+    RUN(test_replay_stays_within_the_token_budget);
     RUN(test_penalty_lowers_the_blocked_reply_even_when_expected);
     RUN(test_value_head_converges_on_a_wide_saturated_state);
     RUN(test_nan_in_the_loss_rolls_back_and_learning_goes_on);
