@@ -68,9 +68,11 @@ check: deps
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-san
 
 BENCH_SRC := $(wildcard bench/bench_*.c)
-$(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
+# The shape, set-up and timing statistics every benchmark shares.
+BENCH_LIB := $(BUILD)/bench/common.o
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJ) $(BENCH_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(BENCH_LIB) $(LDLIBS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)

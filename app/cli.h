@@ -18,5 +18,9 @@ int cli_simulate(int argc, char **argv); /* app/cli_simulate.c */
 
 /* Prints loss, perplexity and bits per byte of the model on a corpus file (cli_eval.c). */
 int eval_report(const Model *m, const Tokenizer *tok, const char *path, int seq);
+/* The encoded corpus file on every rank (cli_eval.c): rank 0 reads and encodes it and
+   broadcasts the ids; alone, just the encoding. Collective. NULL everywhere when rank 0
+   could not read it (err_msg() says why there); *bytes (may be NULL) gets its length. */
+int32_t *corpus_encode_shared(const Tokenizer *tok, const char *path, size_t *n, size_t *bytes);
 
 #endif

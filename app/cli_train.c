@@ -100,18 +100,6 @@ static int share_start(int rank, Model *m, Tokenizer *tok, CkptFile *resume, int
     return rc;
 }
 
-/* The corpus's stream on every rank: rank 0 encodes it and broadcasts it. */
-static int32_t *share_corpus(int rank, const Tokenizer *tok, const char *path, size_t *n) {
-    int32_t *ids = rank == 0 ? corpus_encode_file(tok, path, n) : NULL;
-    uint64_t count = ids ? *n : UINT64_MAX;
-    dist_bcast(&count, sizeof count);
-    if (count == UINT64_MAX) return NULL;
-    if (rank != 0) ids = xmalloc((size_t)count * sizeof(int32_t) + 1);
-    dist_bcast(ids, (size_t)count * sizeof(int32_t));
-    *n = (size_t)count;
-    return ids;
-}
-
 int cli_train(int argc, char **argv) {
     TrainArgs a = {.vocab = 4096, .embed = 256, .hidden = 512, .layers = 2, .batch = 32, .seq = 64,
                    .epochs = 1, .seed = 1, .warmup = 200, .lr = 2e-3f, .checkpoint_every = 5,
@@ -225,7 +213,7 @@ int cli_train(int argc, char **argv) {
         }
         stream = tf.tokens, width = tf.width, n = tf.count;
     } else {
-        ids = world > 1 ? share_corpus(rank, &tok, a.corpus, &n) : corpus_encode_file(&tok, a.corpus, &n);
+        ids = corpus_encode_shared(&tok, a.corpus, &n, NULL);
         if (!ids) {
             if (rank == 0) fprintf(stderr, "rlchat: %s\n", err_msg());
             goto done;
@@ -273,7 +261,7 @@ int cli_train(int argc, char **argv) {
         double now = now_seconds();
         float want[3] = {rank == 0 && a.time_limit > 0 && now - started > a.time_limit * 60,
                          rank == 0 && now - last_ckpt > a.checkpoint_every * 60, interrupted != 0};
-        if (world > 1) dist_allreduce_sum(want, 3);
+        dist_allreduce_sum(want, 3);
         if (want[2] > 0) {
             stopped = 1;
             break;

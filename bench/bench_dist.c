@@ -7,32 +7,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bench/common.h"
 #include "model/distributed.h"
 #include "model/lstm.h"
 #include "model/trainer.h"
 #include "model/util.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv) {
     dist_init();
     int rank = dist_rank(), world = dist_world(), threads = openblas_get_num_threads();
-    Config c = {.vocab_size = 4096, .embed_dim = 256, .hidden_dim = 512, .num_layers = 2};
-    int B = 32, T = 64, steps = argc > 1 ? atoi(argv[1]) : 12, reps = 20;
+    Config c = bench_shape();
+    int B = BENCH_BATCH, T = BENCH_SEQ, steps = argc > 1 ? atoi(argv[1]) : 12, reps = 20;
     Model m;
     model_build(&m, c);
     if (rank == 0) model_init_weights(&m, 1);
     dist_bcast(m.param_block, m.num_params * sizeof(float)); /* as rlchat train starts */
-    size_t n = (size_t)B * (T * (steps + 2) + 1);
-    int32_t *tokens = xmalloc(n * sizeof(int32_t));
-    Rng r;
-    rng_seed(&r, 2);
-    for (size_t i = 0; i < n; i++) tokens[i] = (int32_t)(rng_u32(&r) % c.vocab_size);
-    TrainConfig tc = {.batch = B, .seq = T, .lr = 1e-3f, .lr_min_frac = 0.1f, .warmup = 10, .clip = 1,
-                      .total_steps = 1000};
+    size_t n;
+    int32_t *tokens = bench_train_tokens(c.vocab_size, steps, &n);
+    TrainConfig tc = bench_train_config();
     Trainer tr;
     if (trainer_build_shard(&tr, &m, &tc, tokens, 4, n, rank, world) != 0) {
         fprintf(stderr, "bench_dist: %s\n", err_msg());
@@ -57,8 +49,7 @@ int main(int argc, char **argv) {
             dist_allreduce_sum(m.grad_block, m.num_params);
             times[k] = now_seconds() - a;
         }
-        qsort(times, reps, sizeof(double), cmp_double);
-        double bytes = (double)m.num_params * sizeof(float), med = times[reps / 2];
+        double bytes = (double)m.num_params * sizeof(float), med = bench_quantile(times, reps, 0.5);
         if (rank == 0) {
             printf("grad_bytes %.0f bytes\n", bytes);
             printf("allreduce_ms_%d%s %.2f ms\n", world, rs, 1e3 * med);

@@ -6,17 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/common.h"
 #include "model/checkpoint.h"
 #include "model/lstm.h"
 #include "rl/learner.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv) {
-    Config c = {.vocab_size = 4096, .embed_dim = 256, .hidden_dim = 512, .num_layers = 2};
+    Config c = bench_shape();
     if (argc >= 5) c = (Config){.embed_dim = atoi(argv[1]), .hidden_dim = atoi(argv[2]), .num_layers = atoi(argv[3]),
                                 .vocab_size = atoi(argv[4]), .tied = argc > 5 && atoi(argv[5])};
     Model base, policy;
@@ -55,9 +51,9 @@ int main(int argc, char **argv) {
         ms[k] = st.ms;
         episode_free(&e);
     }
-    qsort(ms, REPS, sizeof(double), cmp_double);
-    printf("learner_update_ms_median %.1f ms\nlearner_update_ms_p95 %.1f ms\nlearner_params %zu count\n", ms[REPS / 2],
-           ms[(int)(REPS * 0.95)], policy.num_params);
+    printf("learner_update_ms_median %.1f ms\n", bench_quantile(ms, REPS, 0.5));
+    printf("learner_update_ms_p95 %.1f ms\n", bench_quantile(ms, REPS, 0.95));
+    printf("learner_params %zu count\n", policy.num_params);
     step_free(&ctx);
     learner_free(l);
     model_free(&policy);

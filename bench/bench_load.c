@@ -1,15 +1,10 @@
 /* bench_load: how long the shipped model takes to load (median of 20 loads, each
    validating the checksum and widening fp16 weights) and the process's peak memory. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/resource.h>
 
+#include "bench/common.h"
 #include "model/checkpoint.h"
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv) {
     const char *path = argc > 1 ? argv[1] : "assets/rlchat.model";
@@ -26,9 +21,8 @@ int main(int argc, char **argv) {
         model_free(&m);
         tokenizer_free(&t);
     }
-    qsort(ms, 20, sizeof(double), cmp_double);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("load_ms %.1f ms\nload_peak_rss_mb %.1f MB\n", ms[10], ru.ru_maxrss / 1024.0);
+    printf("load_ms %.1f ms\nload_peak_rss_mb %.1f MB\n", bench_quantile(ms, 20, 0.5), ru.ru_maxrss / 1024.0);
     return 0;
 }

@@ -8,17 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/common.h"
 #include "model/adam.h"
 #include "model/halfstep.h"
 #include "model/lstm.h"
 #include "model/sampler.h"
 #include "model/trainer.h"
 #include "model/util.h"
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static double sgemm_peak_gflops(void) {
     int n = 2048;
@@ -42,8 +38,8 @@ static double train_flops_per_token(const Config *c) {
 }
 
 int main(int argc, char **argv) {
-    Config c = {.vocab_size = 4096, .embed_dim = 256, .hidden_dim = 512, .num_layers = 2};
-    int B = 32, T = 64, steps = argc > 1 ? atoi(argv[1]) : 12;
+    Config c = bench_shape();
+    int B = BENCH_BATCH, T = BENCH_SEQ, steps = argc > 1 ? atoi(argv[1]) : 12;
     Model m;
     model_build(&m, c);
     model_init_weights(&m, 1);
@@ -51,13 +47,9 @@ int main(int argc, char **argv) {
     printf("sgemm_peak_gflops %.1f GFLOP/s\n", peak);
 
     /* Training throughput. */
-    size_t n = (size_t)B * (T * (steps + 2) + 1);
-    int32_t *tokens = xmalloc(n * sizeof(int32_t));
-    Rng r;
-    rng_seed(&r, 2);
-    for (size_t i = 0; i < n; i++) tokens[i] = (int32_t)(rng_u32(&r) % c.vocab_size);
-    TrainConfig tc = {.batch = B, .seq = T, .lr = 1e-3f, .lr_min_frac = 0.1f, .warmup = 10, .clip = 1,
-                      .total_steps = 1000};
+    size_t n;
+    int32_t *tokens = bench_train_tokens(c.vocab_size, steps, &n);
+    TrainConfig tc = bench_train_config();
     Trainer tr;
     trainer_build(&tr, &m, &tc, tokens, n);
     trainer_step(&tr); /* warm-up: page in buffers, spin up BLAS threads */
@@ -77,6 +69,8 @@ int main(int argc, char **argv) {
     sampler_build(&sm, c.vocab_size);
     half_build(&hm, &m);
     SamplerConfig sc = {.temperature = 0.8f, .top_k = 0, .top_p = 0.9f, .repetition_penalty = 1.2f};
+    Rng r;
+    rng_seed(&r, 2);
     int gen = 2000;
     for (int path = 0; path < 2; path++) {
         int tok = 1;
@@ -114,9 +108,8 @@ int main(int argc, char **argv) {
         adam_step(&adam, m.param_block, m.grad_block, 1e-5f, 1, loss, NULL);
         times[k] = (now_seconds() - t0) * 1e3;
     }
-    qsort(times, REPS, sizeof(double), cmp_double);
-    printf("update_ms_median %.2f ms\n", times[REPS / 2]);
-    printf("update_ms_p95 %.2f ms\n", times[(int)(REPS * 0.95)]);
+    printf("update_ms_median %.2f ms\n", bench_quantile(times, REPS, 0.5));
+    printf("update_ms_p95 %.2f ms\n", bench_quantile(times, REPS, 0.95));
     adam_free(&adam);
     state_free(&s1);
     acts_free(&a);

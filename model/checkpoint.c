@@ -2,7 +2,6 @@
 #include "checkpoint.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,20 +144,6 @@ const uint8_t *ckpt_find(const CkptFile *f, uint32_t tag, size_t *len) {
     return NULL;
 }
 
-/* Every half converted once into a table (256 KB): widening the weights is then one
-   lookup each, exact, several times faster than converting each on the fly. */
-static float half_table[65536];
-
-static void half_table_build(void) {
-    for (uint32_t h = 0; h < 65536; h++) half_table[h] = half_to_float((uint16_t)h);
-}
-
-static void widen_halves(float *dst, const uint8_t *src, size_t n) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, half_table_build);
-    for (size_t i = 0; i < n; i++) dst[i] = half_table[src[2 * i] | (uint32_t)src[2 * i + 1] << 8];
-}
-
 /* ---- the model's sections ---- */
 
 void ckpt_put_model(Buf *b, const Model *m, const Tokenizer *t, int fp16) {
@@ -219,7 +204,7 @@ int ckpt_get_model(const CkptFile *f, Model *m, Tokenizer *t) {
         return -1;
     }
     if (width == 4) memcpy(m->param_block, p, len);
-    else widen_halves(m->param_block, p, m->num_params);
+    else halves_to_floats(m->param_block, p, m->num_params);
     int32_t *merges = xmalloc((size_t)nm * 8 + 1);
     const uint8_t *tp = ckpt_find(f, TAG_TOKN, NULL);
     memcpy(merges, tp + 4, (size_t)nm * 8);

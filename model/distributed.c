@@ -8,6 +8,8 @@
 
 #define CHUNK ((size_t)1 << 28)
 
+int dist_share_begin(int n, int rank, int world) { return (int)((int64_t)n * rank / world); }
+
 #ifdef RLCHAT_MPI
 
 #include <mpi.h>

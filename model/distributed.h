@@ -25,6 +25,9 @@ void dist_bcast(void *data, size_t bytes);
    order into recv; recv is ignored on the other ranks. */
 void dist_gather(const float *send, float *recv, const int *counts);
 void dist_barrier(void);
+/* Ranks split n items (streams of a batch) into contiguous shares: rank r takes
+   [dist_share_begin(n, r, world), dist_share_begin(n, r + 1, world)). Not collective. */
+int dist_share_begin(int n, int rank, int world);
 /* Ends every rank of the job with status (MPI_Abort); a lone process just exits. */
 void dist_abort(int status) __attribute__((noreturn));
 

@@ -16,6 +16,7 @@
 #ifndef RLCHAT_FASTMATH_H
 #define RLCHAT_FASTMATH_H
 
+#include <math.h>
 #include <stdint.h>
 
 /* e^x: x = n ln 2 + r with |r| <= ln2 / 2, e^r by Cephes' degree-6 polynomial, 2^n put
@@ -85,6 +86,14 @@ static inline float sum_floats(const float *x, int n) {
     for (int w = 8; w > 0; w /= 2)
         for (int k = 0; k < w; k++) acc[k] += acc[k + w];
     return acc[0] + tail;
+}
+
+/* log sum_i e^x_i of n >= 1 floats, shifted by their max so nothing overflows; scratch
+   (n) is overwritten. Each log-softmax (sampler, learner) is x - log_sum_exp(x). */
+static inline float log_sum_exp(const float *x, int n, float *scratch) {
+    float top = max_floats(x, n);
+    for (int i = 0; i < n; i++) scratch[i] = fast_expf(x[i] - top);
+    return top + logf(sum_floats(scratch, n));
 }
 
 #endif

@@ -50,3 +50,13 @@ void floats_to_halves(uint16_t *dst, const float *src, size_t n) {
 #endif
     for (; i < n; i++) dst[i] = float_to_half(src[i]);
 }
+
+void halves_to_floats(float *dst, const void *src, size_t n) {
+    const uint8_t *p = src;
+    size_t i = 0;
+#if defined(__F16C__) && defined(__AVX__)
+    for (; i + 8 <= n; i += 8) /* exact, 8 at a time */
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 2 * i))));
+#endif
+    for (; i < n; i++) dst[i] = half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+}

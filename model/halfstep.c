@@ -146,7 +146,8 @@ static void step_part(void *ctx, int part, int parts) {
     half_rows(hm->out_w, H, hm->z[L], m->params.out_b, s->logits, v0, v1);
 }
 
-void half_sync(HalfModel *hm) {
+/* Copies the weights again if the model's version moved since. */
+static void half_sync(HalfModel *hm) {
     if (hm->version != hm->model->version) copy_weights(hm);
 }
 

@@ -28,8 +28,6 @@ typedef struct {
 
 void half_build(HalfModel *hm, const Model *m);
 void half_free(HalfModel *hm);
-/* Copies the weights again if the model's version moved since (half_step does it). */
-void half_sync(HalfModel *hm);
 /* lstm_step on the half-precision weights, refreshed first if the model changed. */
 void half_step(HalfModel *hm, StepState *s, int token);
 

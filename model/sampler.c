@@ -114,7 +114,5 @@ int sampler_sample(Sampler *s, const SamplerConfig *cfg, float *logits, const in
 }
 
 float log_softmax_at(const float *logits, int V, int id, float *scratch) {
-    float top = max_floats(logits, V);
-    for (int v = 0; v < V; v++) scratch[v] = fast_expf(logits[v] - top);
-    return logits[id] - top - logf(sum_floats(scratch, V));
+    return logits[id] - log_sum_exp(logits, V, scratch);
 }

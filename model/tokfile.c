@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,18 +115,6 @@ int tokfile_check_range(const TokFile *f, size_t begin, size_t end, int vocab_si
 
 /* ---- writing ---- */
 
-static int write_all(int fd, const void *data, size_t n) {
-    const uint8_t *p = data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int tokwriter_open(TokWriter *w, const char *path, const Tokenizer *t) {
     memset(w, 0, sizeof *w);
     w->fd = -1;
@@ -183,13 +170,7 @@ int tokwriter_close(TokWriter *w) {
     }
     w->fd = -1;
     if (rename(w->tmp, w->path) != 0) goto err;
-    char *copy = xstrdup(w->path); /* fsync the folder, best effort, so the rename lasts */
-    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    free(copy);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    fsync_folder_of(w->path); /* best effort, as write_file_atomic */
     free(w->tmp);
     w->tmp = NULL;
     tokwriter_abort(w); /* frees the rest */

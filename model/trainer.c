@@ -9,9 +9,6 @@
 
 #define TAG_TRNP CKPT_TAG('T', 'R', 'N', 'P')
 
-/* First stream of rank r's share of B streams over N ranks. */
-static int stream_begin(int B, int r, int N) { return (int)((int64_t)B * r / N); }
-
 int trainer_build(Trainer *tr, Model *m, const TrainConfig *cfg, const int32_t *tokens, size_t n) {
     return trainer_build_shard(tr, m, cfg, tokens, 4, n, 0, 1);
 }
@@ -25,8 +22,8 @@ int trainer_build_shard(Trainer *tr, Model *m, const TrainConfig *cfg, const voi
     tr->width = width;
     tr->rank = rank;
     tr->world = world;
-    tr->first = stream_begin(cfg->batch, rank, world);
-    tr->local = stream_begin(cfg->batch, rank + 1, world) - tr->first;
+    tr->first = dist_share_begin(cfg->batch, rank, world);
+    tr->local = dist_share_begin(cfg->batch, rank + 1, world) - tr->first;
     tr->shard_len = n / (size_t)cfg->batch;
     if (tr->local < 1) {
         err_set("--batch %d is smaller than the %d ranks: each rank needs a stream", cfg->batch, world);
@@ -98,21 +95,18 @@ float trainer_step(Trainer *tr) {
     lstm_forward(m, &tr->acts, tr->inputs, tr->local, tr->cfg.seq, &tr->state);
     int count;
     float loss = xent_forward(m, &tr->acts, tr->targets, &count);
-    float scale = 1.0f / (float)count;
-    if (tr->world > 1) {
-        /* The whole batch's mean: sums of token losses and counts, not a mean of means, so
-           N ranks follow one process's curve. A rank's non-finite loss makes the sum
-           non-finite everywhere, and so does a non-finite gradient after the allreduce:
-           adam_step then skips the step on every rank together. */
-        double sums[2] = {(double)loss * count, (double)count};
-        dist_allreduce_sum_f64(sums, 2);
-        loss = (float)(sums[0] / sums[1]);
-        scale = 1.0f / (float)sums[1];
-    }
+    /* The whole batch's mean over the ranks (alone, the sums are this rank's): sums of
+       token losses and counts, not a mean of means, so N ranks follow one process's curve.
+       A rank's non-finite loss makes the sum non-finite everywhere, and so does a
+       non-finite gradient after the allreduce: adam_step then skips the step on every
+       rank together. */
+    double sums[2] = {(double)loss * count, (double)count};
+    dist_allreduce_sum_f64(sums, 2);
+    loss = (float)(sums[0] / sums[1]);
     model_zero_grad(m);
-    xent_backward(m, &tr->acts, tr->targets, scale);
+    xent_backward(m, &tr->acts, tr->targets, 1.0f / (float)sums[1]);
     lstm_backward(m, &tr->acts, tr->inputs);
-    if (tr->world > 1) dist_allreduce_sum(m->grad_block, m->num_params); /* one block, in place */
+    dist_allreduce_sum(m->grad_block, m->num_params); /* one block, in place */
     float lr = trainer_lr(tr);
     adam_step(&tr->adam, m->param_block, m->grad_block, lr, tr->cfg.clip, loss, &tr->last_norm);
     tr->step++;
@@ -133,20 +127,15 @@ static void gather_state(const Trainer *tr, float *h, float *c) {
     const Config *cf = &tr->model->config;
     int L = cf->num_layers, H = cf->hidden_dim, B = tr->cfg.batch, N = tr->world;
     size_t ns = (size_t)L * B * H;
-    if (N == 1) {
-        memcpy(h, tr->state.h, ns * sizeof(float));
-        memcpy(c, tr->state.c, ns * sizeof(float));
-        return;
-    }
     int *counts = xmalloc((size_t)N * sizeof(int));
-    for (int r = 0; r < N; r++) counts[r] = L * (stream_begin(B, r + 1, N) - stream_begin(B, r, N)) * H;
+    for (int r = 0; r < N; r++) counts[r] = L * (dist_share_begin(B, r + 1, N) - dist_share_begin(B, r, N)) * H;
     float *all = tr->rank == 0 ? xmalloc(ns * sizeof(float)) : NULL;
     for (int k = 0; k < 2; k++) {
         dist_gather(k ? tr->state.c : tr->state.h, all, counts);
         if (tr->rank != 0) continue;
         const float *src = all; /* (rank, L, B_r, H): reorder to (L, B, H) */
         for (int r = 0; r < N; r++) {
-            int b0 = stream_begin(B, r, N), br = stream_begin(B, r + 1, N) - b0;
+            int b0 = dist_share_begin(B, r, N), br = dist_share_begin(B, r + 1, N) - b0;
             for (int l = 0; l < L; l++, src += (size_t)br * H)
                 memcpy((k ? c : h) + ((size_t)l * B + b0) * H, src, (size_t)br * H * sizeof(float));
         }

@@ -88,7 +88,19 @@ err:
     return NULL;
 }
 
-static int fsync_folder_of(const char *path) {
+int write_all(int fd, const void *data, size_t n) {
+    const uint8_t *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int fsync_folder_of(const char *path) {
     char *copy = xstrdup(path);
     int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
     free(copy);
@@ -109,16 +121,7 @@ int write_file_atomic(const char *path, const void *data, size_t len) {
         err_set("%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));
         return -1;
     }
-    const uint8_t *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) goto err;
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0) goto err;
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) goto err;
     if (close(fd) != 0) { fd = -1; goto err; }
     fd = -1;
     if (rename(tmp, path) != 0) goto err;

@@ -36,6 +36,10 @@ char *read_file(const char *path, size_t *len);
 /* Writes len bytes to path atomically: PATH.tmp.PID in the same folder, fsync, rename over
    path, fsync the folder. On any failure the old file is untouched and the temp removed. */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* Writes all n bytes to fd, retrying short writes and EINTR; -1 (errno set) on failure. */
+int write_all(int fd, const void *data, size_t n);
+/* fsyncs the folder that holds path, so a rename into it lasts; -1 if it cannot. */
+int fsync_folder_of(const char *path);
 
 /* ---- byte buffer (grows as it is written) ---- */
 typedef struct {

@@ -249,9 +249,7 @@ static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float
     memcpy(st->c, c, nh * sizeof(float));
     lstm_forward(m, a, in, 1, T, st);
     for (int t = 0; t < T; t++) {
-        float *row = a->logits + (size_t)t * V, mx = max_floats(row, V);
-        for (int v = 0; v < V; v++) scratch[v] = fast_expf(row[v] - mx);
-        float lse = mx + logf(sum_floats(scratch, V));
+        float *row = a->logits + (size_t)t * V, lse = log_sum_exp(row, V, scratch);
         for (int v = 0; v < V; v++) row[v] -= lse;
     }
 }
@@ -270,6 +268,13 @@ void learner_fill_ref(Learner *l, Episode *e) {
     e->ref_logp = copy_floats(lp, (size_t)(e->n + 1) * l->ref->config.vocab_size);
 }
 
+/* KL(pi || pi_ref) at one step, from pi's probabilities p and both log-probabilities
+   (V each); term (V) is scratch. A map and a fixed-order sum, so it vectorizes. */
+static float step_kl(const float *p, const float *logp, const float *ref, int V, float *term) {
+    for (int v = 0; v < V; v++) term[v] = p[v] * (logp[v] - ref[v]);
+    return sum_floats(term, V);
+}
+
 float learner_logprob(Learner *l, const Episode *e, float *mean_kl) {
     int T = episode_sequence(l, e), V = l->policy->config.vocab_size;
     forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T, l->scratch);
@@ -277,9 +282,10 @@ float learner_logprob(Learner *l, const Episode *e, float *mean_kl) {
     for (int t = 0; t < T; t++) lp += l->acts.logits[(size_t)t * V + l->tg[t]];
     if (mean_kl) {
         const float *ref = ref_logprobs(l, e);
-        for (size_t i = 0; i < (size_t)T * V; i++) {
-            float lp_pi = l->acts.logits[i];
-            kl += expf(lp_pi) * (lp_pi - ref[i]);
+        for (int t = 0; t < T; t++) {
+            const float *row = l->acts.logits + (size_t)t * V;
+            for (int v = 0; v < V; v++) l->probs[v] = fast_expf(row[v]);
+            kl += step_kl(l->probs, row, ref + (size_t)t * V, V, l->scratch);
         }
         *mean_kl = (float)(kl / T);
     }
@@ -332,10 +338,7 @@ static EpisodeTerms episode_backward(Learner *l, const Episode *e, float advanta
         float *probs = l->probs, *term = l->scratch, kl = 0;
         /* Each pass is a plain map or a sum_floats, so all of them vectorize. */
         for (int v = 0; v < V; v++) probs[v] = fast_expf(row[v]);
-        if (ref) {
-            for (int v = 0; v < V; v++) term[v] = probs[v] * (row[v] - ref[v]);
-            kl = sum_floats(term, V);
-        }
+        if (ref) kl = step_kl(probs, row, ref, V, term);
         for (int v = 0; v < V; v++) term[v] = probs[v] * row[v];
         float ent = -sum_floats(term, V);
         float c = coef(l, e, t, row[y], advantage);
