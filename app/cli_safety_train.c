@@ -8,8 +8,10 @@
      corpus/train.txt                a sample of ordinary chat lines -> 0 (keeps chat clean)
    A fifth of each labelled set is held out, by HateCheck template and by Davidson row, so
    the table can show what the classifier does on text it never saw. The decision threshold
-   is tuned on corpus/valid.txt so that list and classifier together block at most
-   --target of its lines; corpus/test.txt is only ever measured. */
+   is the higher of two: list and classifier together block at most --target of the lines
+   of corpus/valid.txt, and the classifier blocks at most --fp-budget of the inoffensive
+   labelled lines the list lets through, judged by 4-fold cross-validation on the training
+   part. The held-out fifth and corpus/test.txt are only ever measured. */
 #include <ctype.h>
 #include <dirent.h>
 #include <math.h>
@@ -24,11 +26,14 @@
 #include "rl/safety.h"
 #include "rl/toxicity.h"
 
+enum { FOLD_ALWAYS = -1, FOLD_HELD = 0, FOLDS = 5 };
+
 /* One labelled line. */
 typedef struct {
     char *text;      /* cleaned text */
     uint8_t label;   /* 1 offensive / hateful */
-    uint8_t held;    /* 1: held out from training */
+    int8_t fold;     /* FOLD_HELD: never trained on; 1..4: a cross-validation fold of the
+                        training part; FOLD_ALWAYS: always trained on (chat lines) */
     char group[64];  /* functionality, class name or toxigen folder, for the table */
 } Item;
 
@@ -37,7 +42,7 @@ typedef struct {
     int n, cap;
 } Items;
 
-static void items_add(Items *s, const char *text, size_t len, int label, int held, const char *group) {
+static void items_add(Items *s, const char *text, size_t len, int label, int fold, const char *group) {
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 1024;
         s->it = xrealloc(s->it, (size_t)s->cap * sizeof(Item));
@@ -46,7 +51,7 @@ static void items_add(Items *s, const char *text, size_t len, int label, int hel
     it->text = xmalloc(len + 1);
     memcpy(it->text, text, len);
     it->text[len] = 0;
-    it->label = (uint8_t)label, it->held = (uint8_t)held;
+    it->label = (uint8_t)label, it->fold = (int8_t)fold;
     snprintf(it->group, sizeof it->group, "%s", group);
 }
 
@@ -151,7 +156,7 @@ static int load_hatecheck(const char *dir, Items *s) {
         while (*t == ' ') t++;
         size_t len = strlen(t);
         while (len && t[len - 1] == ' ') len--;
-        items_add(s, t, len, !strcmp(f[cl], "hateful"), hash_str(f[cm]) % 5 == 0, f[cf]);
+        items_add(s, t, len, !strcmp(f[cl], "hateful"), (int)(hash_str(f[cm]) % FOLDS), f[cf]);
     }
     free(data);
     return 0;
@@ -178,7 +183,7 @@ static int load_davidson(const char *dir, Items *s) {
         size_t len = clean_tweet(f[ct], buf, sizeof buf);
         char key[32];
         snprintf(key, sizeof key, "d%d", row++);
-        items_add(s, buf, len, c < 2, hash_str(key) % 5 == 0, names[c]);
+        items_add(s, buf, len, c < 2, (int)(hash_str(key) % FOLDS), names[c]);
     }
     free(data);
     return 0;
@@ -194,7 +199,7 @@ static int load_lines(const char *path, Items *s, int label, const char *group, 
         size_t len = nl ? (size_t)(nl - line) : strlen(line);
         if (nl) nl++;
         if (len && line[len - 1] == '\r') len--;
-        if (len && i++ % stride == 0) items_add(s, line, len, label, 1, group);
+        if (len && i++ % stride == 0) items_add(s, line, len, label, FOLD_HELD, group);
     }
     free(data);
     return 0;
@@ -286,7 +291,7 @@ static void balance_identities(char **texts, const uint8_t *labels, float *weigh
 typedef struct {
     const char *data, *out, *assets;
     int bits, epochs, corpus_lines, seed, balance;
-    float lr, l2, target, neg_weight, min_threshold;
+    float lr, l2, target, neg_weight, min_threshold, fp_budget;
 } TrainArgs;
 
 /* Threshold so that list + classifier block at most target of the lines of valid. */
@@ -314,6 +319,72 @@ static float tune_threshold(const Safety *sf, const Toxicity *t, const Items *va
     return thr;
 }
 
+/* Trains t on every line of tr except the held-out ones and fold skip (0: none).
+   Returns the number of lines trained on. */
+static int fit(const TrainArgs *a, const Items *tr, int skip, Toxicity *t) {
+    char **texts = xmalloc((size_t)tr->n * sizeof(char *));
+    uint8_t *labels = xmalloc((size_t)tr->n);
+    float *weights = xmalloc((size_t)tr->n * sizeof(float));
+    int n = 0;
+    char buf[4096];
+    for (int i = 0; i < tr->n; i++) {
+        const Item *it = &tr->it[i];
+        if (it->fold == FOLD_HELD || (skip && it->fold == skip)) continue;
+        safety_normalize(it->text, strlen(it->text), buf, sizeof buf);
+        texts[n] = xstrdup(buf);
+        labels[n] = it->label;
+        /* Innocent lines that name a group are rare beside hateful ones; weighting them up
+           keeps the classifier from learning "mentions a group" as "hateful". */
+        weights[n++] = it->label ? 1.0f : it->fold == FOLD_ALWAYS ? 1.0f : a->neg_weight;
+    }
+    if (a->balance) balance_identities(texts, labels, weights, n);
+    ToxTrainConfig cfg = {.bits = a->bits, .epochs = a->epochs, .lr = a->lr, .l2 = a->l2, .seed = (uint64_t)a->seed};
+    tox_init(t, a->bits);
+    tox_train(t, &cfg, texts, labels, weights, n);
+    for (int i = 0; i < n; i++) free(texts[i]);
+    free(texts), free(labels), free(weights);
+    return n;
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x > y ? -1 : x < y;
+}
+
+/* The lowest threshold at which the classifier blocks at most budget of the labelled
+   inoffensive lines the list lets through, judged out of fold: each training fold is
+   scored by a classifier trained without it (4-fold cross-validation on the training
+   part; the held-out fifth is never looked at). On lines it was trained on the classifier
+   is right almost always, so they cannot show where its false alarms begin. */
+static float cross_validated_threshold(const TrainArgs *a, const Items *tr, const Safety *sf, float budget) {
+    float *scores = xmalloc((size_t)tr->n * sizeof(float));
+    int m = 0;
+    char buf[4096];
+    for (int k = 1; k < FOLDS; k++) {
+        Toxicity t = {0};
+        fit(a, tr, k, &t);
+        for (int i = 0; i < tr->n; i++) {
+            const Item *it = &tr->it[i];
+            SafetyVerdict v;
+            if (it->fold != k || it->label || safety_check(sf, it->text, strlen(it->text), &v)) continue;
+            size_t n = safety_normalize(it->text, strlen(it->text), buf, sizeof buf);
+            scores[m++] = tox_score(&t, buf, n);
+        }
+        tox_free(&t);
+    }
+    qsort(scores, (size_t)m, sizeof(float), cmp_desc);
+    int allowed = (int)floorf(budget * (float)m);
+    float thr = m == 0 ? 0.5f : allowed >= m ? 0.5f : nextafterf(scores[allowed], 2.0f);
+    fprintf(stderr, "safety-train: out of fold, the classifier blocks of %d inoffensive labelled lines:", m);
+    for (int k = 5; k <= 9; k++) {
+        int blocked = 0;
+        for (int i = 0; i < m; i++) blocked += scores[i] >= k / 10.0f;
+        fprintf(stderr, " %.1f%% at %.1f%s", 100.0 * blocked / (m ? m : 1), k / 10.0, k < 9 ? "," : "\n");
+    }
+    free(scores);
+    return thr;
+}
+
 static int train(const TrainArgs *a) {
     Items tr = {0}, valid = {0};
     char path[4096];
@@ -321,7 +392,8 @@ static int train(const TrainArgs *a) {
     Safety *sf = NULL;
     Toxicity t = {0};
     if (load_hatecheck(a->data, &tr) || load_davidson(a->data, &tr)) goto out;
-    int labelled = tr.n;
+    int labelled = tr.n, held = 0;
+    for (int i = 0; i < labelled; i++) held += tr.it[i].fold == FOLD_HELD;
     snprintf(path, sizeof path, "%s/corpus/train.txt", a->data);
     Items chat = {0};
     if (load_lines(path, &chat, 0, "chat", 1)) goto out;
@@ -329,7 +401,7 @@ static int train(const TrainArgs *a) {
     rng_seed(&rng, (uint64_t)a->seed);
     for (int i = 0; i < a->corpus_lines && chat.n; i++) { /* a seeded sample of chat lines */
         Item *c = &chat.it[rng_u32(&rng) % (uint32_t)chat.n];
-        items_add(&tr, c->text, strlen(c->text), 0, 0, "chat");
+        items_add(&tr, c->text, strlen(c->text), 0, FOLD_ALWAYS, "chat");
     }
     items_free(&chat);
     snprintf(path, sizeof path, "%s/corpus/valid.txt", a->data);
@@ -337,33 +409,16 @@ static int train(const TrainArgs *a) {
     if (!(sf = safety_load(a->assets))) goto out;
     safety_set_classifier(sf, 0);
 
-    char **texts = xmalloc((size_t)tr.n * sizeof(char *));
-    uint8_t *labels = xmalloc((size_t)tr.n);
-    float *weights = xmalloc((size_t)tr.n * sizeof(float));
-    int n = 0, pos = 0, held = 0;
-    char buf[4096];
-    for (int i = 0; i < tr.n; i++) {
-        if (tr.it[i].held) { held++; continue; }
-        safety_normalize(tr.it[i].text, strlen(tr.it[i].text), buf, sizeof buf);
-        texts[n] = xstrdup(buf);
-        labels[n] = tr.it[i].label;
-        /* Innocent lines that name a group are rare beside hateful ones; weighting them up
-           keeps the classifier from learning "mentions a group" as "hateful". */
-        weights[n] = labels[n] ? 1.0f : i < labelled ? a->neg_weight : 1.0f;
-        pos += labels[n++];
-    }
-    fprintf(stderr, "safety-train: %d labelled lines (%d held out), %d chat lines; training on %d (%d offensive)\n",
-            labelled, held, tr.n - labelled, n, pos);
-    if (a->balance) balance_identities(texts, labels, weights, n);
-    ToxTrainConfig cfg = {.bits = a->bits, .epochs = a->epochs, .lr = a->lr, .l2 = a->l2, .seed = (uint64_t)a->seed};
-    tox_init(&t, a->bits);
     double t0 = now_seconds();
-    tox_train(&t, &cfg, texts, labels, weights, n);
-    t.threshold = tune_threshold(sf, &t, &valid, a->target, a->min_threshold);
-    fprintf(stderr, "safety-train: %.1f s; threshold %.4f (list + classifier <= %.2f%% of corpus/valid.txt)\n",
-            now_seconds() - t0, t.threshold, 100 * a->target);
-    for (int i = 0; i < n; i++) free(texts[i]);
-    free(texts), free(labels), free(weights);
+    int n = fit(a, &tr, 0, &t);
+    fprintf(stderr, "safety-train: %d labelled lines (%d held out), %d chat lines; trained on %d\n", labelled, held,
+            tr.n - labelled, n);
+    float thr_chat = tune_threshold(sf, &t, &valid, a->target, a->min_threshold);
+    float thr_cv = cross_validated_threshold(a, &tr, sf, a->fp_budget);
+    t.threshold = fmaxf(thr_chat, thr_cv);
+    fprintf(stderr, "safety-train: %.1f s; threshold %.4f (list + classifier <= %.2f%% of corpus/valid.txt: %.4f; "
+            "classifier <= %.2f%% of inoffensive labelled lines out of fold: %.4f)\n",
+            now_seconds() - t0, t.threshold, 100 * a->target, thr_chat, 100 * a->fp_budget, thr_cv);
     if (tox_save(&t, a->out) != 0) goto out;
     fprintf(stderr, "safety-train: wrote %s (%zu bytes)\n", a->out, ((size_t)4 << a->bits) + 24);
     rc = 0;
@@ -425,16 +480,16 @@ static void rate_add(Rate *a, const Rate *b) {
     a->hn += b->hn, a->hplain += b->hplain, a->hlist += b->hlist, a->hboth += b->hboth;
 }
 
-static void tally(Safety *sf, const PlainList *pl, const Item *it, Rate *r) {
-    SafetyVerdict v;
+/* v: the verdict of list + classifier. */
+static void tally(Safety *sf, const PlainList *pl, const Item *it, Rate *r, SafetyVerdict *v) {
     size_t len = strlen(it->text);
     safety_set_classifier(sf, 0);
-    int l = safety_check(sf, it->text, len, &v);
+    int l = safety_check(sf, it->text, len, v);
     safety_set_classifier(sf, 1);
-    int b = safety_check(sf, it->text, len, &v);
+    int b = safety_check(sf, it->text, len, v);
     int p = plain_blocks(pl, it->text);
     r->n++, r->plain += p, r->list += l, r->both += b;
-    if (it->held) r->hn++, r->hplain += p, r->hlist += l, r->hboth += b;
+    if (it->fold == FOLD_HELD) r->hn++, r->hplain += p, r->hlist += l, r->hboth += b;
 }
 
 static double pct(int a, int n) { return 100.0 * a / (n ? n : 1); }
@@ -460,14 +515,21 @@ static int profane_by_design(const char *functionality) {
 static void section(Safety *sf, const PlainList *pl, const char *title, const Items *s, const char *lab1,
                     const char *lab0, int by_group, int held) {
     Rate all[2] = {{0}}, clean0 = {0};
-    char groups[64][64];
+    char groups[64][64], reasons[32][32];
     Rate gr[64] = {{0}};
-    int ng = 0;
+    int ng = 0, nr = 0, by_reason[32] = {0};
     for (int i = 0; i < s->n; i++) {
         const Item *it = &s->it[i];
         Rate tmp = {0};
-        tally(sf, pl, it, &tmp);
+        SafetyVerdict v;
+        tally(sf, pl, it, &tmp, &v);
         rate_add(&all[it->label], &tmp);
+        if (!it->label && v.blocked) { /* what made an innocent line blocked */
+            int k = 0;
+            while (k < nr && strcmp(reasons[k], v.category)) k++;
+            if (k == nr && nr < 32) snprintf(reasons[nr++], 32, "%s", v.category);
+            if (k < 32) by_reason[k]++;
+        }
         if (!it->label && !profane_by_design(it->group)) rate_add(&clean0, &tmp);
         char g[64];
         snprintf(g, sizeof g, "%.48s%s", it->group, by_group == 2 ? (it->label ? " hate" : " neutral") : "");
@@ -480,6 +542,11 @@ static void section(Safety *sf, const PlainList *pl, const char *title, const It
     if (lab1) row(lab1, &all[1], held);
     if (lab0) row(lab0, &all[0], held);
     if (lab0 && clean0.n < all[0].n) row("  without profanity/slur cases", &clean0, held);
+    if (lab0 && nr) {
+        printf("    %s blocked, by what matched:", lab0);
+        for (int k = 0; k < nr; k++) printf(" %s %d", reasons[k], by_reason[k]);
+        printf("\n");
+    }
     if (by_group)
         for (int k = 0; k < ng; k++) row(groups[k], &gr[k], held);
 }
@@ -516,7 +583,7 @@ out:
 
 int cli_safety_train(int argc, char **argv) {
     TrainArgs a = {.data = "../shared/data", .out = NULL, .bits = 16, .epochs = 8, .corpus_lines = 30000,
-                   .seed = 1, .lr = 0.2f, .l2 = 1e-6f, .target = 0.005f, .neg_weight = 3, .min_threshold = 0.7f,
+                   .seed = 1, .lr = 0.2f, .l2 = 1e-6f, .target = 0.005f, .neg_weight = 3, .min_threshold = 0.7f, .fp_budget = 0.01f,
                    .balance = 1};
     float threshold = -1;
     int do_eval = 0;
@@ -531,6 +598,7 @@ int cli_safety_train(int argc, char **argv) {
         {"--corpus-lines", OPT_INT, &a.corpus_lines, "chat lines sampled as negatives (30000)"},
         {"--target", OPT_FLOAT, &a.target, "largest share of corpus/valid.txt to block (0.005)"},
         {"--neg-weight", OPT_FLOAT, &a.neg_weight, "weight of the non-offensive labelled lines (3)"},
+        {"--fp-budget", OPT_FLOAT, &a.fp_budget, "largest share of inoffensive labelled lines, out of fold, the classifier may block (0.01)"},
         {"--min-threshold", OPT_FLOAT, &a.min_threshold, "lowest decision threshold the tuning may pick (0.7)"},
         {"--threshold", OPT_FLOAT, &threshold, "with --eval: override the file's threshold"},
         {"--seed", OPT_INT, &a.seed, "seed for sampling and shuffling (1)"},
