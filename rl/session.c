@@ -236,7 +236,9 @@ const Turn *session_regenerate(Session *s, TokenFn on_token, void *ctx, volatile
 static void reward_terms(Session *s, Turn *t, float human, RewardTerms *terms) {
     Episode *e = &t->episode;
     learner_fill_ref(s->learner, e); /* one base-model pass, shared by fluency, KL and replay */
-    terms->human = human_standardised(&s->human_stats, human);
+    /* Standardising centres the rating on the profile's running mean, which is a baseline.
+       REINFORCE, the ablation without one, takes the rating as it is. */
+    terms->human = s->cfg.learn.algo == ALGO_REINFORCE ? human : human_standardised(&s->human_stats, human);
     terms->fluency = fluency_from_logprob(learner_ref_logprob(s->learner, e));
     terms->relevance = relevance_score(&s->base, t->prompt_tokens, t->n_prompt, e->tokens, e->n);
     terms->informativeness = informativeness_score(e->tokens, e->n, t->text);

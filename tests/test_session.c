@@ -1,7 +1,7 @@
 /* test_session: the turn loop every front end uses. A tiny model trained here to say a
    blocked phrase shows that blocked replies are resampled, penalised and, when every try
-   is blocked, replaced by the placeholder; that masked tokens never reach a reply; and
-   that no shown reply fails the filter. */
+   is blocked, replaced by the placeholder; that masked tokens never reach a reply; that
+   no shown reply fails the filter; and which learners standardise the rating. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,12 +132,39 @@ static void test_masked_word_tokens_never_appear_in_replies(void) {
     session_free(s);
 }
 
+/* Standardising the rating centres it on the profile's running mean, a baseline: the
+   learners with a baseline get it, REINFORCE (the ablation without one) the rating itself. */
+static float second_human_term(Algo algo) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/insult.model", dir);
+    SessionConfig cfg = session_default_config();
+    cfg.learn.algo = algo;
+    Session *s = session_new(path, dir, &cfg, 42);
+    CHECK(s != NULL, "session_new: %s", err_msg());
+    if (!s) return 0;
+    RatingResult r = {0};
+    for (int k = 0; k < 2; k++) {
+        session_say(s, "hi", 2, NULL, NULL, NULL);
+        CHECK(session_rate(s, 1.0f, &r) == 0, "rating: %s", err_msg());
+    }
+    session_free(s);
+    return r.terms.human;
+}
+
+static void test_reinforce_takes_the_rating_as_it_is_and_the_rest_standardise_it(void) {
+    float raw = second_human_term(ALGO_REINFORCE), standardised = second_human_term(ALGO_FULL);
+    CHECK(raw == 1.0f, "reinforce's second +1 rating became %.4f", raw);
+    CHECK(standardised > 0 && standardised < 0.9f, "full's second +1 rating became %.4f (standardised: about 0.82)",
+          standardised);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/rlchat_session_XXXXXX");
     if (!mkdtemp(dir)) return 1;
     RUN(test_reply_blocked_every_time_gives_the_placeholder_and_is_penalised);
     RUN(test_blocked_reply_is_resampled_and_no_shown_reply_is_blocked);
     RUN(test_masked_word_tokens_never_appear_in_replies);
+    RUN(test_reinforce_takes_the_rating_as_it_is_and_the_rest_standardise_it);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
