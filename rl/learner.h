@@ -3,10 +3,12 @@
    loss = -A * sum_t log pi(y_t) + beta * sum_t KL(pi(.|s_t) || pi_ref(.|s_t)) - eta * sum_t H(pi(.|s_t))
 
    A = R - baseline: none (reinforce), a running mean (baseline), or a value head on the
-   LSTM state (actor-critic, full). beta adapts toward a KL target. "full" adds replay of
-   recent rated replies with a PPO-clipped importance ratio against the stored behaviour
-   log-probabilities. A preference between two replies is a DPO update. Every update can
-   be undone bit for bit; a non-finite update rolls back to the last good weights.
+   LSTM state (actor-critic, full). beta adapts toward a KL target. "full" adds replay:
+   self-imitation of a past reply that beat the critic's expectation by more than
+   imitate_above, and a recent rated reply with a PPO-clipped importance ratio against the
+   stored behaviour log-probabilities. A preference between two replies is a DPO update.
+   Every update can be undone bit for bit; a non-finite update rolls back to the last good
+   weights.
    Between updates the policy's gradient block is all zero (each Adam step clears it). */
 #ifndef RLCHAT_LEARNER_H
 #define RLCHAT_LEARNER_H
@@ -27,6 +29,8 @@ typedef struct {
     float kl_target;    /* per-token KL that beta adapts toward */
     float entropy;      /* entropy bonus eta */
     int replay;         /* past episodes replayed with each update (full only) */
+    int self_imitation; /* ... of which this many imitate a reply that beat the critic */
+    float imitate_above; /* ... by more than this (R - V; the rating is standardised) */
     int replay_tokens;  /* ... while the update's tokens, the rated reply's included, stay
                            within this: it bounds the update's time on long replies */
     float ppo_eps;      /* importance-ratio clip of replayed episodes */

@@ -1,6 +1,6 @@
 /* test_learner: the rating update moves the model the right way, its KL and entropy
-   gradients match finite differences, undo is exact, replay and preferences work, and a
-   non-finite update rolls back. All on a tiny random model. */
+   gradients match finite differences, undo is exact, replay (self-imitation included) and
+   preferences work, and a non-finite update rolls back. All on a tiny random model. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,27 +154,72 @@ static void test_preference_raises_the_chosen_reply_over_the_rejected(void) {
 }
 
 /* With replay on, a well-rewarded reply keeps gaining from later, neutral updates. */
+/* n updates on a reply rewarded exactly as the critic expects (advantage 0), so that only
+   replay moves the model; st holds the last one's stats. */
+static void neutral_updates(Fixture *f, const char *reply, int n, UpdateStats *st) {
+    for (int k = 0; k < n; k++) {
+        Episode neutral;
+        episode(f, &neutral, reply, 0);
+        neutral.reward = learner_value(f->l, neutral.ctx_h);
+        learner_update(f->l, &neutral, st);
+        episode_free(&neutral);
+    }
+}
+
 static void test_replay_keeps_pushing_a_rewarded_reply(void) {
     Fixture f;
     fixture(&f, ALGO_FULL, 1e-2f);
     learner_config(f.l)->replay = 4;
     learner_config(f.l)->kl_beta = 0;
     learner_config(f.l)->entropy = 0;
-    Episode good, neutral;
+    Episode good;
     episode(&f, &good, "rock, mostly.", 1);
     UpdateStats st;
     learner_update(f.l, &good, &st);
     float after_first = learner_logprob(f.l, &good, NULL);
-    for (int k = 0; k < 3; k++) {
-        episode(&f, &neutral, "hi", 0);
-        neutral.reward = learner_value(f.l, neutral.ctx_h); /* advantage 0: only replay acts */
-        learner_update(f.l, &neutral, &st);
-        episode_free(&neutral);
-    }
+    neutral_updates(&f, "hi", 3, &st);
     float after_replay = learner_logprob(f.l, &good, NULL);
     CHECK(after_replay > after_first, "replayed reply log-probability %.4f -> %.4f", after_first, after_replay);
     episode_free(&good);
     fixture_free(&f);
+}
+
+/* With one liked reply among disliked ones, self-imitation replays the liked one (the only
+   one above the critic's expectation) and random replay mostly the others: after the same
+   neutral updates, the liked reply has gained more with self-imitation on. With nothing
+   above expectation, the slot falls back to random replay. */
+static float liked_reply_gain(int self_imitation, int *replayed_without_liked) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-2f);
+    LearnerConfig *c = learner_config(f.l);
+    c->replay = 1, c->self_imitation = self_imitation, c->kl_beta = 0, c->entropy = 0;
+    UpdateStats st;
+    Episode liked, disliked;
+    const char *others[] = {"hi", "and you?", "what music do you like?"};
+    for (int k = 0; k < 3; k++) {
+        episode(&f, &disliked, others[k], -1);
+        learner_update(f.l, &disliked, &st);
+        episode_free(&disliked);
+    }
+    neutral_updates(&f, "i am fine thanks.", 1, &st);
+    *replayed_without_liked = st.replayed;
+    episode(&f, &liked, "rock, mostly.", 1.5f); /* beats the critic by more than imitate_above */
+    learner_update(f.l, &liked, &st);
+    float before = learner_logprob(f.l, &liked, NULL);
+    neutral_updates(&f, "i am fine thanks.", 6, &st);
+    float gain = learner_logprob(f.l, &liked, NULL) - before;
+    episode_free(&liked);
+    fixture_free(&f);
+    return gain;
+}
+
+static void test_self_imitation_replays_the_reply_that_beat_the_critic(void) {
+    int fallback_on, fallback_off;
+    float with = liked_reply_gain(1, &fallback_on), without = liked_reply_gain(0, &fallback_off);
+    CHECK(with > 0 && with > without, "liked reply's log-probability gain: %.4f with self-imitation, %.4f without", with,
+          without);
+    CHECK(fallback_on == 1 && fallback_off == 1, "replayed %d / %d with nothing above expectation", fallback_on,
+          fallback_off);
 }
 
 /* Replays stop at the token budget, so that a long reply's update stays short. */
@@ -286,6 +331,7 @@ int main(void) {
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
     RUN(test_replay_stays_within_the_token_budget);
+    RUN(test_self_imitation_replays_the_reply_that_beat_the_critic);
     RUN(test_penalty_lowers_the_blocked_reply_even_when_expected);
     RUN(test_value_head_converges_on_a_wide_saturated_state);
     RUN(test_nan_in_the_loss_rolls_back_and_learning_goes_on);
