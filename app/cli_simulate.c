@@ -25,8 +25,9 @@ typedef struct {
 typedef struct {
     const char *model, *prompts, *valid, *assets, *algo;
     int ratings, seeds, eval_every, samples, valid_bytes, no_safety, verbose;
-    float lr, beta, kl_target, entropy, critic_lr;
-    int replay;
+    float lr, clip, beta, kl_target, entropy, critic_lr;
+    int replay, self_imitation;
+    float imitate_above;
 } SimArgs;
 
 /* Every shown reply is screened again by an independent filter: none may fail it. */
@@ -51,6 +52,8 @@ static void count_turn(const Turn *t) {
 typedef struct {
     float p0, final;            /* held-out preferred-rate before and after */
     int reach;                  /* ratings until the held-out rate first met the target; -1 never */
+    int reach_bounded;          /* ... met it with drift and distinct-2 within the bounds (see
+                                   within_bounds); -1 never */
     float bpb_base, bpb_final;  /* bits per byte on the validation slice */
     float d2_base, d2_final;    /* distinct-2 of held-out replies */
     float ms_p50, ms_p95;       /* update time */
@@ -124,18 +127,34 @@ static void free_replies(char **r, int n) {
     for (int i = 0; i < n; i++) free(r[i]);
 }
 
+/* The issue's bounds on the way to the target: bits per byte on the validation slice at
+   most 10% above the base's, distinct-2 of the held-out replies at least 90% of the base's.
+   A learner that reaches the rate by collapsing onto one reply has not reached it. */
+#define MAX_DRIFT 0.10f
+#define MIN_DISTINCT2_RATIO 0.90f
+
+static int within_bounds(const Session *s, const RunResult *out, float d2, const int32_t *valid_ids, size_t n_valid,
+                         size_t valid_bytes, float bpb_base) {
+    if (d2 < MIN_DISTINCT2_RATIO * out->d2_base) return 0;
+    if (!valid_ids) return 1;
+    return bits_per_byte(session_policy(s), valid_ids, n_valid, valid_bytes) <= (1 + MAX_DRIFT) * bpb_base;
+}
+
 /* One simulated user: ratings on training prompts, held-out checks every eval_every. */
 static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo algo, int seed,
-                        const int32_t *valid_ids, size_t n_valid, size_t valid_bytes, RunResult *out) {
+                        const int32_t *valid_ids, size_t n_valid, size_t valid_bytes, float bpb_base, RunResult *out) {
     memset(out, 0, sizeof *out);
     SessionConfig cfg = session_default_config();
     cfg.learn.algo = algo;
     if (a->lr > 0) cfg.learn.lr = a->lr;
+    if (a->clip > 0) cfg.learn.clip = a->clip;
     if (a->beta >= 0) cfg.learn.kl_beta = a->beta;
     if (a->kl_target >= 0) cfg.learn.kl_target = a->kl_target;
     if (a->entropy >= 0) cfg.learn.entropy = a->entropy;
     if (a->critic_lr > 0) cfg.learn.critic_lr = a->critic_lr;
     if (a->replay >= 0) cfg.learn.replay = a->replay;
+    if (a->self_imitation >= 0) cfg.learn.self_imitation = a->self_imitation;
+    if (a->imitate_above > -1e9f) cfg.learn.imitate_above = a->imitate_above;
     Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, (uint64_t)seed * 7919 + 1);
     if (!s) return -1;
     int n_rep = p->n_heldout * a->samples;
@@ -144,7 +163,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     out->d2_base = (float)distinct2(replies, n_rep);
     free_replies(replies, n_rep);
     float target = fminf(0.8f, out->p0 + 0.4f);
-    out->reach = out->p0 >= target ? 0 : -1;
+    out->reach = out->reach_bounded = out->p0 >= target ? 0 : -1;
     float *ms = xmalloc((size_t)a->ratings * sizeof(float));
     int n_ms = 0, liked_in_window = 0;
     Rng rng;
@@ -170,10 +189,15 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
             out->curve[out->windows++] = liked_in_window / 10.0f;
             liked_in_window = 0;
         }
-        if (out->reach < 0 && i % a->eval_every == 0 && heldout_rate(s, p, r, a->samples, NULL) >= target)
-            out->reach = i;
+        if (out->reach_bounded < 0 && i % a->eval_every == 0) {
+            if (heldout_rate(s, p, r, a->samples, replies) >= target) {
+                if (out->reach < 0) out->reach = i;
+                if (within_bounds(s, out, (float)distinct2(replies, n_rep), valid_ids, n_valid, valid_bytes, bpb_base))
+                    out->reach_bounded = i;
+            }
+            free_replies(replies, n_rep);
+        }
     }
-    replies = xcalloc((size_t)n_rep, sizeof(char *));
     out->final = heldout_rate(s, p, r, a->samples, replies);
     out->d2_final = (float)distinct2(replies, n_rep);
     free_replies(replies, n_rep);
@@ -188,10 +212,15 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     return 0;
 }
 
+static void print_ratings(const char *rater, const char *algo, const char *name, float ratings) {
+    if (ratings >= 1e9f) printf("sim_%s_%s_%s never ratings\n", rater, algo, name);
+    else printf("sim_%s_%s_%s %.0f ratings\n", rater, algo, name, ratings);
+}
+
 int cli_simulate(int argc, char **argv) {
     SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .eval_every = 10, .samples = 2,
                  .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1,
-                 .critic_lr = -1};
+                 .self_imitation = -1, .imitate_above = -1e10f, .critic_lr = -1};
     const char *rater_specs = "question,short,positive,topic:music";
     const Option opts[] = {
         {"--model", OPT_STRING, &a.model, "base model (default: the shipped model)"},
@@ -200,11 +229,14 @@ int cli_simulate(int argc, char **argv) {
         {"--seeds", OPT_INT, &a.seeds, "runs per rater and algorithm (5)"},
         {"--algo", OPT_STRING, &a.algo, "reinforce, baseline, actor-critic, full, or all (all)"},
         {"--lr", OPT_FLOAT, &a.lr, "learner step size (default: the learner's)"},
+        {"--clip", OPT_FLOAT, &a.clip, "gradient-norm clip of an update (default: the learner's)"},
         {"--beta", OPT_FLOAT, &a.beta, "initial KL weight (default: the learner's)"},
         {"--kl-target", OPT_FLOAT, &a.kl_target, "per-token KL the weight adapts toward"},
         {"--entropy", OPT_FLOAT, &a.entropy, "entropy bonus"},
         {"--critic-lr", OPT_FLOAT, &a.critic_lr, "step size of the value head (actor-critic, full)"},
         {"--replay", OPT_INT, &a.replay, "past ratings replayed per update (full)"},
+        {"--self-imitation", OPT_INT, &a.self_imitation, "of those, replies that beat the critic imitated (full)"},
+        {"--imitate-above", OPT_FLOAT, &a.imitate_above, "advantage a reply needs to be imitated (full)"},
         {"--prompts", OPT_STRING, &a.prompts, "prompt file (default: assets/prompts.txt)"},
         {"--valid", OPT_STRING, &a.valid, "corpus for the bits-per-byte drift (default ../shared/data/corpus/valid.txt)"},
         {"--valid-bytes", OPT_INT, &a.valid_bytes, "bytes of it to evaluate (65536)"},
@@ -279,19 +311,19 @@ int cli_simulate(int argc, char **argv) {
     }
     for (int ri = 0; ri < n_raters; ri++)
         for (int ai = 0; ai < n_algos; ai++) {
-            float finals[64], p0s[64], reach[64], drift[64], d2r[64], p50[64], p95[64];
+            float finals[64], p0s[64], reach[64], reach_b[64], drift[64], d2r[64], p50[64], p95[64];
             int n = 0, nonfinite = 0, rollbacks = 0;
             for (int seed = 1; seed <= a.seeds && n < 64; seed++) {
                 RunResult res;
-                if (simulate_run(&a, &p, &raters[ri], algos[ai], seed, valid_ids, n_valid, vlen, &res) != 0) {
+                if (simulate_run(&a, &p, &raters[ri], algos[ai], seed, valid_ids, n_valid, vlen, bpb_base, &res) != 0) {
                     fprintf(stderr, "rlchat: %s\n", err_msg());
                     status = 1;
                     goto done;
                 }
                 res.bpb_base = bpb_base;
-                printf("run rater=%s algo=%s seed=%d p0=%.3f final=%.3f reach=%d bpb_drift=%+.2f%% "
+                printf("run rater=%s algo=%s seed=%d p0=%.3f final=%.3f reach=%d reach_in_bounds=%d bpb_drift=%+.2f%% "
                        "distinct2=%.3f/%.3f update_ms_p50=%.1f p95=%.1f rollbacks=%d nonfinite=%d curve=",
-                       raters[ri].spec, algo_name(algos[ai]), seed, res.p0, res.final, res.reach,
+                       raters[ri].spec, algo_name(algos[ai]), seed, res.p0, res.final, res.reach, res.reach_bounded,
                        bpb_base > 0 ? 100 * (res.bpb_final - bpb_base) / bpb_base : 0.0f, res.d2_base,
                        res.d2_final, res.ms_p50, res.ms_p95, res.rollbacks, res.nonfinite);
                 for (int w = 0; w < res.windows; w++) printf("%s%.1f", w ? "," : "", res.curve[w]);
@@ -299,6 +331,7 @@ int cli_simulate(int argc, char **argv) {
                 fflush(stdout);
                 finals[n] = res.final, p0s[n] = res.p0;
                 reach[n] = res.reach < 0 ? 1e9f : (float)res.reach;
+                reach_b[n] = res.reach_bounded < 0 ? 1e9f : (float)res.reach_bounded;
                 drift[n] = bpb_base > 0 ? 100 * (res.bpb_final - bpb_base) / bpb_base : 0;
                 d2r[n] = res.d2_base > 0 ? res.d2_final / res.d2_base : 0;
                 p50[n] = res.ms_p50, p95[n] = res.ms_p95;
@@ -306,11 +339,10 @@ int cli_simulate(int argc, char **argv) {
                 n++;
             }
             const char *rs = raters[ri].spec, *an = algo_name(algos[ai]);
-            float mr = median(reach, n);
             printf("sim_%s_%s_p0 %.3f rate\n", rs, an, median(p0s, n));
             printf("sim_%s_%s_final %.3f rate\n", rs, an, median(finals, n));
-            if (mr >= 1e9f) printf("sim_%s_%s_ratings_to_target never ratings\n", rs, an);
-            else printf("sim_%s_%s_ratings_to_target %.0f ratings\n", rs, an, mr);
+            print_ratings(rs, an, "ratings_to_target", median(reach, n));
+            print_ratings(rs, an, "ratings_to_target_in_bounds", median(reach_b, n));
             printf("sim_%s_%s_bpb_drift %+.2f %%\n", rs, an, median(drift, n));
             printf("sim_%s_%s_distinct2_ratio %.3f ratio\n", rs, an, median(d2r, n));
             printf("sim_%s_%s_update_ms_p50 %.1f ms\n", rs, an, median(p50, n));
