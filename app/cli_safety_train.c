@@ -375,7 +375,7 @@ static float cross_validated_threshold(const TrainArgs *a, const Items *tr, cons
     qsort(scores, (size_t)m, sizeof(float), cmp_desc);
     int allowed = (int)floorf(budget * (float)m);
     float thr = m == 0 ? 0.5f : allowed >= m ? 0.5f : nextafterf(scores[allowed], 2.0f);
-    fprintf(stderr, "safety-train: out of fold, the classifier blocks of %d inoffensive labelled lines:", m);
+    fprintf(stderr, "safety-train: of %d inoffensive labelled lines the list lets through, out of fold the classifier blocks", m);
     for (int k = 5; k <= 9; k++) {
         int blocked = 0;
         for (int i = 0; i < m; i++) blocked += scores[i] >= k / 10.0f;
