@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_chat: the chat end to end, on a tiny model trained here in a second.
 #   plain mode: replies, rating, undo, save, restart with the profile, corrupt profiles,
-#     a 1 MB line, invalid UTF-8, reproducible seeds, export, regenerate/prefer, settings;
+#     a 1 MB line, invalid UTF-8, reproducible seeds, export, regenerate/prefer, settings,
+#     `rlchat simulate`'s report;
 #   the screen under tmux: a reply, rating with +, the help overlay, resizing, quitting
 #     with the terminal restored, Ctrl-C twice, SIGTERM.
 # Run from the repository root after `make`. Last line: "N passed, N failed".
@@ -210,6 +211,32 @@ test_missing_model_is_reported() {
     [ $? -eq 1 ] && grep -q 'none.model' "$TMP/e20"
 }
 check test_missing_model_is_reported test_missing_model_is_reported
+
+# `rlchat simulate` end to end on the fixture: every measure is printed, for each rater.
+test_simulate_prints_every_measure() {
+    printf 'hello\nhow are you\ntell me a joke\n# held-out\nwhat is your name?\ndo you like music?\n' >"$TMP/prompts.txt"
+    $BIN simulate --model "$TMP/tiny.model" --assets "$TMP/assets" --prompts "$TMP/prompts.txt" \
+        --valid "$TMP/corpus.txt" --rater question,topic:music --algo full --ratings 10 --seeds 2 \
+        --eval-every 5 >"$TMP/sim.out" 2>"$TMP/sim.err" || { cat "$TMP/sim.err"; return 1; }
+    for rater in question topic:music; do
+        for m in p0 final ratings_to_target ratings_to_target_in_bounds bpb_drift distinct2_ratio \
+            update_ms_p50 update_ms_p95 nonfinite rollbacks; do
+            grep -q "^sim_${rater}_full_${m} " "$TMP/sim.out" || { echo "no sim_${rater}_full_${m}"; return 1; }
+        done
+    done
+    [ "$(grep -c '^run .* reach_in_bounds=' "$TMP/sim.out")" -eq 4 ] &&
+        grep -q '^sim_shown_replies_failing_filter 0 count' "$TMP/sim.out" &&
+        awk '/^run/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                      if (v["reach_in_bounds"] != -1 && (v["reach"] == -1 || v["reach_in_bounds"] < v["reach"])) bad = 1 }
+             END { exit bad }' "$TMP/sim.out" # reaching within the bounds never comes before reaching
+}
+check test_simulate_prints_every_measure test_simulate_prints_every_measure
+
+test_simulate_rejects_an_unknown_rater() {
+    $BIN simulate --model "$TMP/tiny.model" --rater loud >/dev/null 2>"$TMP/sim2.err"
+    [ $? -eq 2 ] && grep -q "unknown rater 'loud'" "$TMP/sim2.err"
+}
+check test_simulate_rejects_an_unknown_rater test_simulate_rejects_an_unknown_rater
 
 test_man_page_is_clean_and_documents_every_chat_option() {
     if command -v mandoc >/dev/null 2>&1; then
