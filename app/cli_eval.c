@@ -17,13 +17,8 @@ int32_t *corpus_encode_shared(const Tokenizer *tok, const char *path, size_t *n,
     uint64_t size[2] = {UINT64_MAX, 0}; /* tokens (UINT64_MAX: rank 0 could not read it), bytes */
     int32_t *ids = NULL;
     if (dist_rank() == 0) {
-        size_t len, count = 0;
-        char *text = read_file(path, &len);
-        if (text) {
-            ids = corpus_encode(tok, text, len, &count);
-            size[0] = count, size[1] = len;
-        }
-        free(text);
+        size_t count, len;
+        if ((ids = corpus_encode_file(tok, path, &count, &len))) size[0] = count, size[1] = len;
     }
     dist_bcast(size, sizeof size);
     if (size[0] == UINT64_MAX) return NULL;

@@ -294,29 +294,41 @@ typedef struct {
     float lr, l2, target, neg_weight, min_threshold, fp_budget;
 } TrainArgs;
 
+static int cmp_desc(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x > y ? -1 : x < y;
+}
+
+/* The classifier's score of a line the list lets through, or -1 when the list blocks it. */
+static float score_past_list(const Safety *sf, const Toxicity *t, const char *text) {
+    SafetyVerdict v;
+    char buf[4096];
+    size_t len = strlen(text);
+    if (safety_check(sf, text, len, &v)) return -1;
+    return tox_score(t, buf, safety_normalize(text, len, buf, sizeof buf));
+}
+
+/* The lowest threshold at which the classifier blocks at most `allowed` of the m scores
+   (sorted in place): 1 when it may block none, 0.5 (even odds) when it may block all. */
+static float threshold_allowing(float *scores, int m, int allowed) {
+    if (allowed <= 0) return 1.0f;
+    if (allowed >= m) return 0.5f;
+    qsort(scores, (size_t)m, sizeof(float), cmp_desc);
+    return nextafterf(scores[allowed], 2.0f); /* the allowed-th highest score is the last one blocked */
+}
+
 /* Threshold so that list + classifier block at most target of the lines of valid. */
 static float tune_threshold(const Safety *sf, const Toxicity *t, const Items *valid, float target, float floor_thr) {
     float *scores = xmalloc((size_t)(valid->n + 1) * sizeof(float));
     int listed = 0, m = 0;
-    char buf[4096];
     for (int i = 0; i < valid->n; i++) {
-        SafetyVerdict v;
-        if (safety_check(sf, valid->it[i].text, strlen(valid->it[i].text), &v)) { listed++; continue; }
-        size_t n = safety_normalize(valid->it[i].text, strlen(valid->it[i].text), buf, sizeof buf);
-        scores[m++] = tox_score(t, buf, n);
+        float p = score_past_list(sf, t, valid->it[i].text);
+        if (p < 0) listed++;
+        else scores[m++] = p;
     }
-    /* sort descending; the allowed-th score is the last one we may block */
-    for (int i = 1; i < m; i++) {
-        float x = scores[i];
-        int j = i - 1;
-        while (j >= 0 && scores[j] < x) scores[j + 1] = scores[j], j--;
-        scores[j + 1] = x;
-    }
-    int allowed = (int)floorf(target * (float)valid->n) - listed;
-    float thr = allowed <= 0 || m == 0 ? 1.0f : allowed >= m ? 0.5f : nextafterf(scores[allowed], 2.0f);
-    if (thr < floor_thr) thr = floor_thr;
+    float thr = threshold_allowing(scores, m, (int)floorf(target * (float)valid->n) - listed);
     free(scores);
-    return thr;
+    return thr < floor_thr ? floor_thr : thr;
 }
 
 /* Trains t on every line of tr except the held-out ones and fold skip (0: none).
@@ -346,11 +358,6 @@ static int fit(const TrainArgs *a, const Items *tr, int skip, Toxicity *t) {
     return n;
 }
 
-static int cmp_desc(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return x > y ? -1 : x < y;
-}
-
 /* The lowest threshold at which the classifier blocks at most budget of the labelled
    inoffensive lines the list lets through, judged out of fold: each training fold is
    scored by a classifier trained without it (4-fold cross-validation on the training
@@ -359,22 +366,16 @@ static int cmp_desc(const void *a, const void *b) {
 static float cross_validated_threshold(const TrainArgs *a, const Items *tr, const Safety *sf, float budget) {
     float *scores = xmalloc((size_t)tr->n * sizeof(float));
     int m = 0;
-    char buf[4096];
     for (int k = 1; k < FOLDS; k++) {
         Toxicity t = {0};
         fit(a, tr, k, &t);
         for (int i = 0; i < tr->n; i++) {
-            const Item *it = &tr->it[i];
-            SafetyVerdict v;
-            if (it->fold != k || it->label || safety_check(sf, it->text, strlen(it->text), &v)) continue;
-            size_t n = safety_normalize(it->text, strlen(it->text), buf, sizeof buf);
-            scores[m++] = tox_score(&t, buf, n);
+            float p = tr->it[i].fold == k && !tr->it[i].label ? score_past_list(sf, &t, tr->it[i].text) : -1;
+            if (p >= 0) scores[m++] = p;
         }
         tox_free(&t);
     }
-    qsort(scores, (size_t)m, sizeof(float), cmp_desc);
-    int allowed = (int)floorf(budget * (float)m);
-    float thr = m == 0 ? 0.5f : allowed >= m ? 0.5f : nextafterf(scores[allowed], 2.0f);
+    float thr = threshold_allowing(scores, m, (int)floorf(budget * (float)m));
     fprintf(stderr, "safety-train: of %d inoffensive labelled lines the list lets through, out of fold the classifier blocks", m);
     for (int k = 5; k <= 9; k++) {
         int blocked = 0;

@@ -49,12 +49,19 @@ static void count_turn(const Turn *t) {
     if (!t->blocked && tally.filter && safety_check(tally.filter, t->text, strlen(t->text), &v)) tally.leaked++;
 }
 
+/* The slice of valid.txt the drift is measured on; ids NULL when the corpus is absent. */
+typedef struct {
+    int32_t *ids;
+    size_t n, bytes;
+    float bpb_base;             /* the base model's bits per byte on it */
+} Validation;
+
 typedef struct {
     float p0, final;            /* held-out preferred-rate before and after */
     int reach;                  /* ratings until the held-out rate first met the target; -1 never */
     int reach_bounded;          /* ... met it with drift and distinct-2 within the bounds (see
                                    within_bounds); -1 never */
-    float bpb_base, bpb_final;  /* bits per byte on the validation slice */
+    float bpb_final;            /* bits per byte on the validation slice */
     float d2_base, d2_final;    /* distinct-2 of held-out replies */
     float ms_p50, ms_p95;       /* update time */
     int rollbacks, nonfinite;
@@ -133,16 +140,14 @@ static void free_replies(char **r, int n) {
 #define MAX_DRIFT 0.10f
 #define MIN_DISTINCT2_RATIO 0.90f
 
-static int within_bounds(const Session *s, const RunResult *out, float d2, const int32_t *valid_ids, size_t n_valid,
-                         size_t valid_bytes, float bpb_base) {
+static int within_bounds(const Session *s, const RunResult *out, float d2, const Validation *v) {
     if (d2 < MIN_DISTINCT2_RATIO * out->d2_base) return 0;
-    if (!valid_ids) return 1;
-    return bits_per_byte(session_policy(s), valid_ids, n_valid, valid_bytes) <= (1 + MAX_DRIFT) * bpb_base;
+    return !v->ids || bits_per_byte(session_policy(s), v->ids, v->n, v->bytes) <= (1 + MAX_DRIFT) * v->bpb_base;
 }
 
 /* One simulated user: ratings on training prompts, held-out checks every eval_every. */
-static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo algo, int seed,
-                        const int32_t *valid_ids, size_t n_valid, size_t valid_bytes, float bpb_base, RunResult *out) {
+static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo algo, int seed, const Validation *v,
+                        RunResult *out) {
     memset(out, 0, sizeof *out);
     SessionConfig cfg = session_default_config();
     cfg.learn.algo = algo;
@@ -192,7 +197,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
         if (out->reach_bounded < 0 && i % a->eval_every == 0) {
             if (heldout_rate(s, p, r, a->samples, replies) >= target) {
                 if (out->reach < 0) out->reach = i;
-                if (within_bounds(s, out, (float)distinct2(replies, n_rep), valid_ids, n_valid, valid_bytes, bpb_base))
+                if (within_bounds(s, out, (float)distinct2(replies, n_rep), v))
                     out->reach_bounded = i;
             }
             free_replies(replies, n_rep);
@@ -204,7 +209,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     free(replies);
     const Model *policy = session_policy(s);
     for (size_t i = 0; i < policy->num_params; i++) out->nonfinite += !isfinite(policy->param_block[i]);
-    if (valid_ids) out->bpb_final = bits_per_byte(policy, valid_ids, n_valid, valid_bytes);
+    if (v->ids) out->bpb_final = bits_per_byte(policy, v->ids, v->n, v->bytes);
     out->ms_p50 = median(ms, n_ms);
     out->ms_p95 = n_ms ? ms[(int)(0.95 * (n_ms - 1))] : 0;
     free(ms);
@@ -289,20 +294,19 @@ int cli_simulate(int argc, char **argv) {
         return 1;
     }
     if (!a.valid) a.valid = "../shared/data/corpus/valid.txt";
-    size_t vlen = 0, n_valid = 0;
-    char *vtext = read_file(a.valid, &vlen);
-    int32_t *valid_ids = NULL;
-    float bpb_base = 0;
+    Validation v = {0};
+    char *vtext = read_file(a.valid, &v.bytes);
     if (vtext) {
-        if (vlen > (size_t)a.valid_bytes) vlen = (size_t)a.valid_bytes;
-        valid_ids = corpus_encode(&tok, vtext, vlen, &n_valid);
-        bpb_base = bits_per_byte(&base, valid_ids, n_valid, vlen);
+        if (v.bytes > (size_t)a.valid_bytes) v.bytes = (size_t)a.valid_bytes;
+        v.ids = corpus_encode(&tok, vtext, v.bytes, &v.n);
+        v.bpb_base = bits_per_byte(&base, v.ids, v.n, v.bytes);
         free(vtext);
     } else {
+        v.bytes = 0;
         fprintf(stderr, "note: %s not found; skipping the bits-per-byte drift\n", a.valid);
     }
     printf("# model %s, %d ratings, %d seeds, base bits/byte %.4f on %zu bytes of %s\n", a.model, a.ratings,
-           a.seeds, bpb_base, vlen, a.valid);
+           a.seeds, v.bpb_base, v.bytes, a.valid);
     int status = 0;
     if (!a.no_safety && !(tally.filter = safety_load(a.assets))) {
         fprintf(stderr, "rlchat: %s\n", err_msg());
@@ -315,16 +319,16 @@ int cli_simulate(int argc, char **argv) {
             int n = 0, nonfinite = 0, rollbacks = 0;
             for (int seed = 1; seed <= a.seeds && n < 64; seed++) {
                 RunResult res;
-                if (simulate_run(&a, &p, &raters[ri], algos[ai], seed, valid_ids, n_valid, vlen, bpb_base, &res) != 0) {
+                if (simulate_run(&a, &p, &raters[ri], algos[ai], seed, &v, &res) != 0) {
                     fprintf(stderr, "rlchat: %s\n", err_msg());
                     status = 1;
                     goto done;
                 }
-                res.bpb_base = bpb_base;
+                drift[n] = v.bpb_base > 0 ? 100 * (res.bpb_final - v.bpb_base) / v.bpb_base : 0;
                 printf("run rater=%s algo=%s seed=%d p0=%.3f final=%.3f reach=%d reach_in_bounds=%d bpb_drift=%+.2f%% "
                        "distinct2=%.3f/%.3f update_ms_p50=%.1f p95=%.1f rollbacks=%d nonfinite=%d curve=",
                        raters[ri].spec, algo_name(algos[ai]), seed, res.p0, res.final, res.reach, res.reach_bounded,
-                       bpb_base > 0 ? 100 * (res.bpb_final - bpb_base) / bpb_base : 0.0f, res.d2_base,
+                       drift[n], res.d2_base,
                        res.d2_final, res.ms_p50, res.ms_p95, res.rollbacks, res.nonfinite);
                 for (int w = 0; w < res.windows; w++) printf("%s%.1f", w ? "," : "", res.curve[w]);
                 printf("\n");
@@ -332,7 +336,6 @@ int cli_simulate(int argc, char **argv) {
                 finals[n] = res.final, p0s[n] = res.p0;
                 reach[n] = res.reach < 0 ? 1e9f : (float)res.reach;
                 reach_b[n] = res.reach_bounded < 0 ? 1e9f : (float)res.reach_bounded;
-                drift[n] = bpb_base > 0 ? 100 * (res.bpb_final - bpb_base) / bpb_base : 0;
                 d2r[n] = res.d2_base > 0 ? res.d2_final / res.d2_base : 0;
                 p50[n] = res.ms_p50, p95[n] = res.ms_p95;
                 nonfinite += res.nonfinite, rollbacks += res.rollbacks;
@@ -355,7 +358,7 @@ int cli_simulate(int argc, char **argv) {
            "sim_shown_replies_failing_filter %ld count\n", tally.turns, tally.blocked, tally.withheld, tally.leaked);
 done:
     if (tally.filter) safety_free(tally.filter);
-    free(valid_ids);
+    free(v.ids);
     for (int i = 0; i < p.n_train + p.n_heldout; i++) free(p.lines[i]);
     tokenizer_free(&tok);
     model_free(&base);

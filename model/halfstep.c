@@ -56,53 +56,56 @@ void half_free(HalfModel *hm) {
     memset(hm, 0, sizeof *hm);
 }
 
-/* y[r] = bias[r] + w[r] . x for the rows [r0, r1) of a half matrix with `cols` columns.
-   Four rows at a time share each load of x; the halves are widened in registers. */
+/* s[i] = w_i[0..k) . x[0..k) for four consecutive rows w0 + i * cols, over the longest
+   head k the CPU's vectors cover; returns k (0 without hardware widening). The halves are
+   widened in registers, and the four rows share each load of x. */
+static int dot4_head(const uint16_t *w0, int cols, const float *x, float s[4]) {
+    const uint16_t *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
+    int k = 0;
+#if defined(__AVX512F__)
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (; k + 16 <= cols; k += 16) {
+        __m512 xv = _mm512_loadu_ps(x + k);
+        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w0 + k))), xv, a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w1 + k))), xv, a1);
+        a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w2 + k))), xv, a2);
+        a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w3 + k))), xv, a3);
+    }
+    s[0] = _mm512_reduce_add_ps(a0), s[1] = _mm512_reduce_add_ps(a1);
+    s[2] = _mm512_reduce_add_ps(a2), s[3] = _mm512_reduce_add_ps(a3);
+#elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (; k + 8 <= cols; k += 8) {
+        __m256 xv = _mm256_loadu_ps(x + k);
+        acc[0] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w0 + k))), xv, acc[0]);
+        acc[1] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w1 + k))), xv, acc[1]);
+        acc[2] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w2 + k))), xv, acc[2]);
+        acc[3] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w3 + k))), xv, acc[3]);
+    }
+    for (int i = 0; i < 4; i++) {
+        float lane[8];
+        _mm256_storeu_ps(lane, acc[i]);
+        s[i] = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    }
+#else
+    (void)w1, (void)w2, (void)w3, (void)x;
+    s[0] = s[1] = s[2] = s[3] = 0;
+#endif
+    return k;
+}
+
+/* y[r] = bias[r] + w[r] . x for the rows [r0, r1) of a half matrix with `cols` columns:
+   four rows at a time, the vector head in dot4_head and the tail here. */
 static void half_rows(const uint16_t *w, int cols, const float *x, const float *bias, float *y, int r0, int r1) {
     int r = r0;
-#if defined(__AVX512F__)
     for (; r + 4 <= r1; r += 4) {
-        const uint16_t *w0 = w + (size_t)r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        int k = 0;
-        for (; k + 16 <= cols; k += 16) {
-            __m512 xv = _mm512_loadu_ps(x + k);
-            a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w0 + k))), xv, a0);
-            a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w1 + k))), xv, a1);
-            a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w2 + k))), xv, a2);
-            a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w3 + k))), xv, a3);
-        }
-        float s[4] = {_mm512_reduce_add_ps(a0), _mm512_reduce_add_ps(a1), _mm512_reduce_add_ps(a2),
-                      _mm512_reduce_add_ps(a3)};
-        for (; k < cols; k++)
-            for (int i = 0; i < 4; i++) s[i] += half_to_float(w0[(size_t)i * cols + k]) * x[k];
-        for (int i = 0; i < 4; i++) y[r + i] = bias[r + i] + s[i];
-    }
-#elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
-    for (; r + 4 <= r1; r += 4) {
-        const uint16_t *w0 = w + (size_t)r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        int k = 0;
-        for (; k + 8 <= cols; k += 8) {
-            __m256 xv = _mm256_loadu_ps(x + k);
-            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w0 + k))), xv, a0);
-            a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w1 + k))), xv, a1);
-            a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w2 + k))), xv, a2);
-            a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w3 + k))), xv, a3);
-        }
-        __m256 acc[4] = {a0, a1, a2, a3};
+        const uint16_t *w0 = w + (size_t)r * cols;
         float s[4];
-        for (int i = 0; i < 4; i++) {
-            float lane[8];
-            _mm256_storeu_ps(lane, acc[i]);
-            s[i] = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-        }
-        for (; k < cols; k++)
+        for (int k = dot4_head(w0, cols, x, s); k < cols; k++)
             for (int i = 0; i < 4; i++) s[i] += half_to_float(w0[(size_t)i * cols + k]) * x[k];
         for (int i = 0; i < 4; i++) y[r + i] = bias[r + i] + s[i];
     }
-#endif
-    for (; r < r1; r++) { /* the rest, and the whole job on CPUs without hardware widening */
+    for (; r < r1; r++) { /* the last rows when r1 - r0 is not a multiple of 4 */
         const uint16_t *wr = w + (size_t)r * cols;
         float s = 0;
         for (int k = 0; k < cols; k++) s += half_to_float(wr[k]) * x[k];

@@ -409,12 +409,13 @@ int32_t *corpus_encode(const Tokenizer *t, const char *text, size_t len, size_t 
     return xrealloc(b.data, b.n * sizeof *b.data); /* give back the slack */
 }
 
-int32_t *corpus_encode_file(const Tokenizer *t, const char *path, size_t *n) {
+int32_t *corpus_encode_file(const Tokenizer *t, const char *path, size_t *n, size_t *bytes) {
     size_t len;
     char *text = read_file(path, &len); /* sets err_msg naming path */
     if (!text) return NULL;
     int32_t *ids = corpus_encode(t, text, len, n);
     free(text);
+    if (bytes) *bytes = len;
     return ids;
 }
 

@@ -41,9 +41,9 @@ int tokenizer_is_special(int id);
 /* Reads a corpus file (one utterance a line, speakers alternating, a blank line between
    dialogues) and encodes it as one stream: each utterance is wrapped as
    TOK_USER ... TOK_EOT for the dialogue's first speaker and TOK_BOT ... TOK_EOT for the
-   second, alternating. Returns a new array (caller frees), *n the count; -1/NULL with
-   err_msg() naming the file when it cannot be read. */
-int32_t *corpus_encode_file(const Tokenizer *t, const char *path, size_t *n);
+   second, alternating. Returns a new array (caller frees), *n the count and *bytes (may
+   be NULL) the file's length; NULL with err_msg() naming the file when it cannot be read. */
+int32_t *corpus_encode_file(const Tokenizer *t, const char *path, size_t *n, size_t *bytes);
 /* The same on text already in memory. */
 int32_t *corpus_encode(const Tokenizer *t, const char *text, size_t len, size_t *n);
 

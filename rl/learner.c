@@ -449,22 +449,27 @@ static void remember_staged(Learner *l) {
     if (l->replay_count < REPLAY_CAP) l->replay_count++;
 }
 
-/* One of the episodes before the staged one, at random (when the ring is full, the staged
-   slot held the oldest, which is gone). */
-static const Episode *pick_replay(Learner *l) {
-    int older = l->replay_count < REPLAY_CAP ? l->replay_count : REPLAY_CAP - 1;
-    uint32_t back = 1 + rng_u32(&l->rng) % (uint32_t)older;
+/* The rated episodes before the staged one (when the ring is full, the staged slot held
+   the oldest, which is gone), and the back-th most recent of them (back >= 1). */
+static int older_count(const Learner *l) { return l->replay_count < REPLAY_CAP ? l->replay_count : REPLAY_CAP - 1; }
+
+static const Episode *older_episode(const Learner *l, int back) {
     return &l->replay[(l->replay_head + REPLAY_CAP - back) % REPLAY_CAP];
 }
 
-/* Self-imitation (Oh et al. 2018): one of the episodes before the staged one whose reward
-   beat the critic's expectation for its context by more than cfg.imitate_above, drawn in
-   proportion to by how much; *adv = R - V. NULL when none did. */
+/* One of them at random. */
+static const Episode *pick_replay(Learner *l) {
+    return older_episode(l, 1 + (int)(rng_u32(&l->rng) % (uint32_t)older_count(l)));
+}
+
+/* Self-imitation (Oh et al. 2018): one of them whose reward beat the critic's expectation
+   for its context by more than cfg.imitate_above, drawn in proportion to by how much;
+   *adv = R - V. NULL when none did. */
 static const Episode *pick_self_imitation(Learner *l, float *adv) {
-    int older = l->replay_count < REPLAY_CAP ? l->replay_count : REPLAY_CAP - 1;
+    int older = older_count(l);
     float above[REPLAY_CAP], total = 0;
     for (int back = 1; back <= older; back++) {
-        const Episode *e = &l->replay[(l->replay_head + REPLAY_CAP - back) % REPLAY_CAP];
+        const Episode *e = older_episode(l, back);
         float a = e->reward - learner_value(l, e->ctx_h);
         above[back - 1] = a > l->cfg.imitate_above ? a : 0;
         total += above[back - 1];
@@ -477,7 +482,7 @@ static const Episode *pick_self_imitation(Learner *l, float *adv) {
         if ((u -= above[b - 1]) <= 0 && above[b - 1] > 0) break;
     }
     *adv = above[back - 1];
-    return &l->replay[(l->replay_head + REPLAY_CAP - back) % REPLAY_CAP];
+    return older_episode(l, back);
 }
 
 /* The shared body of a rating update and a safety penalty: one policy-gradient step with

@@ -331,7 +331,7 @@ static void test_corpus_encode_file_names_missing_file(void) {
     Tokenizer t;
     CHECK(tokenizer_from_merges(&t, NULL, 0) == 0, "byte tokenizer: %s", err_msg());
     size_t n;
-    int32_t *ids = corpus_encode_file(&t, "/nonexistent/corpus.txt", &n);
+    int32_t *ids = corpus_encode_file(&t, "/nonexistent/corpus.txt", &n, NULL);
     CHECK(ids == NULL, "a missing file should fail");
     CHECK(strstr(err_msg(), "/nonexistent/corpus.txt") != NULL, "message: %s", err_msg());
     tokenizer_free(&t);
