@@ -26,7 +26,7 @@ typedef struct {
     const char *model, *prompts, *valid, *assets, *algo;
     int ratings, seeds, eval_every, samples, valid_bytes, no_safety, verbose;
     float lr, clip, beta, kl_target, entropy, critic_lr;
-    int replay, self_imitation;
+    int replay, self_imitation, entropy_floor;
     float imitate_above;
 } SimArgs;
 
@@ -139,6 +139,7 @@ static void free_replies(char **r, int n) {
    A learner that reaches the rate by collapsing onto one reply has not reached it. */
 #define MAX_DRIFT 0.10f
 #define MIN_DISTINCT2_RATIO 0.90f
+#define BASE_DRAWS 4
 
 static int within_bounds(const Session *s, const RunResult *out, float d2, const Validation *v) {
     if (d2 < MIN_DISTINCT2_RATIO * out->d2_base) return 0;
@@ -160,13 +161,19 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     if (a->replay >= 0) cfg.learn.replay = a->replay;
     if (a->self_imitation >= 0) cfg.learn.self_imitation = a->self_imitation;
     if (a->imitate_above > -1e9f) cfg.learn.imitate_above = a->imitate_above;
+    if (a->entropy_floor >= 0) cfg.learn.entropy_floor = a->entropy_floor;
     Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, (uint64_t)seed * 7919 + 1);
     if (!s) return -1;
     int n_rep = p->n_heldout * a->samples;
     char **replies = xcalloc((size_t)n_rep, sizeof(char *));
-    out->p0 = heldout_rate(s, p, r, a->samples, replies);
-    out->d2_base = (float)distinct2(replies, n_rep);
-    free_replies(replies, n_rep);
+    /* The base is measured BASE_DRAWS times and averaged: every later check of this run is
+       compared with it, so its sampling noise would otherwise move all of them at once
+       (one draw's distinct-2 varies by +-7% from seed to seed). */
+    for (int k = 0; k < BASE_DRAWS; k++) {
+        out->p0 += heldout_rate(s, p, r, a->samples, replies) / BASE_DRAWS;
+        out->d2_base += (float)distinct2(replies, n_rep) / BASE_DRAWS;
+        free_replies(replies, n_rep);
+    }
     float target = fminf(0.8f, out->p0 + 0.4f);
     out->reach = out->reach_bounded = out->p0 >= target ? 0 : -1;
     float *ms = xmalloc((size_t)a->ratings * sizeof(float));
@@ -225,7 +232,8 @@ static void print_ratings(const char *rater, const char *algo, const char *name,
 int cli_simulate(int argc, char **argv) {
     SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .eval_every = 10, .samples = 2,
                  .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1,
-                 .self_imitation = -1, .imitate_above = -1e10f, .critic_lr = -1};
+                 .self_imitation = -1, .imitate_above = -1e10f, .critic_lr = -1,
+                 .entropy_floor = -1};
     const char *rater_specs = "question,short,positive,topic:music";
     const Option opts[] = {
         {"--model", OPT_STRING, &a.model, "base model (default: the shipped model)"},
@@ -238,6 +246,7 @@ int cli_simulate(int argc, char **argv) {
         {"--beta", OPT_FLOAT, &a.beta, "initial KL weight (default: the learner's)"},
         {"--kl-target", OPT_FLOAT, &a.kl_target, "per-token KL the weight adapts toward"},
         {"--entropy", OPT_FLOAT, &a.entropy, "entropy bonus"},
+        {"--entropy-floor", OPT_INT, &a.entropy_floor, "1: the bonus acts only below the base's entropy"},
         {"--critic-lr", OPT_FLOAT, &a.critic_lr, "step size of the value head (actor-critic, full)"},
         {"--replay", OPT_INT, &a.replay, "past ratings replayed per update (full)"},
         {"--self-imitation", OPT_INT, &a.self_imitation, "of those, replies that beat the critic imitated (full)"},

@@ -310,13 +310,30 @@ float learner_ref_logprob(Learner *l, const Episode *e) {
 
 typedef struct {
     float kl, entropy, logprob; /* sums over the episode's steps */
+    float entropy_loss;         /* sum of the entropy term's loss: -H_t, or with the floor
+                                   max(0, H_ref,t - H_t) */
 } EpisodeTerms;
+
+/* The entropy term's weight at one step and its loss. Without the floor it is a bonus,
+   -eta H. With it (cfg.entropy_floor) it acts only where the policy has become more certain
+   than the base model was at the same point, eta max(0, H_ref - H): it keeps the replies as
+   varied as the base's without making the policy more random than the base, which is what
+   a plain bonus large enough to hold distinct-2 does to bits per byte. term: (V) scratch. */
+static float entropy_weight(const Learner *l, float eta, float ent, const float *ref, int V, float *term,
+                            float *loss) {
+    *loss = -ent;
+    if (!l->cfg.entropy_floor || !ref || eta == 0) return eta;
+    for (int v = 0; v < V; v++) term[v] = fast_expf(ref[v]) * ref[v];
+    float gap = -sum_floats(term, V) - ent;
+    *loss = gap > 0 ? gap : 0;
+    return gap > 0 ? eta : 0;
+}
 
 /* Writes d loss / d logits for one episode into l->acts.logits and backpropagates it
    (ADDS into the policy's gradient). Per step t, with p = pi(.|s_t), q = pi_ref(.|s_t):
      policy term  coef_t * (p - e_y)        (coef_t = A for REINFORCE, A r_t or 0 for PPO)
      KL term      beta * p_k (log p_k - log q_k - KL_t)
-     entropy term eta * p_k (log p_k + H_t)
+     entropy term eta_t * p_k (log p_k + H_t)  (eta_t: entropy_weight)
    pg_coef gives coef_t from the step's log pi(y_t). */
 typedef float (*CoefFn)(const Learner *l, const Episode *e, int t, float logp, float advantage);
 
@@ -333,7 +350,8 @@ static float coef_ppo(const Learner *l, const Episode *e, int t, float logp, flo
 
 static EpisodeTerms episode_backward(Learner *l, const Episode *e, float advantage, float beta, float eta,
                                      CoefFn coef) {
-    const float *ref_all = beta > 0 ? ref_logprobs(l, e) : NULL;
+    int need_ref = beta > 0 || (eta != 0 && l->cfg.entropy_floor);
+    const float *ref_all = need_ref ? ref_logprobs(l, e) : NULL;
     int T = episode_sequence(l, e), V = l->policy->config.vocab_size;
     forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T, l->scratch);
     EpisodeTerms terms = {0};
@@ -347,15 +365,16 @@ static EpisodeTerms episode_backward(Learner *l, const Episode *e, float advanta
         if (ref) kl = step_kl(probs, row, ref, V, term);
         for (int v = 0; v < V; v++) term[v] = probs[v] * row[v];
         float ent = -sum_floats(term, V);
-        float c = coef(l, e, t, row[y], advantage);
+        float c = coef(l, e, t, row[y], advantage), ent_loss, eta_t = entropy_weight(l, eta, ent, ref, V, term, &ent_loss);
         terms.logprob += row[y];
         terms.kl += kl;
         terms.entropy += ent;
+        terms.entropy_loss += ent_loss;
         if (ref)
             for (int v = 0; v < V; v++)
-                row[v] = probs[v] * (c + beta * (row[v] - ref[v] - kl) + eta * (row[v] + ent));
+                row[v] = probs[v] * (c + beta * (row[v] - ref[v] - kl) + eta_t * (row[v] + ent));
         else
-            for (int v = 0; v < V; v++) row[v] = probs[v] * (c + eta * (row[v] + ent));
+            for (int v = 0; v < V; v++) row[v] = probs[v] * (c + eta_t * (row[v] + ent));
         row[y] -= c;
     }
     lstm_backward(l->policy, &l->acts, l->in);
@@ -369,13 +388,15 @@ double learner_episode_loss(Learner *l, const Episode *e, float advantage, float
     double loss = 0;
     for (int t = 0; t < T; t++) {
         const float *row = l->acts.logits + (size_t)t * V, *ref = ref_all + (size_t)t * V;
-        double kl = 0, ent = 0;
+        double kl = 0, ent = 0, ent_ref = 0;
         for (int v = 0; v < V; v++) {
             double p = exp(row[v]);
             kl += p * (row[v] - ref[v]);
             ent -= p * row[v];
+            ent_ref -= exp(ref[v]) * ref[v];
         }
-        loss += -advantage * row[l->tg[t]] + beta * kl - eta * ent;
+        double ent_loss = !l->cfg.entropy_floor ? -ent : ent_ref > ent ? ent_ref - ent : 0;
+        loss += -advantage * row[l->tg[t]] + beta * kl + eta * ent_loss;
     }
     return loss;
 }
@@ -499,7 +520,7 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
     /* The gradient block is already zero: each Adam step clears it (adam.clear_grad). */
     EpisodeTerms terms = episode_backward(l, e, adv, beta, eta, algo == ALGO_FULL ? coef_ppo : coef_reinforce);
     st->logprob_before = terms.logprob;
-    float loss = -adv * terms.logprob + beta * terms.kl - eta * terms.entropy;
+    float loss = -adv * terms.logprob + beta * terms.kl + eta * terms.entropy_loss;
     /* Replay, as long as the tokens stay within budget (the time of an update is about
        linear in them: a 40-token reply and two replays would take 45-60 ms). First the
        self-imitation slots: past replies that did better than expected, pushed up again

@@ -28,6 +28,8 @@ typedef struct {
     float kl_beta;      /* initial KL weight beta */
     float kl_target;    /* per-token KL that beta adapts toward */
     float entropy;      /* entropy bonus eta */
+    int entropy_floor;  /* 1: the bonus acts only where the policy's entropy fell below the
+                           base model's at the same step (learner.c, entropy_weight) */
     int replay;         /* past episodes replayed with each update (full only) */
     int self_imitation; /* ... of which this many imitate a reply that beat the critic */
     float imitate_above; /* ... by more than this (R - V; the rating is standardised) */
@@ -107,7 +109,8 @@ int learner_undo_available(const Learner *l);
 int64_t learner_updates(const Learner *l);
 
 /* For tests and diagnostics: the loss of one episode at the current weights,
-   -advantage * sum log pi + beta * sum KL - eta * sum H, and its gradient, ADDED into
+   -advantage * sum log pi + beta * sum KL - eta * sum H (with the entropy floor,
+   + eta * sum max(0, H_ref - H)), and its gradient, ADDED into
    the policy's gradient block. */
 double learner_episode_loss(Learner *l, const Episode *e, float advantage, float beta, float eta);
 void learner_episode_gradient(Learner *l, const Episode *e, float advantage, float beta, float eta);

@@ -1,6 +1,7 @@
 /* test_learner: the rating update moves the model the right way, its KL and entropy
    gradients match finite differences, undo is exact, replay (self-imitation included) and
-   preferences work, and a non-finite update rolls back. All on a tiny random model. */
+   preferences work, the entropy floor acts only below the base's entropy, and a non-finite
+   update rolls back. All on a tiny random model. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,11 +76,13 @@ static void test_positive_reward_raises_and_negative_lowers_the_reply_logprob(vo
 /* Central differences of learner_episode_loss against learner_episode_gradient, with the
    policy moved away from the base so the KL term is not at its minimum. */
 static void test_kl_and_entropy_gradients_match_finite_differences(void) {
-    float settings[3][3] = {{0, 1.0f, 0}, {0, 0, 1.0f}, {0.7f, 0.5f, 0.3f}}; /* advantage, beta, eta */
-    const char *names[3] = {"KL", "entropy", "all terms"};
-    for (int s = 0; s < 3; s++) {
+    float settings[5][4] = {{0, 1.0f, 0, 0}, {0, 0, 1.0f, 0}, {0.7f, 0.5f, 0.3f, 0}, /* advantage, beta, eta, floor */
+                            {0, 0, 1.0f, 1}, {0.7f, 0.5f, 0.3f, 1}};
+    const char *names[5] = {"KL", "entropy", "all terms", "entropy below the base's", "all terms, entropy floor"};
+    for (int s = 0; s < 5; s++) {
         Fixture f;
         fixture(&f, ALGO_FULL, 1e-2f);
+        learner_config(f.l)->entropy_floor = (int)settings[s][3];
         Rng r;
         rng_seed(&r, 8);
         for (size_t i = 0; i < f.policy.num_params; i++) { /* peaked distributions: gradients well above float rounding */
@@ -324,6 +327,36 @@ static void test_nan_in_the_loss_rolls_back_and_learning_goes_on(void) {
     fixture_free(&f);
 }
 
+
+/* The entropy floor pushes only where the policy is surer than the base: a policy flatter
+   than the base gets no entropy gradient at all, a sharper one is moved back toward the
+   base's entropy. */
+static void test_entropy_floor_acts_only_on_a_policy_surer_than_the_base(void) {
+    for (int sharper = 0; sharper <= 1; sharper++) {
+        Fixture f;
+        fixture(&f, ALGO_FULL, 1e-2f);
+        for (size_t i = 0; i < f.policy.num_params; i++) f.policy.param_block[i] = f.base.param_block[i] * (sharper ? 3.0f : 0.3f);
+        learner_config(f.l)->entropy_floor = 1;
+        Episode e;
+        episode(&f, &e, "i am fine", 0);
+        double gap = learner_episode_loss(f.l, &e, 0, 0, 1); /* sum max(0, H_ref - H) */
+        model_zero_grad(&f.policy);
+        learner_episode_gradient(f.l, &e, 0, 0, 1);
+        double norm = 0;
+        for (size_t i = 0; i < f.policy.num_params; i++) norm += (double)f.policy.grad_block[i] * f.policy.grad_block[i];
+        if (!sharper) {
+            CHECK(gap == 0 && norm == 0, "flatter policy: entropy gap %.3g, gradient norm %.3g (want 0)", gap, sqrt(norm));
+        } else {
+            for (size_t i = 0; i < f.policy.num_params; i++) f.policy.param_block[i] -= 0.05f * f.policy.grad_block[i];
+            double after = learner_episode_loss(f.l, &e, 0, 0, 1);
+            CHECK(gap > 0.1 && after < gap, "sharper policy: entropy gap %.4f -> %.4f (want it positive, then smaller)", gap,
+                  after);
+        }
+        episode_free(&e);
+        fixture_free(&f);
+    }
+}
+
 int main(void) {
     RUN(test_positive_reward_raises_and_negative_lowers_the_reply_logprob);
     RUN(test_kl_and_entropy_gradients_match_finite_differences);
@@ -334,6 +367,7 @@ int main(void) {
     RUN(test_self_imitation_replays_the_reply_that_beat_the_critic);
     RUN(test_penalty_lowers_the_blocked_reply_even_when_expected);
     RUN(test_value_head_converges_on_a_wide_saturated_state);
+    RUN(test_entropy_floor_acts_only_on_a_policy_surer_than_the_base);
     RUN(test_nan_in_the_loss_rolls_back_and_learning_goes_on);
     return check_summary();
 }
