@@ -230,7 +230,7 @@ static void print_ratings(const char *rater, const char *algo, const char *name,
 }
 
 int cli_simulate(int argc, char **argv) {
-    SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .eval_every = 10, .samples = 2,
+    SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .eval_every = 5, .samples = 2,
                  .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1,
                  .self_imitation = -1, .imitate_above = -1e10f, .critic_lr = -1,
                  .entropy_floor = -1};
@@ -254,7 +254,7 @@ int cli_simulate(int argc, char **argv) {
         {"--prompts", OPT_STRING, &a.prompts, "prompt file (default: assets/prompts.txt)"},
         {"--valid", OPT_STRING, &a.valid, "corpus for the bits-per-byte drift (default ../shared/data/corpus/valid.txt)"},
         {"--valid-bytes", OPT_INT, &a.valid_bytes, "bytes of it to evaluate (65536)"},
-        {"--eval-every", OPT_INT, &a.eval_every, "ratings between held-out checks (10)"},
+        {"--eval-every", OPT_INT, &a.eval_every, "ratings between held-out checks (5)"},
         {"--samples", OPT_INT, &a.samples, "replies per held-out prompt per check (2)"},
         {"--assets", OPT_STRING, &a.assets, "safety filter folder (default: the shipped assets)"},
         {"--no-safety", OPT_FLAG, &a.no_safety, "run without the safety filter"},
