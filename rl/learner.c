@@ -406,12 +406,19 @@ void learner_episode_gradient(Learner *l, const Episode *e, float advantage, flo
     episode_backward(l, e, advantage, beta, eta, coef_reinforce);
 }
 
-/* ---- the value head (critic): v = w . h_top + b, trained on observed rewards ---- */
+/* ---- the value head (critic): v = running mean + w . h_top + b, trained on observed rewards ---- */
 
+/* The head learns what the context adds to the running mean of rewards, not the whole
+   value: a head alone starts at 0 and, at a step small enough to be stable, lags the
+   mean for tens of ratings, exactly the ratings that matter. `rlchat simulate --algo
+   full` (5 seeds, checks every 5 ratings): with the head alone question, short, positive
+   and topic:music reached the target in 20 / 20 / 15 / 50 ratings, within the bounds in
+   20 / never / 90 / never; on the mean, in 15 / 15 / 20 / 35, within the bounds in
+   20 / 25 / 30 / never. */
 float learner_value(Learner *l, const float *ctx_h) {
     int H = l->policy->config.hidden_dim;
     const float *h = ctx_h + (size_t)(l->policy->config.num_layers - 1) * H;
-    double v = l->value_w[H];
+    double v = l->baseline + l->value_w[H];
     for (int j = 0; j < H; j++) v += l->value_w[j] * h[j];
     return (float)v;
 }

@@ -2,8 +2,8 @@
 
    loss = -A * sum_t log pi(y_t) + beta * sum_t KL(pi(.|s_t) || pi_ref(.|s_t)) - eta * sum_t H(pi(.|s_t))
 
-   A = R - baseline: none (reinforce), a running mean (baseline), or a value head on the
-   LSTM state (actor-critic, full). beta adapts toward a KL target. "full" adds replay:
+   A = R - baseline: none (reinforce), a running mean (baseline), or the running mean plus
+   a value head on the LSTM state (actor-critic, full). beta adapts toward a KL target. "full" adds replay:
    self-imitation of a past reply that beat the critic's expectation by more than
    imitate_above, and a recent rated reply with a PPO-clipped importance ratio against the
    stored behaviour log-probabilities. A preference between two replies is a DPO update.
@@ -89,7 +89,7 @@ void episode_free(Episode *e);
 /* Computes e->ref_logp if it is not there yet (one forward pass of the base model). */
 void learner_fill_ref(Learner *l, Episode *e);
 
-/* The value head's estimate for a context (the critic). */
+/* The critic's estimate for a context: the running mean of rewards plus the value head. */
 float learner_value(Learner *l, const float *ctx_h);
 /* Sum of log pi(reply + TOK_EOT | context) under the policy, and its mean KL to the base. */
 float learner_logprob(Learner *l, const Episode *e, float *mean_kl);
