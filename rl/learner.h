@@ -3,10 +3,10 @@
    loss = -A * sum_t log pi(y_t) + beta * sum_t KL(pi(.|s_t) || pi_ref(.|s_t)) - eta * sum_t H(pi(.|s_t))
 
    A = R - baseline: none (reinforce), a running mean (baseline), or the running mean plus
-   a value head on the LSTM state (actor-critic, full). beta adapts toward a KL target. "full" adds replay:
-   self-imitation of a past reply that beat the critic's expectation by more than
-   imitate_above, and a recent rated reply with a PPO-clipped importance ratio against the
-   stored behaviour log-probabilities. A preference between two replies is a DPO update.
+   a value head on the LSTM state (actor-critic, full). beta adapts toward a KL target.
+   "full" adds replay: self-imitation of a past reply that beat the critic's expectation by
+   more than imitate_above, and a recent rated reply with a PPO-clipped importance ratio
+   against the stored behaviour log-probabilities. A preference between two replies is a DPO update.
    Every update can be undone bit for bit; a non-finite update rolls back to the last good
    weights.
    Between updates the policy's gradient block is all zero (each Adam step clears it). */

@@ -76,7 +76,8 @@ static void test_positive_reward_raises_and_negative_lowers_the_reply_logprob(vo
 /* Central differences of learner_episode_loss against learner_episode_gradient, with the
    policy moved away from the base so the KL term is not at its minimum. */
 static void test_kl_and_entropy_gradients_match_finite_differences(void) {
-    float settings[5][4] = {{0, 1.0f, 0, 0}, {0, 0, 1.0f, 0}, {0.7f, 0.5f, 0.3f, 0}, /* advantage, beta, eta, floor */
+    /* advantage, beta, eta, entropy floor */
+    float settings[5][4] = {{0, 1.0f, 0, 0}, {0, 0, 1.0f, 0}, {0.7f, 0.5f, 0.3f, 0},
                             {0, 0, 1.0f, 1}, {0.7f, 0.5f, 0.3f, 1}};
     const char *names[5] = {"KL", "entropy", "all terms", "entropy below the base's", "all terms, entropy floor"};
     for (int s = 0; s < 5; s++) {
@@ -335,7 +336,8 @@ static void test_entropy_floor_acts_only_on_a_policy_surer_than_the_base(void) {
     for (int sharper = 0; sharper <= 1; sharper++) {
         Fixture f;
         fixture(&f, ALGO_FULL, 1e-2f);
-        for (size_t i = 0; i < f.policy.num_params; i++) f.policy.param_block[i] = f.base.param_block[i] * (sharper ? 3.0f : 0.3f);
+        float scale = sharper ? 3.0f : 0.3f; /* larger weights, more peaked distributions */
+        for (size_t i = 0; i < f.policy.num_params; i++) f.policy.param_block[i] = f.base.param_block[i] * scale;
         learner_config(f.l)->entropy_floor = 1;
         Episode e;
         episode(&f, &e, "i am fine", 0);
@@ -343,14 +345,16 @@ static void test_entropy_floor_acts_only_on_a_policy_surer_than_the_base(void) {
         model_zero_grad(&f.policy);
         learner_episode_gradient(f.l, &e, 0, 0, 1);
         double norm = 0;
-        for (size_t i = 0; i < f.policy.num_params; i++) norm += (double)f.policy.grad_block[i] * f.policy.grad_block[i];
+        for (size_t i = 0; i < f.policy.num_params; i++)
+            norm += (double)f.policy.grad_block[i] * f.policy.grad_block[i];
         if (!sharper) {
-            CHECK(gap == 0 && norm == 0, "flatter policy: entropy gap %.3g, gradient norm %.3g (want 0)", gap, sqrt(norm));
+            CHECK(gap == 0 && norm == 0, "flatter policy: entropy gap %.3g, gradient norm %.3g (want 0)", gap,
+                  sqrt(norm));
         } else {
             for (size_t i = 0; i < f.policy.num_params; i++) f.policy.param_block[i] -= 0.05f * f.policy.grad_block[i];
             double after = learner_episode_loss(f.l, &e, 0, 0, 1);
-            CHECK(gap > 0.1 && after < gap, "sharper policy: entropy gap %.4f -> %.4f (want it positive, then smaller)", gap,
-                  after);
+            CHECK(gap > 0.1 && after < gap, "sharper policy: entropy gap %.4f -> %.4f (want it positive, then smaller)",
+                  gap, after);
         }
         episode_free(&e);
         fixture_free(&f);
