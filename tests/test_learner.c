@@ -157,7 +157,6 @@ static void test_preference_raises_the_chosen_reply_over_the_rejected(void) {
     fixture_free(&f);
 }
 
-/* With replay on, a well-rewarded reply keeps gaining from later, neutral updates. */
 /* n updates on a reply rewarded exactly as the critic expects (advantage 0), so that only
    replay moves the model; st holds the last one's stats. */
 static void neutral_updates(Fixture *f, const char *reply, int n, UpdateStats *st) {
@@ -170,6 +169,7 @@ static void neutral_updates(Fixture *f, const char *reply, int n, UpdateStats *s
     }
 }
 
+/* With replay on, a well-rewarded reply keeps gaining from later, neutral updates. */
 static void test_replay_keeps_pushing_a_rewarded_reply(void) {
     Fixture f;
     fixture(&f, ALGO_FULL, 1e-2f);
@@ -327,7 +327,6 @@ static void test_nan_in_the_loss_rolls_back_and_learning_goes_on(void) {
     episode_free(&bad), episode_free(&good);
     fixture_free(&f);
 }
-
 
 /* The entropy floor pushes only where the policy is surer than the base: a policy flatter
    than the base gets no entropy gradient at all, a sharper one is moved back toward the
