@@ -1,0 +1,182 @@
+/* reward_model: kernel ridge regression of the human term on a reply's features.
+   See reward_model.h. */
+#include "reward_model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG_RMOD CKPT_TAG('R', 'M', 'O', 'D')
+
+void rm_build(RewardModel *m, int dim, int cap, int spare, float ridge) {
+    memset(m, 0, sizeof *m);
+    m->dim = dim, m->cap = cap, m->slots = cap + (spare > 0 ? spare : 0), m->ridge = ridge;
+    m->x = xcalloc((size_t)m->slots * dim, sizeof(float));
+    m->y = xcalloc((size_t)m->slots, sizeof(float));
+    m->mean_x = xcalloc((size_t)dim, sizeof(float));
+    m->w = xcalloc((size_t)dim, sizeof(float));
+    m->k = xcalloc((size_t)cap * cap, sizeof(double));
+    m->linv = xcalloc((size_t)cap * cap, sizeof(double));
+    m->alpha = xcalloc((size_t)cap, sizeof(double));
+}
+
+void rm_free(RewardModel *m) {
+    free(m->x), free(m->y), free(m->mean_x), free(m->w), free(m->k), free(m->linv), free(m->alpha);
+    memset(m, 0, sizeof *m);
+}
+
+/* The back-th most recent example (back >= 1). */
+static int slot_of(const RewardModel *m, int back) { return (m->head + m->slots - back) % m->slots; }
+
+/* m->loo_r2 from the factor L, alpha and lambda of the n examples just fitted. The fit is
+   ridge with an unpenalised intercept, a linear smoother y^ = S y with
+   S = 11'/n + K (K + lambda I)^-1 = 11'/n + I - lambda (K + lambda I)^-1, so the residual
+   of example i left out is (y_i - y^_i) / (1 - S_ii) = alpha_i / (G_ii - 1 / (n lambda)),
+   G = (K + lambda I)^-1 = L^-T L^-1, whose diagonal is the column sums of squares of L^-1.
+   (lambda itself scales with the examples' kernel, so refitting without one would move it
+   a little; the test holds the two within 0.1.) */
+static void loo_fit_quality(RewardModel *m, int n, double lambda) {
+    const double *L = m->k;
+    double *Li = m->linv, residual = 0, spread = 0;
+    if (n < 3) return;
+    for (int j = 0; j < n; j++) /* column j of L^-1 by forward substitution */
+        for (int i = 0; i < n; i++) {
+            double t = i == j ? 1 : 0;
+            for (int p = j; p < i; p++) t -= L[i * n + p] * Li[p * n + j];
+            Li[i * n + j] = i < j ? 0 : t / L[i * n + i];
+        }
+    for (int i = 0; i < n; i++) {
+        double hii = 0, dev = m->y[slot_of(m, i + 1)] - m->mean_y;
+        for (int p = i; p < n; p++) hii += Li[p * n + i] * Li[p * n + i];
+        double r = m->alpha[i] / (hii - 1 / (n * lambda));
+        residual += r * r, spread += dev * dev;
+    }
+    if (spread > 1e-12) m->loo_r2 = (float)(1 - residual / spread);
+}
+
+/* Solves (K + lambda I) alpha = y - mean_y over the n most recent examples by Cholesky,
+   then folds alpha into primal weights w, so a prediction is one dot product. */
+static void rm_fit(RewardModel *m) {
+    int n = m->count < m->cap ? m->count : m->cap, D = m->dim;
+    m->fitted = n;
+    memset(m->mean_x, 0, (size_t)D * sizeof(float));
+    memset(m->w, 0, (size_t)D * sizeof(float));
+    m->mean_y = 0;
+    m->loo_r2 = 0;
+    if (n == 0) return;
+    for (int i = 0; i < n; i++) {
+        const float *xi = m->x + (size_t)slot_of(m, i + 1) * D;
+        for (int d = 0; d < D; d++) m->mean_x[d] += xi[d] / n;
+        m->mean_y += m->y[slot_of(m, i + 1)] / n;
+    }
+    if (n < 2) return;
+    double trace = 0, *K = m->k;
+    for (int i = 0; i < n; i++) {
+        const float *xi = m->x + (size_t)slot_of(m, i + 1) * D;
+        for (int j = 0; j <= i; j++) {
+            const float *xj = m->x + (size_t)slot_of(m, j + 1) * D;
+            double dot = 0;
+            for (int d = 0; d < D; d++) dot += (double)(xi[d] - m->mean_x[d]) * (xj[d] - m->mean_x[d]);
+            K[i * n + j] = K[j * n + i] = dot;
+        }
+        trace += K[i * n + i];
+    }
+    double lambda = m->ridge * trace / n + 1e-12;
+    for (int i = 0; i < n; i++) K[i * n + i] += lambda;
+    /* K = L L^T in place (lower triangle); K + lambda I is positive definite. */
+    for (int j = 0; j < n; j++) {
+        double s = K[j * n + j];
+        for (int p = 0; p < j; p++) s -= K[j * n + p] * K[j * n + p];
+        K[j * n + j] = sqrt(s);
+        for (int i = j + 1; i < n; i++) {
+            double t = K[i * n + j];
+            for (int p = 0; p < j; p++) t -= K[i * n + p] * K[j * n + p];
+            K[i * n + j] = t / K[j * n + j];
+        }
+    }
+    double *a = m->alpha;
+    for (int i = 0; i < n; i++) { /* L z = y - mean_y */
+        double t = m->y[slot_of(m, i + 1)] - m->mean_y;
+        for (int p = 0; p < i; p++) t -= K[i * n + p] * a[p];
+        a[i] = t / K[i * n + i];
+    }
+    for (int i = n - 1; i >= 0; i--) { /* L^T alpha = z */
+        double t = a[i];
+        for (int p = i + 1; p < n; p++) t -= K[p * n + i] * a[p];
+        a[i] = t / K[i * n + i];
+    }
+    for (int i = 0; i < n; i++) {
+        const float *xi = m->x + (size_t)slot_of(m, i + 1) * D;
+        for (int d = 0; d < D; d++) m->w[d] += (float)(a[i] * (xi[d] - m->mean_x[d]));
+    }
+    loo_fit_quality(m, n, lambda);
+}
+
+void rm_add(RewardModel *m, const float *x, float y) {
+    memcpy(m->x + (size_t)m->head * m->dim, x, (size_t)m->dim * sizeof(float));
+    m->y[m->head] = y;
+    m->head = (m->head + 1) % m->slots;
+    if (m->count < m->slots) m->count++;
+    rm_fit(m);
+}
+
+int rm_pop(RewardModel *m) {
+    if (m->count == 0) return -1;
+    m->head = slot_of(m, 1);
+    m->count--;
+    rm_fit(m);
+    return 0;
+}
+
+void rm_clear(RewardModel *m) {
+    m->count = m->head = 0;
+    rm_fit(m);
+}
+
+float rm_predict(const RewardModel *m, const float *x) {
+    double p = m->mean_y;
+    if (m->fitted >= 2)
+        for (int d = 0; d < m->dim; d++) p += (double)m->w[d] * (x[d] - m->mean_x[d]);
+    return (float)p;
+}
+
+/* ---- persistence: D, count, then the examples oldest first ---- */
+
+void rm_save(const RewardModel *m, Buf *b) {
+    Buf s = {0};
+    int32_t dim = m->dim, count = m->count;
+    buf_put(&s, &dim, 4);
+    buf_put(&s, &count, 4);
+    for (int back = m->count; back >= 1; back--) {
+        int i = slot_of(m, back);
+        buf_put(&s, m->x + (size_t)i * m->dim, (size_t)m->dim * sizeof(float));
+        buf_put(&s, &m->y[i], sizeof(float));
+    }
+    ckpt_put(b, TAG_RMOD, s.data, s.len);
+    buf_free(&s);
+}
+
+int rm_load(RewardModel *m, const CkptFile *f) {
+    size_t len;
+    const uint8_t *p = ckpt_find(f, TAG_RMOD, &len);
+    int32_t dim, count;
+    if (!p) {
+        rm_clear(m);
+        return 0;
+    }
+    if (len < 8 || (memcpy(&dim, p, 4), memcpy(&count, p + 4, 4), dim != m->dim) || count < 0 ||
+        count > m->slots || len != 8 + (size_t)count * ((size_t)dim + 1) * sizeof(float)) {
+        err_set("%s: the reward model section does not fit this model", f->path);
+        return -1;
+    }
+    m->count = m->head = 0;
+    const uint8_t *q = p + 8;
+    for (int i = 0; i < count; i++, q += ((size_t)dim + 1) * sizeof(float)) {
+        memcpy(m->x + (size_t)m->head * dim, q, (size_t)dim * sizeof(float));
+        memcpy(&m->y[m->head], q + (size_t)dim * sizeof(float), sizeof(float));
+        m->head = (m->head + 1) % m->slots;
+        m->count++;
+    }
+    rm_fit(m);
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* reward_model: predicts the human term of the reward for a reply nobody rated, from the
+   replies that were rated. The critic (learner.c) says how good a context is; this says how
+   good a reply is, so candidates the user never saw can be scored and learned from.
+
+   Kernel ridge regression with a linear kernel on the base model's view of a reply
+   (learner_fill_ref: the mean and the last of the top layer's h along the reply, 2H floats).
+   The base is frozen, so a reply's features never change and old examples stay valid. With
+   tens of examples in 2H dimensions the dual form is the cheap one: an n x n system, n the
+   examples kept (at most cap). Features are centred on the examples' mean; the ridge is
+   relative to the kernel's mean diagonal, so it means the same at any H. */
+#ifndef RLCHAT_REWARD_MODEL_H
+#define RLCHAT_REWARD_MODEL_H
+
+#include "model/checkpoint.h"
+
+typedef struct {
+    int dim;       /* D: features per reply */
+    int cap;       /* examples the fit uses: the most recent */
+    int slots;     /* examples held: cap + spare, so an undone example's predecessor is
+                      still there after rm_pop */
+    float ridge;   /* lambda = ridge * mean diagonal of the kernel */
+    int count;     /* examples held (<= slots) */
+    int head;      /* ring slot of the next example */
+    float *x;      /* (slots, D) features */
+    float *y;      /* (slots) targets */
+    /* the fit, redone after each change (rm_fit) */
+    int fitted;    /* examples the fit below used */
+    float *mean_x; /* (D) the examples' mean feature */
+    double mean_y; /* their mean target */
+    float *w;      /* (D) primal weights: sum_i alpha_i (x_i - mean_x) */
+    float loo_r2;  /* how well it predicts an example it did not see: 1 - the squared
+                      leave-one-out residuals over the targets' variance (ridge has them in
+                      closed form, alpha_i / [(K + lambda I)^-1]_ii); at most 1, 0 with fewer
+                      than 3 examples or targets that all agree */
+    double *k;     /* (cap, cap) scratch: kernel, then its Cholesky factor L */
+    double *linv;  /* (cap, cap) scratch: L^-1 */
+    double *alpha; /* (cap) scratch */
+} RewardModel;
+
+void rm_build(RewardModel *m, int dim, int cap, int spare, float ridge);
+void rm_free(RewardModel *m);
+/* Adds (x, y), dropping the oldest example when all slots are full, and refits. */
+void rm_add(RewardModel *m, const float *x, float y);
+/* Removes the most recent example (undo) and refits; -1 when there is none. */
+int rm_pop(RewardModel *m);
+void rm_clear(RewardModel *m);
+/* The predicted target of x: the examples' mean when there are fewer than two. */
+float rm_predict(const RewardModel *m, const float *x);
+
+/* Profile persistence: the examples as a checkpoint section (the fit is recomputed). */
+void rm_save(const RewardModel *m, Buf *b);
+/* A profile without the section (saved before there was one) loads as no examples;
+   a malformed section is -1 with err_msg(), and m is left as it was. */
+int rm_load(RewardModel *m, const CkptFile *f);
+
+#endif

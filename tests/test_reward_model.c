@@ -1,0 +1,174 @@
+/* test_reward_model: the kernel ridge regression that scores unseen replies fits a linear
+   target from few examples, says the mean when it knows too little, fits only the most
+   recent examples, forgets exactly on undo, and survives a profile round trip (a missing
+   section is an empty model, a malformed one is refused and changes nothing). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/checkpoint.h"
+#include "rl/reward_model.h"
+#include "tests/check.h"
+
+#define D 24
+
+static void random_x(Rng *r, float *x) {
+    for (int d = 0; d < D; d++) x[d] = 2 * rng_float(r) - 1;
+}
+
+/* The target the tests fit: a fixed linear function plus an offset. */
+static float target(const float *x) {
+    double y = 0.5;
+    for (int d = 0; d < D; d++) y += (d % 3 == 0 ? 0.3 : -0.1) * x[d];
+    return (float)y;
+}
+
+static void test_fits_a_linear_target_from_few_examples(void) {
+    RewardModel m;
+    rm_build(&m, D, 32, 4, 0.01f);
+    Rng r;
+    rng_seed(&r, 3);
+    float x[D];
+    for (int i = 0; i < 32; i++) random_x(&r, x), rm_add(&m, x, target(x));
+    double err = 0, var = 0;
+    for (int i = 0; i < 200; i++) {
+        random_x(&r, x);
+        double e = rm_predict(&m, x) - target(x), c = target(x) - 0.5;
+        err += e * e, var += c * c;
+    }
+    /* 32 examples in 24 dimensions: a near-exact fit, far better than the mean (ratio 1). */
+    CHECK(err / var < 0.05, "unexplained variance on new points %.3f of the target's", err / var);
+    rm_free(&m);
+}
+
+static void test_with_too_few_examples_it_says_the_mean(void) {
+    RewardModel m;
+    rm_build(&m, D, 8, 0, 1.0f);
+    float x[D] = {0}, other[D];
+    for (int d = 0; d < D; d++) other[d] = (float)d;
+    CHECK(rm_predict(&m, other) == 0, "an empty model guessed %.3f", rm_predict(&m, other));
+    rm_add(&m, x, 0.75f);
+    CHECK(rm_predict(&m, other) == 0.75f, "one example of 0.75: guessed %.3f", rm_predict(&m, other));
+    rm_free(&m);
+}
+
+/* cap 4: after four examples of 0 and four of 1, only the 1s are fitted. */
+static void test_fits_only_the_most_recent_examples(void) {
+    RewardModel m;
+    rm_build(&m, D, 4, 4, 1.0f);
+    Rng r;
+    rng_seed(&r, 5);
+    float x[D];
+    for (int i = 0; i < 8; i++) random_x(&r, x), rm_add(&m, x, i < 4 ? 0.0f : 1.0f);
+    random_x(&r, x);
+    CHECK(fabsf(rm_predict(&m, x) - 1) < 1e-4f, "guessed %.4f with only 1s in the window", rm_predict(&m, x));
+    rm_free(&m);
+}
+
+/* After add then pop the predictions are bit for bit what they were, also when the add
+   pushed the oldest example out of the fitted window (the spare slots keep it). */
+static void test_pop_restores_the_fit_exactly(void) {
+    RewardModel m;
+    rm_build(&m, D, 6, 2, 0.1f);
+    Rng r;
+    rng_seed(&r, 7);
+    float x[D], probe[D];
+    random_x(&r, probe);
+    for (int i = 0; i < 9; i++) random_x(&r, x), rm_add(&m, x, target(x));
+    float before = rm_predict(&m, probe);
+    for (int k = 0; k < 2; k++) random_x(&r, x), rm_add(&m, x, -5);
+    CHECK(rm_predict(&m, probe) != before, "two new examples changed nothing");
+    CHECK(rm_pop(&m) == 0 && rm_pop(&m) == 0, "pop refused");
+    CHECK(rm_predict(&m, probe) == before, "after two pops: %.6f, before the adds %.6f", rm_predict(&m, probe), before);
+    rm_clear(&m);
+    CHECK(rm_pop(&m) != 0, "pop of an empty model succeeded");
+    rm_free(&m);
+}
+
+/* The closed-form leave-one-out R^2 against refitting without each example in turn, on a
+   noisy target it can half predict; and 0 when the targets are noise. */
+static void test_leave_one_out_fit_quality_matches_refitting(void) {
+    enum { N = 40 };
+    float xs[N][D], ys[N];
+    Rng r;
+    rng_seed(&r, 11);
+    for (int i = 0; i < N; i++) random_x(&r, xs[i]), ys[i] = target(xs[i]) + 0.6f * (rng_float(&r) - 0.5f);
+    RewardModel all;
+    rm_build(&all, D, N, 0, 0.1f);
+    for (int i = 0; i < N; i++) rm_add(&all, xs[i], ys[i]);
+    double residual = 0, spread = 0, mean = 0;
+    for (int i = 0; i < N; i++) mean += ys[i] / N;
+    for (int i = 0; i < N; i++) {
+        RewardModel rest;
+        rm_build(&rest, D, N, 0, 0.1f);
+        for (int j = 0; j < N; j++)
+            if (j != i) rm_add(&rest, xs[j], ys[j]);
+        double e = rm_predict(&rest, xs[i]) - ys[i];
+        residual += e * e, spread += (ys[i] - mean) * (ys[i] - mean);
+        rm_free(&rest);
+    }
+    double refit = 1 - residual / spread;
+    CHECK(refit > 0.2 && fabs(all.loo_r2 - refit) < 0.1, "leave-one-out R^2: closed form %.3f, refitting %.3f",
+          all.loo_r2, refit);
+    rm_clear(&all);
+    for (int i = 0; i < N; i++) rm_add(&all, xs[i], rng_float(&r) - 0.5f);
+    CHECK(all.loo_r2 < 0.1, "R^2 on noise targets: %.3f", all.loo_r2);
+    rm_free(&all);
+}
+
+static int open_buf(CkptFile *f, Buf *b) {
+    ckpt_finish(b);
+    int rc = ckpt_open_memory(f, "test", b->data, b->len);
+    buf_free(b);
+    return rc;
+}
+
+static void test_round_trip_and_bad_sections(void) {
+    RewardModel m, back;
+    rm_build(&m, D, 8, 2, 0.1f);
+    rm_build(&back, D, 8, 2, 0.1f);
+    Rng r;
+    rng_seed(&r, 9);
+    float x[D], probe[D];
+    random_x(&r, probe);
+    for (int i = 0; i < 12; i++) random_x(&r, x), rm_add(&m, x, target(x)); /* the ring has wrapped */
+    Buf b = {0};
+    ckpt_begin(&b);
+    rm_save(&m, &b);
+    CkptFile f;
+    CHECK(open_buf(&f, &b) == 0, "reopening: %s", err_msg());
+    CHECK(rm_load(&back, &f) == 0, "loading: %s", err_msg());
+    CHECK(rm_predict(&back, probe) == rm_predict(&m, probe), "loaded model guesses %.6f, saved one %.6f",
+          rm_predict(&back, probe), rm_predict(&m, probe));
+    ckpt_close(&f);
+
+    /* A section saved for another width is refused and the model is left as it was. */
+    RewardModel wide;
+    rm_build(&wide, D + 1, 8, 2, 0.1f);
+    float xw[D + 1] = {1};
+    rm_add(&wide, xw, 1), rm_add(&wide, xw + 1, 2);
+    ckpt_begin(&b);
+    rm_save(&wide, &b);
+    CHECK(open_buf(&f, &b) == 0, "reopening: %s", err_msg());
+    float kept = rm_predict(&back, probe);
+    CHECK(rm_load(&back, &f) != 0, "a section of another width was accepted");
+    CHECK(rm_predict(&back, probe) == kept, "a refused load changed the model");
+    ckpt_close(&f);
+
+    /* A profile from before the section existed loads as an empty model. */
+    ckpt_begin(&b);
+    CHECK(open_buf(&f, &b) == 0, "reopening: %s", err_msg());
+    CHECK(rm_load(&back, &f) == 0 && back.count == 0, "a file without the section: %d examples", back.count);
+    ckpt_close(&f);
+    rm_free(&wide), rm_free(&back), rm_free(&m);
+}
+
+int main(void) {
+    RUN(test_fits_a_linear_target_from_few_examples);
+    RUN(test_with_too_few_examples_it_says_the_mean);
+    RUN(test_fits_only_the_most_recent_examples);
+    RUN(test_pop_restores_the_fit_exactly);
+    RUN(test_leave_one_out_fit_quality_matches_refitting);
+    RUN(test_round_trip_and_bad_sections);
+    return check_summary();
+}
