@@ -24,6 +24,7 @@ typedef struct {
     double baseline;
     float *value_w;           /* (H + 1) */
     int64_t updates;
+    int staged;               /* 1 if the update added its episode to the replay buffer */
 } Snapshot;
 
 struct Learner {
@@ -63,7 +64,7 @@ LearnerConfig learner_default_config(void) {
     LearnerConfig c = {.algo = ALGO_FULL, .lr = 7e-4f, .clip = 1.0f, .kl_beta = 0.1f, .kl_target = 0.2f,
                        .entropy = 0.03f, .replay = 2, .self_imitation = 1, .imitate_above = 1.0f,
                        .replay_tokens = 96, .ppo_eps = 0.2f, .dpo_beta = 0.5f,
-                       .critic_lr = 0.02f,
+                       .critic_lr = 0.02f, .candidates = 0, .candidate_weight = 1.0f,
                        .undo_depth = 4};
     return c;
 }
@@ -83,6 +84,8 @@ int algo_from_name(const char *name, Algo *out) {
 }
 
 /* ---- episodes ---- */
+
+int reply_feature_dim(const Config *c) { return 2 * c->hidden_dim; }
 
 static float *copy_floats(const float *src, size_t n) {
     float *d = xmalloc(n * sizeof(float));
@@ -107,7 +110,7 @@ void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, cons
 
 void episode_free(Episode *e) {
     free(e->ctx_h), free(e->ctx_c), free(e->ref_h), free(e->ref_c);
-    free(e->tokens), free(e->behaviour_lp), free(e->ref_logp);
+    free(e->tokens), free(e->behaviour_lp), free(e->ref_logp), free(e->features);
     memset(e, 0, sizeof *e);
 }
 
@@ -116,6 +119,7 @@ static void episode_copy(Episode *dst, const Episode *src, const Config *c) {
     episode_init(dst, c, &p, &r, src->tokens, src->behaviour_lp, src->n);
     dst->reward = src->reward;
     if (src->ref_logp) dst->ref_logp = copy_floats(src->ref_logp, (size_t)(src->n + 1) * c->vocab_size);
+    if (src->features) dst->features = copy_floats(src->features, (size_t)reply_feature_dim(c));
 }
 
 /* Allocated and touched up front, so no update pays for page faults. */
@@ -226,7 +230,7 @@ int learner_undo(Learner *l) {
         return -1;
     }
     pop_undo(l);
-    if (l->replay_count > 0) { /* the undone rating leaves the replay buffer too */
+    if (l->undo[l->undo_head].staged && l->replay_count > 0) { /* the undone rating leaves the replay buffer too */
         l->replay_head = (l->replay_head + REPLAY_CAP - 1) % REPLAY_CAP;
         episode_free(&l->replay[l->replay_head]);
         l->replay_count--;
@@ -268,10 +272,25 @@ static const float *ref_logprobs(Learner *l, const Episode *e) {
     return l->ref_acts.logits;
 }
 
+/* The reward model's view of a reply, from the base model's pass just made over it:
+   the mean of the top layer's h after each input (what the reply talked about) and the
+   last one (how it ended, e.g. on a question mark). */
+static float *reply_features(const Learner *l, int T) {
+    const Config *c = &l->ref->config;
+    int H = c->hidden_dim;
+    float *f = xcalloc((size_t)reply_feature_dim(c), sizeof(float));
+    const float *h = l->ref_acts.h[c->num_layers - 1]; /* (T + 1, 1, H) */
+    for (int t = 1; t <= T; t++)
+        for (int j = 0; j < H; j++) f[j] += h[(size_t)t * H + j] / T;
+    memcpy(f + H, h + (size_t)T * H, (size_t)H * sizeof(float));
+    return f;
+}
+
 void learner_fill_ref(Learner *l, Episode *e) {
     if (e->ref_logp) return;
     const float *lp = ref_logprobs(l, e);
     e->ref_logp = copy_floats(lp, (size_t)(e->n + 1) * l->ref->config.vocab_size);
+    e->features = reply_features(l, e->n + 1);
 }
 
 /* KL(pi || pi_ref) at one step, from pi's probabilities p and both log-probabilities
@@ -520,13 +539,33 @@ static const Episode *pick_self_imitation(Learner *l, float *adv) {
 /* The shared body of a rating update and a safety penalty: one policy-gradient step with
    the given advantage (plus KL and entropy), replay when asked; the episode joins the replay
    buffer and trains the critic only when it is a rating. */
-static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating, UpdateStats *st) {
+/* The unrated candidates, leave-one-out (the baseline of each is the mean reward of the
+   rest of its group, the rated reply included), while the update's tokens stay within
+   budget. Adds their gradient; returns their policy-gradient loss. */
+static float candidates_backward(Learner *l, const Episode *rated, const Episode *cands, int k, float trust,
+                                 float beta, float eta, int *tokens, UpdateStats *st) {
+    double group = rated->reward;
+    for (int i = 0; i < k; i++) group += cands[i].reward;
+    float loss = 0;
+    for (int i = 0; i < k; i++) {
+        if (l->cfg.replay_tokens > 0 && *tokens + cands[i].n + 1 > l->cfg.replay_tokens) break;
+        *tokens += cands[i].n + 1;
+        float adv = trust * l->cfg.candidate_weight * (float)(cands[i].reward - (group - cands[i].reward) / k);
+        EpisodeTerms ct = episode_backward(l, &cands[i], adv, beta, eta, coef_reinforce);
+        loss += -adv * ct.logprob;
+        st->candidates++;
+    }
+    return loss;
+}
+
+static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating, const Episode *cands, int k,
+                       float trust, UpdateStats *st) {
     double t0 = now_seconds();
     Algo algo = l->cfg.algo;
     if (l->cfg.kl_beta != l->beta_set) l->beta = l->beta_set = l->cfg.kl_beta; /* set by the user */
     float beta = algo == ALGO_REINFORCE ? 0 : l->beta, eta = algo == ALGO_REINFORCE ? 0 : l->cfg.entropy;
     st->advantage = adv;
-    push_undo(l);
+    push_undo(l)->staged = is_rating;
     const Episode *e = is_rating ? stage_for_replay(l, e_in) : e_in;
     /* The gradient block is already zero: each Adam step clears it (adam.clear_grad). */
     EpisodeTerms terms = episode_backward(l, e, adv, beta, eta, algo == ALGO_FULL ? coef_ppo : coef_reinforce);
@@ -540,6 +579,8 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
        sampled probability, which is what keeps a rare liked reply rare). Then older rated
        episodes at random, re-weighted by how much the policy moved since (PPO). */
     int tokens = e->n + 1;
+    if (algo == ALGO_FULL && is_rating && k > 0 && trust > 0)
+        loss += candidates_backward(l, e, cands, k, trust, beta, eta, &tokens, st);
     if (algo == ALGO_FULL && is_rating)
         for (int k = 0; k < l->cfg.replay && k < l->replay_count; k++) {
             float old_adv = 0;
@@ -573,21 +614,23 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
     return 0;
 }
 
-int learner_update(Learner *l, const Episode *e, UpdateStats *st) {
+int learner_update(Learner *l, const Episode *e, UpdateStats *st) { return learner_update_group(l, e, NULL, 0, 0, st); }
+
+int learner_update_group(Learner *l, const Episode *e, const Episode *cands, int k, float trust, UpdateStats *st) {
     memset(st, 0, sizeof *st);
     Algo algo = l->cfg.algo;
     float baseline = 0;
     if (algo == ALGO_BASELINE) baseline = (float)l->baseline;
     if (algo == ALGO_ACTOR_CRITIC || algo == ALGO_FULL) baseline = learner_value(l, e->ctx_h);
     st->baseline = baseline;
-    return policy_step(l, e, e->reward - baseline, 1, st);
+    return policy_step(l, e, e->reward - baseline, 1, cands, k, trust, st);
 }
 
 /* A penalty is absolute: no baseline may explain it away (a critic would learn to expect
    it, and a model that always says the blocked thing would then stop being pushed). */
 int learner_penalise(Learner *l, const Episode *e, UpdateStats *st) {
     memset(st, 0, sizeof *st);
-    return policy_step(l, e, e->reward, 0, st);
+    return policy_step(l, e, e->reward, 0, NULL, 0, 0, st);
 }
 
 /* DPO (Rafailov et al. 2023): loss = -log sigmoid(b * ((lp_a - ref_a) - (lp_b - ref_b))). */
@@ -601,7 +644,7 @@ int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, U
     float sig_neg = 1.0f / (1.0f + expf(z)); /* sigmoid(-z) */
     st->loss = logf(1 + expf(-z));
     st->logprob_before = lp_a;
-    push_undo(l);
+    push_undo(l)->staged = 0;
     /* d loss / d lp_a = -b sigmoid(-z): a REINFORCE-shaped step with advantage b sigmoid(-z). */
     episode_backward(l, chosen, b * sig_neg, 0, 0, coef_reinforce);
     episode_backward(l, rejected, -b * sig_neg, 0, 0, coef_reinforce);

@@ -38,6 +38,10 @@ typedef struct {
     float ppo_eps;      /* importance-ratio clip of replayed episodes */
     float dpo_beta;     /* temperature of the preference (DPO) loss */
     float critic_lr;    /* step size of the value head */
+    int candidates;     /* replies the user did not see, sampled from the rated reply's context
+                           and scored by the reward model, learned from with each rating (full
+                           only; session.c samples them) */
+    float candidate_weight; /* their advantages' scale, against the rated reply's 1 */
     int undo_depth;     /* updates that can be undone */
 } LearnerConfig;
 
@@ -52,6 +56,9 @@ typedef struct {
     float *ref_logp;        /* (n + 1, V) the base model's log-probabilities along the reply,
                                computed once (learner_fill_ref) since the base never changes;
                                NULL until then */
+    float *features;        /* (reply_feature_dim) the reward model's input, with ref_logp:
+                               the base model's top-layer h along the reply (its mean, then
+                               its last value) */
     float reward;           /* R, set when rated */
 } Episode;
 
@@ -68,6 +75,7 @@ typedef struct {
     double ms;          /* wall time of the whole update */
     int rolled_back;    /* 1 if non-finite values forced a rollback */
     int replayed;       /* past episodes replayed in this update */
+    int candidates;     /* unrated candidates learned from in this update */
 } UpdateStats;
 
 typedef struct Learner Learner;
@@ -82,6 +90,7 @@ void learner_free(Learner *l);
 LearnerConfig *learner_config(Learner *l);
 
 /* Episodes: built from a context state and a reply; the learner copies what it keeps. */
+int reply_feature_dim(const Config *c); /* 2H */
 void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, const StepState *ref_ctx,
                   const int32_t *tokens, const float *behaviour_lp, int n);
 void episode_free(Episode *e);
@@ -97,6 +106,11 @@ float learner_logprob(Learner *l, const Episode *e, float *mean_kl);
 float learner_ref_logprob(Learner *l, const Episode *e);
 /* One update for a rated episode (e->reward set). Keeps it for replay. 0, or -1 if rolled back. */
 int learner_update(Learner *l, const Episode *e, UpdateStats *st);
+/* The same, with k unrated candidates from the same context whose reward was predicted
+   (cands[i].reward set, ref filled): each is pushed by trust * candidate_weight * (its
+   reward minus the mean of the rest of the group, the rated reply included), leave-one-out.
+   trust in [0, 1]: how far the predictions can be believed. */
+int learner_update_group(Learner *l, const Episode *e, const Episode *cands, int k, float trust, UpdateStats *st);
 /* A safety penalty: e->reward (negative) used as the advantage itself, with no baseline;
    the episode is neither replayed nor shown to the critic. */
 int learner_penalise(Learner *l, const Episode *e, UpdateStats *st);

@@ -226,6 +226,61 @@ static void test_self_imitation_replays_the_reply_that_beat_the_critic(void) {
           fallback_off);
 }
 
+/* Unrated candidates move by their reward against the mean of the rest of the group: with
+   the rated reply exactly as expected (advantage 0), a candidate scored above it gains and
+   one scored below loses; a group whose rewards all agree moves nothing. */
+static void test_candidates_move_by_their_leave_one_out_advantage(void) {
+    for (int score = -1; score <= 1; score++) { /* below, agreeing (0: two candidates), above */
+        Fixture f;
+        fixture(&f, ALGO_FULL, 1e-2f);
+        LearnerConfig *c = learner_config(f.l);
+        c->kl_beta = 0, c->entropy = 0, c->replay = 0; /* isolate the candidates' term */
+        Episode rated, cands[2];
+        episode(&f, &rated, "i am fine", 0);
+        rated.reward = learner_value(f.l, rated.ctx_h);
+        episode(&f, &cands[0], "rock, mostly.", rated.reward + (float)score);
+        episode(&f, &cands[1], "what music do you like?", rated.reward);
+        int k = score == 0 ? 2 : 1;
+        float before = learner_logprob(f.l, &cands[0], NULL);
+        float *start = xmalloc(f.policy.num_params * sizeof(float));
+        memcpy(start, f.policy.param_block, f.policy.num_params * sizeof(float));
+        UpdateStats st;
+        CHECK(learner_update_group(f.l, &rated, cands, k, 1, &st) == 0, "update failed: %s", err_msg());
+        CHECK(st.candidates == k, "%d candidates learned from, expected %d", st.candidates, k);
+        float after = learner_logprob(f.l, &cands[0], NULL);
+        if (score == 0)
+            CHECK(!memcmp(start, f.policy.param_block, f.policy.num_params * sizeof(float)),
+                  "a group whose rewards agree moved the weights");
+        else
+            CHECK(score > 0 ? after > before : after < before, "candidate scored %+d against the rated reply: %.4f -> %.4f",
+                  score, before, after);
+        free(start);
+        episode_free(&rated), episode_free(&cands[0]), episode_free(&cands[1]);
+        fixture_free(&f);
+    }
+}
+
+/* Undoing a preference (or a penalty) leaves the replay buffer alone: only a rating's undo
+   takes its episode back out. */
+static void test_undoing_a_preference_keeps_the_rated_reply_for_replay(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-3f);
+    learner_config(f.l)->replay = 1, learner_config(f.l)->self_imitation = 0;
+    Episode rated, a, b;
+    episode(&f, &rated, "rock, mostly.", 1);
+    episode(&f, &a, "hi there", 0);
+    episode(&f, &b, "and you?", 0);
+    UpdateStats st;
+    learner_update(f.l, &rated, &st);
+    learner_prefer(f.l, &a, &b, &st);
+    CHECK(learner_undo(f.l) == 0, "undo of the preference refused");
+    neutral_updates(&f, "i am fine", 1, &st);
+    CHECK(st.replayed == 1, "after undoing a preference, a rating replayed %d episodes (the buffer lost one)",
+          st.replayed);
+    episode_free(&rated), episode_free(&a), episode_free(&b);
+    fixture_free(&f);
+}
+
 /* Replays stop at the token budget, so that a long reply's update stays short. */
 static void test_replay_stays_within_the_token_budget(void) {
     Fixture f;
@@ -367,6 +422,8 @@ int main(void) {
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
     RUN(test_replay_stays_within_the_token_budget);
+    RUN(test_candidates_move_by_their_leave_one_out_advantage);
+    RUN(test_undoing_a_preference_keeps_the_rated_reply_for_replay);
     RUN(test_self_imitation_replays_the_reply_that_beat_the_critic);
     RUN(test_penalty_lowers_the_blocked_reply_even_when_expected);
     RUN(test_value_head_converges_on_a_wide_saturated_state);
