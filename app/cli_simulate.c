@@ -24,9 +24,9 @@ typedef struct {
 
 typedef struct {
     const char *model, *prompts, *valid, *assets, *algo;
-    int ratings, seeds, eval_every, samples, valid_bytes, no_safety, verbose;
-    float lr, clip, beta, kl_target, entropy, critic_lr;
-    int replay, self_imitation, entropy_floor;
+    int ratings, seeds, first_seed, eval_every, samples, valid_bytes, no_safety, verbose;
+    float lr, clip, beta, kl_target, entropy, critic_lr, candidate_weight;
+    int replay, self_imitation, entropy_floor, candidates;
     float imitate_above;
 } SimArgs;
 
@@ -63,7 +63,10 @@ typedef struct {
                                    within_bounds); -1 never */
     float bpb_final;            /* bits per byte on the validation slice */
     float d2_base, d2_final;    /* distinct-2 of held-out replies */
-    float ms_p50, ms_p95;       /* update time */
+    float ms_p50, ms_p95;       /* a rating's time: reward, candidates, update */
+    float trust;                /* the reward model's leave-one-out R^2 at the last rating */
+    float rm_corr;              /* correlation of the reward model's guesses with the ratings,
+                                   after the first RM_WARMUP ratings; 0 with too few */
     int rollbacks, nonfinite;
     float curve[64];            /* training preferred-rate per window of 10 ratings */
     int windows;
@@ -98,8 +101,8 @@ static int load_prompts(Prompts *p, const char *path) {
    returns the preferred fraction; fills replies (caller frees) for distinct-2. */
 static float heldout_rate(Session *s, const Prompts *p, const Rater *r, int samples, char **replies) {
     SessionConfig *cfg = session_config(s);
-    int keep = cfg->learn_from_blocked, liked = 0, k = 0;
-    cfg->learn_from_blocked = 0;
+    int keep = cfg->learn_from_blocked, keep_candidates = cfg->sample_candidates, liked = 0, k = 0;
+    cfg->learn_from_blocked = 0, cfg->sample_candidates = 0; /* these replies are never rated */
     for (int i = 0; i < p->n_heldout; i++)
         for (int j = 0; j < samples; j++) {
             const char *prompt = p->lines[p->n_train + i];
@@ -109,7 +112,7 @@ static float heldout_rate(Session *s, const Prompts *p, const Rater *r, int samp
             liked += !t->blocked && rater_prefers(r, t->text);
             if (replies) replies[k++] = xstrdup(t->blocked ? "" : t->text);
         }
-    cfg->learn_from_blocked = keep;
+    cfg->learn_from_blocked = keep, cfg->sample_candidates = keep_candidates;
     session_clear(s);
     return (float)liked / (float)(p->n_heldout * samples);
 }
@@ -140,6 +143,7 @@ static void free_replies(char **r, int n) {
 #define MAX_DRIFT 0.10f
 #define MIN_DISTINCT2_RATIO 0.90f
 #define BASE_DRAWS 4
+#define RM_WARMUP 10
 
 static int within_bounds(const Session *s, const RunResult *out, float d2, const Validation *v) {
     if (d2 < MIN_DISTINCT2_RATIO * out->d2_base) return 0;
@@ -162,6 +166,8 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     if (a->self_imitation >= 0) cfg.learn.self_imitation = a->self_imitation;
     if (a->imitate_above > -1e9f) cfg.learn.imitate_above = a->imitate_above;
     if (a->entropy_floor >= 0) cfg.learn.entropy_floor = a->entropy_floor;
+    if (a->candidates >= 0) cfg.learn.candidates = a->candidates;
+    if (a->candidate_weight >= 0) cfg.learn.candidate_weight = a->candidate_weight;
     Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, (uint64_t)seed * 7919 + 1);
     if (!s) return -1;
     int n_rep = p->n_heldout * a->samples;
@@ -178,6 +184,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     out->reach = out->reach_bounded = out->p0 >= target ? 0 : -1;
     float *ms = xmalloc((size_t)a->ratings * sizeof(float));
     int n_ms = 0, liked_in_window = 0;
+    double guess[4] = {0}, guessed = 0; /* sums of g, y, g^2, gy over guesses g of ratings y */
     Rng rng;
     rng_seed(&rng, (uint64_t)seed);
     for (int i = 1; i <= a->ratings; i++) {
@@ -194,7 +201,14 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
                 if (a->verbose) fprintf(stderr, "  rating failed: %s (loss %g, norm %g)\n", err_msg(), res.update.loss,
                                         res.update.grad_norm);
             }
-            else ms[n_ms++] = (float)res.update.ms;
+            else {
+                ms[n_ms++] = (float)res.ms;
+                out->trust = res.trust;
+                if (i > RM_WARMUP) {
+                    double g = res.predicted_human, y = liked ? 1 : -1;
+                    guess[0] += g, guess[1] += y, guess[2] += g * g, guess[3] += g * y, guessed++;
+                }
+            }
         }
         if (a->verbose) fprintf(stderr, "  %3d %s | %s | %s\n", i, liked ? "+" : "-", prompt, t->text);
         if (i % 10 == 0 && out->windows < 64) {
@@ -217,6 +231,10 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     const Model *policy = session_policy(s);
     for (size_t i = 0; i < policy->num_params; i++) out->nonfinite += !isfinite(policy->param_block[i]);
     if (v->ids) out->bpb_final = bits_per_byte(policy, v->ids, v->n, v->bytes);
+    /* y is +-1, so its variance is 1 - mean(y)^2. */
+    double my = guessed ? guess[1] / guessed : 0, mg = guessed ? guess[0] / guessed : 0;
+    double vg = guessed ? guess[2] / guessed - mg * mg : 0, vy = 1 - my * my;
+    if (guessed > 2 && vg > 1e-12 && vy > 1e-12) out->rm_corr = (float)((guess[3] / guessed - mg * my) / sqrt(vg * vy));
     out->ms_p50 = median(ms, n_ms);
     out->ms_p95 = n_ms ? ms[(int)(0.95 * (n_ms - 1))] : 0;
     free(ms);
@@ -230,16 +248,17 @@ static void print_ratings(const char *rater, const char *algo, const char *name,
 }
 
 int cli_simulate(int argc, char **argv) {
-    SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .eval_every = 5, .samples = 2,
+    SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .first_seed = 1, .eval_every = 5, .samples = 2,
                  .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1,
                  .self_imitation = -1, .imitate_above = -1e10f, .critic_lr = -1,
-                 .entropy_floor = -1};
+                 .entropy_floor = -1, .candidates = -1, .candidate_weight = -1};
     const char *rater_specs = "question,short,positive,topic:music";
     const Option opts[] = {
         {"--model", OPT_STRING, &a.model, "base model (default: the shipped model)"},
         {"--rater", OPT_STRING, &rater_specs, "comma-separated: question, short, positive, topic:WORD"},
         {"--ratings", OPT_INT, &a.ratings, "ratings per run (100)"},
         {"--seeds", OPT_INT, &a.seeds, "runs per rater and algorithm (5)"},
+        {"--first-seed", OPT_INT, &a.first_seed, "seed of the first run (1): more seeds in a second process"},
         {"--algo", OPT_STRING, &a.algo, "reinforce, baseline, actor-critic, full, or all (all)"},
         {"--lr", OPT_FLOAT, &a.lr, "learner step size (default: the learner's)"},
         {"--clip", OPT_FLOAT, &a.clip, "gradient-norm clip of an update (default: the learner's)"},
@@ -251,6 +270,8 @@ int cli_simulate(int argc, char **argv) {
         {"--replay", OPT_INT, &a.replay, "past ratings replayed per update (full)"},
         {"--self-imitation", OPT_INT, &a.self_imitation, "of those, replies that beat the critic imitated (full)"},
         {"--imitate-above", OPT_FLOAT, &a.imitate_above, "advantage a reply needs to be imitated (full)"},
+        {"--candidates", OPT_INT, &a.candidates, "unseen replies scored by the reward model per rating (full)"},
+        {"--candidate-weight", OPT_FLOAT, &a.candidate_weight, "their advantages' scale (full)"},
         {"--prompts", OPT_STRING, &a.prompts, "prompt file (default: assets/prompts.txt)"},
         {"--valid", OPT_STRING, &a.valid, "corpus for the bits-per-byte drift (default ../shared/data/corpus/valid.txt)"},
         {"--valid-bytes", OPT_INT, &a.valid_bytes, "bytes of it to evaluate (65536)"},
@@ -263,8 +284,8 @@ int cli_simulate(int argc, char **argv) {
     const char *usage = "rlchat simulate [--model FILE] [--rater SPEC] [--ratings N] [--seeds S] [--algo NAME]";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
     if (rc) return rc == 1 ? 0 : rc;
-    if (a.ratings < 1 || a.seeds < 1 || a.eval_every < 1 || a.samples < 1) {
-        fprintf(stderr, "rlchat: --ratings, --seeds, --eval-every and --samples must be positive\n");
+    if (a.ratings < 1 || a.seeds < 1 || a.first_seed < 1 || a.eval_every < 1 || a.samples < 1) {
+        fprintf(stderr, "rlchat: --ratings, --seeds, --first-seed, --eval-every and --samples must be positive\n");
         return 2;
     }
     if (!a.model) a.model = default_model_path();
@@ -326,7 +347,7 @@ int cli_simulate(int argc, char **argv) {
         for (int ai = 0; ai < n_algos; ai++) {
             float finals[64], p0s[64], reach[64], reach_b[64], drift[64], d2r[64], p50[64], p95[64];
             int n = 0, nonfinite = 0, rollbacks = 0;
-            for (int seed = 1; seed <= a.seeds && n < 64; seed++) {
+            for (int seed = a.first_seed; seed < a.first_seed + a.seeds && n < 64; seed++) {
                 RunResult res;
                 if (simulate_run(&a, &p, &raters[ri], algos[ai], seed, &v, &res) != 0) {
                     fprintf(stderr, "rlchat: %s\n", err_msg());
@@ -335,10 +356,10 @@ int cli_simulate(int argc, char **argv) {
                 }
                 drift[n] = v.bpb_base > 0 ? 100 * (res.bpb_final - v.bpb_base) / v.bpb_base : 0;
                 printf("run rater=%s algo=%s seed=%d p0=%.3f final=%.3f reach=%d reach_in_bounds=%d bpb_drift=%+.2f%% "
-                       "distinct2=%.3f/%.3f update_ms_p50=%.1f p95=%.1f rollbacks=%d nonfinite=%d curve=",
+                       "distinct2=%.3f/%.3f update_ms_p50=%.1f p95=%.1f rm_corr=%.2f rm_r2=%.2f rollbacks=%d nonfinite=%d curve=",
                        raters[ri].spec, algo_name(algos[ai]), seed, res.p0, res.final, res.reach, res.reach_bounded,
                        drift[n], res.d2_base,
-                       res.d2_final, res.ms_p50, res.ms_p95, res.rollbacks, res.nonfinite);
+                       res.d2_final, res.ms_p50, res.ms_p95, res.rm_corr, res.trust, res.rollbacks, res.nonfinite);
                 for (int w = 0; w < res.windows; w++) printf("%s%.1f", w ? "," : "", res.curve[w]);
                 printf("\n");
                 fflush(stdout);

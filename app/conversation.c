@@ -276,8 +276,8 @@ static void note_reward(Chat *c, const char *label, const RatingResult *r) {
         return;
     }
     chat_note(c, 0, "%s: R %+.2f = human %+.2f fluency %+.2f relevance %+.2f informativeness %+.2f "
-              "safety %+.2f; update %.1f ms%s", label, t->total, t->human, t->fluency, t->relevance,
-              t->informativeness, t->safety, r->update.ms, r->update.rolled_back ? " (rolled back)" : "");
+              "safety %+.2f (guessed %+.2f); update %.1f ms%s", label, t->total, t->human, t->fluency, t->relevance,
+              t->informativeness, t->safety, r->predicted_human, r->ms, r->update.rolled_back ? " (rolled back)" : "");
 }
 
 int chat_rate(Chat *c, float human, const char *label, const char *logged) {
@@ -289,9 +289,9 @@ int chat_rate(Chat *c, float human, const char *label, const char *logged) {
     if (c->reply >= 0) c->entries[c->reply].shown = c->entries[c->reply].len;
     push_rated(c, c->reply, -1, 1);
     push_reward(c, r.terms.total);
-    c->terms = r.terms, c->has_terms = 1;
+    c->terms = r.terms, c->has_terms = 1, c->guess = r.predicted_human;
     snprintf(c->terms_label, sizeof c->terms_label, "%s", label);
-    c->update_ms = r.update.ms, c->has_update = 1;
+    c->update_ms = r.ms, c->has_update = 1;
     c->kl = r.update.kl, c->has_kl = 1;
     c->version++;
     pthread_mutex_unlock(&c->lock);
@@ -361,13 +361,13 @@ int chat_prefer(Chat *c, int which) {
     push_rated(c, chosen, other, 0);
     c->reply = chosen;
     c->alt = -1;
-    c->update_ms = r.update.ms, c->has_update = 1;
+    c->update_ms = r.ms, c->has_update = 1;
     c->kl = r.update.kl, c->has_kl = 1;
     c->has_terms = 0;
     c->version++;
     pthread_mutex_unlock(&c->lock);
     chat_note(c, 0, "preferred %c: preference update in %.1f ms; the conversation goes on from %c", 'a' + which,
-              r.update.ms, 'a' + which);
+              r.ms, 'a' + which);
     log_line(c, t ? t->prompt : "", t ? t->text : "", which ? "b>a" : "a>b", NULL, r.update.logprob_before);
     return 0;
 }
@@ -455,6 +455,8 @@ static const Setting SETTINGS[] = {
     {"entropy", IN_LEARNER, offsetof(LearnerConfig, entropy), 0, 0, 1},
     {"clip", IN_LEARNER, offsetof(LearnerConfig, clip), 0, 0.001f, 1000},
     {"dpo_beta", IN_LEARNER, offsetof(LearnerConfig, dpo_beta), 0, 0.001f, 100},
+    {"candidates", IN_LEARNER, offsetof(LearnerConfig, candidates), 1, 0, SESSION_MAX_CANDIDATES},
+    {"candidate_weight", IN_LEARNER, offsetof(LearnerConfig, candidate_weight), 0, 0, 10},
     {"w_human", IN_WEIGHTS, offsetof(RewardWeights, human), 0, -10, 10},
     {"w_fluency", IN_WEIGHTS, offsetof(RewardWeights, fluency), 0, -10, 10},
     {"w_relevance", IN_WEIGHTS, offsetof(RewardWeights, relevance), 0, -10, 10},
@@ -539,7 +541,8 @@ int chat_set(Chat *c, const char *key, const char *value) {
     else *(float *)f = (float)v;
     if (s->where == IN_LEARNER) { /* the learner keeps its own copy */
         void *lf = (char *)live + s->off;
-        *(float *)lf = (float)v;
+        if (s->is_int) *(int *)lf = (int)v;
+        else *(float *)lf = (float)v;
     }
     chat_note(c, 0, "%s = %g", key, v);
     return 0;

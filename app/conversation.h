@@ -59,6 +59,7 @@ typedef struct {
     int n_rewards;
     RewardTerms terms;                   /* breakdown of the last reward */
     char terms_label[16];                /* the rating it came from ("good", "3/5") */
+    float guess;                         /* the reward model's guess of that rating, in [-1, 1] */
     int has_terms;
     float kl;                            /* mean per-token KL to the base on the last reply */
     int has_kl;

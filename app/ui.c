@@ -292,7 +292,8 @@ static void draw_message(const UiView *v, int y, int width) {
     } else if (c->has_terms) { /* the longest form of the breakdown that fits */
         const RewardTerms *t = &c->terms;
         static const char *forms[] = {
-            "%s: R %+.2f = human %+.2f  fluency %+.2f  relevance %+.2f  informativeness %+.2f  safety %+.2f",
+            "%s: R %+.2f = human %+.2f  fluency %+.2f  relevance %+.2f  informativeness %+.2f  safety %+.2f  "
+            "(guessed %+.2f)",
             "%s: R %+.2f = human %+.2f fluency %+.2f relevance %+.2f inform %+.2f safety %+.2f",
             "%s: R %+.2f = hum %+.2f flu %+.2f rel %+.2f inf %+.2f saf %+.2f",
             "R%+.1f %s h%+.1f f%+.1f r%+.1f i%+.1f s%+.1f"};
@@ -300,7 +301,7 @@ static void draw_message(const UiView *v, int y, int width) {
             if (i == 3) snprintf(buf, sizeof buf, forms[i], t->total, c->terms_label, t->human, t->fluency,
                                  t->relevance, t->informativeness, t->safety);
             else snprintf(buf, sizeof buf, forms[i], c->terms_label, t->total, t->human, t->fluency, t->relevance,
-                          t->informativeness, t->safety);
+                          t->informativeness, t->safety, c->guess); /* the shorter forms leave the guess out */
             if (text_width(buf, strlen(buf)) <= width) break;
         }
         puts_w(buf, width);

@@ -40,10 +40,12 @@ float human_from_stars(int stars) {
 /* Centred and scaled by this profile's history, so a user who rates everything "good"
    still tells the learner which replies were better than usual. The prior keeps the
    first ratings near their raw value. */
+float human_z(const RunningStat *s, float raw) { return clip1((float)((raw - s->mean) / (running_stat_std(s) + 1e-3))); }
+
 float human_standardised(RunningStat *s, float raw) {
-    float z = (float)((raw - s->mean) / (running_stat_std(s) + 1e-3));
+    float z = human_z(s, raw);
     running_stat_add(s, raw);
-    return clip1(z);
+    return z;
 }
 
 /* ---- automatic terms ---- */

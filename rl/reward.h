@@ -37,7 +37,9 @@ double running_stat_std(const RunningStat *s);
 
 /* A rating key as a raw human score in [-1, 1]: good +1, bad -1, stars 1..5 -> -1..1. */
 float human_from_stars(int stars);
-/* Standardises a raw human score against the profile's statistics (then adds it). */
+/* A raw human score standardised against the profile's statistics, clipped to [-1, 1]. */
+float human_z(const RunningStat *s, float raw);
+/* The same, then adds the score to the statistics. */
 float human_standardised(RunningStat *s, float raw);
 /* Fluency from the reply's mean log-probability per token under the base model. */
 float fluency_from_logprob(float mean_logprob);

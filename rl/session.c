@@ -10,7 +10,10 @@
 #define TAG_SESS CKPT_TAG('S', 'E', 'S', 'S')
 #define MAX_MESSAGE 4096 /* bytes of a message the model sees; longer ones keep their end */
 
-typedef enum { UPDATE_RATING, UPDATE_SAFETY } UpdateKind;
+typedef enum { UPDATE_RATING, UPDATE_PREFERENCE, UPDATE_SAFETY } UpdateKind;
+
+#define RM_EXAMPLES 32 /* rated replies the reward model fits: the learner's replay span */
+#define RM_RIDGE 1.0f  /* its ridge, relative to the kernel's mean diagonal */
 
 struct Session {
     SessionConfig cfg;
@@ -24,7 +27,11 @@ struct Session {
     Generator gen;           /* the policy's conversation */
     Generator ref_gen;       /* the base model's view of the same conversation */
     StepState ctx, ref_ctx;  /* both states before the last reply's TOK_BOT */
+    StepState held;          /* the conversation's state while candidates are sampled */
     Rng rng;
+    Rng candidate_rng;       /* candidates draw from their own stream: with or without them,
+                                the replies shown are drawn alike */
+    RewardModel rm;          /* predicts the human term of replies nobody rated */
     RunningStat human_stats; /* per-profile statistics of human ratings */
     Turn turn, alt;          /* the last reply and its alternative (after regenerate) */
     int has_turn, has_alt;
@@ -36,7 +43,7 @@ struct Session {
 SessionConfig session_default_config(void) {
     SessionConfig c = {.learn = learner_default_config(), .weights = reward_default_weights(),
                        .sampling = chat_sampler_defaults(), .max_tokens = CHAT_MAX_TOKENS,
-                       .resample_tries = 4, .learn_from_blocked = 1};
+                       .resample_tries = 4, .learn_from_blocked = 1, .sample_candidates = 1};
     return c;
 }
 
@@ -45,6 +52,9 @@ static void turn_free(Turn *t) {
     free(t->text);
     free(t->prompt_tokens);
     episode_free(&t->episode);
+    for (int i = 0; i < t->n_candidates; i++) episode_free(&t->candidates[i]);
+    free(t->candidates);
+    free(t->candidate_terms);
     memset(t, 0, sizeof *t);
 }
 
@@ -84,7 +94,10 @@ Session *session_new(const char *model_path, const char *assets_dir, const Sessi
     gen_build(&s->ref_gen, &s->base, &s->tok);
     step_build(&s->ctx, &s->base.config);
     step_build(&s->ref_ctx, &s->base.config);
+    step_build(&s->held, &s->base.config);
     rng_seed(&s->rng, seed);
+    rng_seed(&s->candidate_rng, seed ^ 0x9e3779b97f4a7c15ull);
+    rm_build(&s->rm, reply_feature_dim(&s->base.config), RM_EXAMPLES, cfg->learn.undo_depth, RM_RIDGE);
     running_stat_init(&s->human_stats);
     s->kinds = xcalloc(cfg->learn.undo_depth > 0 ? (size_t)cfg->learn.undo_depth : 1, sizeof(UpdateKind));
     return s;
@@ -98,6 +111,8 @@ void session_free(Session *s) {
     gen_free(&s->ref_gen);
     step_free(&s->ctx);
     step_free(&s->ref_ctx);
+    step_free(&s->held);
+    rm_free(&s->rm);
     learner_free(s->learner);
     if (s->safety) safety_free(s->safety);
     free(s->mask);
@@ -139,20 +154,30 @@ static void learn_from_blocked(Session *s, const Reply *r) {
     episode_free(&e);
 }
 
+/* Samples one reply from the saved context with the given stream and screens it: returns
+   its text (the caller frees it), *blocked, and v when blocked. The policy's state is left
+   just after it. */
+static char *sample_one(Session *s, Rng *rng, Reply *r, int *blocked, SafetyVerdict *v, TokenFn on_token, void *ctx,
+                        volatile sig_atomic_t *stop) {
+    int32_t bot = TOK_BOT;
+    step_copy(&s->gen.state, &s->ctx, &s->policy.config);
+    gen_feed(&s->gen, &bot, 1);
+    gen_reply(&s->gen, &s->cfg.sampling, rng, s->mask, s->cfg.max_tokens, r, on_token, ctx, stop);
+    char *text = reply_text(&s->tok, r);
+    *blocked = s->safety && safety_check(s->safety, text, strlen(text), v);
+    return text;
+}
+
 /* Samples from the saved context until a reply passes the filter (or the tries run out),
    and fills t. The policy's state is left just after TOK_BOT + the sample's tokens +
    TOK_EOT of the last try; the caller decides what the conversation keeps. */
 static void sample_screened(Session *s, Turn *t, TokenFn on_token, void *ctx, volatile sig_atomic_t *stop) {
-    int32_t bot = TOK_BOT;
     int tries = s->cfg.resample_tries > 0 ? s->cfg.resample_tries : 1;
     for (t->tries = 0; t->tries < tries; t->tries++) {
-        step_copy(&s->gen.state, &s->ctx, &s->policy.config);
-        gen_feed(&s->gen, &bot, 1);
         Reply r;
-        gen_reply(&s->gen, &s->cfg.sampling, &s->rng, s->mask, s->cfg.max_tokens, &r, on_token, ctx, stop);
-        char *text = reply_text(&s->tok, &r);
         SafetyVerdict v;
-        int blocked = s->safety && safety_check(s->safety, text, strlen(text), &v);
+        int blocked;
+        char *text = sample_one(s, &s->rng, &r, &blocked, &v, on_token, ctx, stop);
         if (!blocked) {
             t->text = text;
             t->stopped = r.stopped;
@@ -171,6 +196,51 @@ static void sample_screened(Session *s, Turn *t, TokenFn on_token, void *ctx, vo
     }
     t->blocked = 1;
     t->text = xstrdup(SESSION_PLACEHOLDER);
+}
+
+/* ---- rewards and the candidates they score ---- */
+
+/* Standardising centres the rating on the profile's running mean, which is a baseline.
+   REINFORCE, the ablation without one, takes the rating as it is. */
+static float human_term(Session *s, float raw, int add) {
+    if (s->cfg.learn.algo == ALGO_REINFORCE) return raw;
+    return add ? human_standardised(&s->human_stats, raw) : human_z(&s->human_stats, raw);
+}
+
+/* The reward of reply e (text) to the turn's message, with the given human term. */
+static void reward_terms(Session *s, const Turn *t, Episode *e, const char *text, float human, RewardTerms *terms) {
+    learner_fill_ref(s->learner, e); /* one base-model pass, shared by fluency, KL, replay and features */
+    terms->human = human;
+    terms->fluency = fluency_from_logprob(learner_ref_logprob(s->learner, e));
+    terms->relevance = relevance_score(&s->base, t->prompt_tokens, t->n_prompt, e->tokens, e->n);
+    terms->informativeness = informativeness_score(e->tokens, e->n, text);
+    terms->safety = 0; /* it passed the filter */
+    reward_combine(terms, &s->cfg.weights);
+}
+
+/* Samples the turn's candidates: up to k replies to its context that nobody will see,
+   from the policy that sampled the reply. Each is screened (a blocked one is dropped) and
+   gets the base model's pass and its automatic reward terms now, so the rating only adds
+   the guessed human term. The conversation's state is left as it was. */
+static void sample_candidates(Session *s, Turn *t, int k) {
+    t->candidates = xcalloc((size_t)k, sizeof(Episode));
+    t->candidate_terms = xcalloc((size_t)k, sizeof(RewardTerms));
+    step_copy(&s->held, &s->gen.state, &s->policy.config);
+    for (int i = 0; i < k; i++) {
+        Reply r;
+        SafetyVerdict v;
+        int blocked;
+        char *text = sample_one(s, &s->candidate_rng, &r, &blocked, &v, NULL, NULL, NULL);
+        if (!blocked) {
+            Episode *e = &t->candidates[t->n_candidates];
+            episode_init(e, &s->policy.config, &s->ctx, &s->ref_ctx, r.tokens, r.logprobs, r.n);
+            reward_terms(s, t, e, text, 0, &t->candidate_terms[t->n_candidates]);
+            t->n_candidates++;
+        }
+        free(text);
+        reply_free(&r);
+    }
+    step_copy(&s->gen.state, &s->held, &s->policy.config);
 }
 
 /* Moves both conversations past the reply t shows (an empty reply when blocked). */
@@ -211,6 +281,8 @@ const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_tok
     step_copy(&s->ref_ctx, &s->ref_gen.state, &s->base.config);
     sample_screened(s, t, on_token, ctx, stop);
     commit_reply(s, t);
+    int k = s->cfg.learn.algo == ALGO_FULL && s->cfg.sample_candidates ? s->cfg.learn.candidates : 0;
+    if (!t->blocked && k > 0) sample_candidates(s, t, k < SESSION_MAX_CANDIDATES ? k : SESSION_MAX_CANDIDATES);
     s->has_turn = 1;
     return t;
 }
@@ -233,20 +305,8 @@ const Turn *session_regenerate(Session *s, TokenFn on_token, void *ctx, volatile
 
 /* ---- ratings ---- */
 
-static void reward_terms(Session *s, Turn *t, float human, RewardTerms *terms) {
-    Episode *e = &t->episode;
-    learner_fill_ref(s->learner, e); /* one base-model pass, shared by fluency, KL and replay */
-    /* Standardising centres the rating on the profile's running mean, which is a baseline.
-       REINFORCE, the ablation without one, takes the rating as it is. */
-    terms->human = s->cfg.learn.algo == ALGO_REINFORCE ? human : human_standardised(&s->human_stats, human);
-    terms->fluency = fluency_from_logprob(learner_ref_logprob(s->learner, e));
-    terms->relevance = relevance_score(&s->base, t->prompt_tokens, t->n_prompt, e->tokens, e->n);
-    terms->informativeness = informativeness_score(e->tokens, e->n, t->text);
-    terms->safety = 0; /* it was shown, so it passed the filter */
-    reward_combine(terms, &s->cfg.weights);
-}
-
 int session_rate(Session *s, float human, RatingResult *out) {
+    double t0 = now_seconds();
     memset(out, 0, sizeof *out);
     if (!s->has_turn) {
         err_set("nothing to rate yet: say something first");
@@ -261,21 +321,39 @@ int session_rate(Session *s, float human, RatingResult *out) {
         err_set("the last reply is already rated (u undoes the rating)");
         return -1;
     }
-    reward_terms(s, t, human, &out->terms);
-    t->episode.reward = out->terms.total;
-    if (learner_update(s->learner, &t->episode, &out->update) != 0) return -1;
+    Episode *e = &t->episode;
+    reward_terms(s, t, e, t->text, human_term(s, human, 1), &out->terms);
+    e->reward = out->terms.total;
+    out->predicted_human = rm_predict(&s->rm, e->features);
+    rm_add(&s->rm, e->features, human);
+    /* The candidates' guessed ratings come from the reward model that has just seen this
+       one; the learner believes them as far as the model predicts ratings it has not seen. */
+    for (int i = 0; i < t->n_candidates; i++) {
+        RewardTerms terms = t->candidate_terms[i];
+        terms.human = human_term(s, rm_predict(&s->rm, t->candidates[i].features), 0);
+        reward_combine(&terms, &s->cfg.weights);
+        t->candidates[i].reward = terms.total;
+    }
+    out->candidates = t->n_candidates;
+    out->trust = s->rm.loo_r2 > 0 ? s->rm.loo_r2 : 0;
+    if (learner_update_group(s->learner, e, t->candidates, t->n_candidates, out->trust, &out->update) != 0) {
+        rm_pop(&s->rm);
+        out->ms = (now_seconds() - t0) * 1e3;
+        return -1;
+    }
     /* What the update did to this reply, and how far the policy now is from the base. */
-    out->update.logprob_after = learner_logprob(s->learner, &t->episode, &out->update.kl);
+    out->update.logprob_after = learner_logprob(s->learner, e, &out->update.kl);
     push_kind(s, UPDATE_RATING);
     t->rated = 1;
     s->ratings++;
     s->unsaved++;
+    out->ms = (now_seconds() - t0) * 1e3;
     return 0;
 }
 
 int session_undo(Session *s) {
     int found = 0;
-    for (int i = 0; i < s->n_kinds; i++) found |= s->kinds[i] == UPDATE_RATING;
+    for (int i = 0; i < s->n_kinds; i++) found |= s->kinds[i] != UPDATE_SAFETY;
     if (!found) {
         err_set("nothing to undo");
         return -1;
@@ -284,7 +362,8 @@ int session_undo(Session *s) {
     while (s->n_kinds > 0) {
         UpdateKind k = s->kinds[--s->n_kinds];
         learner_undo(s->learner);
-        if (k == UPDATE_RATING) break;
+        if (k == UPDATE_RATING) rm_pop(&s->rm); /* the reward model forgets the rating too */
+        if (k != UPDATE_SAFETY) break;
     }
     s->ratings--;
     s->unsaved++;
@@ -304,7 +383,8 @@ int session_prefer(Session *s, int which, RatingResult *out) {
     }
     Turn *chosen = which ? &s->alt : &s->turn, *rejected = which ? &s->turn : &s->alt;
     if (learner_prefer(s->learner, &chosen->episode, &rejected->episode, &out->update) != 0) return -1;
-    push_kind(s, UPDATE_RATING);
+    out->ms = out->update.ms;
+    push_kind(s, UPDATE_PREFERENCE);
     s->ratings++;
     s->unsaved++;
     commit_reply(s, chosen);
@@ -335,6 +415,7 @@ void session_reset(Session *s) {
     learner_free(s->learner);
     s->learner = learner_new(&s->policy, &s->base, &s->cfg.learn);
     running_stat_init(&s->human_stats);
+    rm_clear(&s->rm);
     s->n_kinds = 0;
     s->ratings = 0;
     s->unsaved = 0;
@@ -359,6 +440,7 @@ int session_save(Session *s, const char *path) {
     ckpt_put(&b, TAG_SESS, &rec, sizeof rec);
     ckpt_put_model(&b, &s->policy, &s->tok, 0);
     learner_save(s->learner, &b);
+    rm_save(&s->rm, &b);
     if (ckpt_write(path, &b) != 0) return -1;
     s->unsaved = 0;
     return 0;
@@ -384,9 +466,13 @@ int session_load(Session *s, const char *path) {
     }
     if (ckpt_get_model(&f, &m, &t) != 0) goto err;
     int rc = -1;
+    RewardModel rm;
+    rm_build(&rm, s->rm.dim, s->rm.cap, s->rm.slots - s->rm.cap, s->rm.ridge);
     if (m.num_params != s->policy.num_params || memcmp(&m.config, &s->policy.config, sizeof m.config)) {
         err_set("%s: the profile's model has a different shape from the base", path);
-    } else if (learner_load(s->learner, &f) == 0) { /* checks before it changes anything */
+    } else if (rm_load(&rm, &f) == 0 && learner_load(s->learner, &f) == 0) { /* both check before they change anything */
+        RewardModel old = s->rm;
+        s->rm = rm, rm = old; /* the old one is freed below */
         memcpy(s->policy.param_block, m.param_block, m.num_params * sizeof(float));
         s->policy.version++;
         s->human_stats.n = rec.stat_n, s->human_stats.mean = rec.stat_mean, s->human_stats.m2 = rec.stat_m2;
@@ -396,6 +482,7 @@ int session_load(Session *s, const char *path) {
         session_clear(s);
         rc = 0;
     }
+    rm_free(&rm);
     model_free(&m);
     tokenizer_free(&t);
     ckpt_close(&f);

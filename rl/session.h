@@ -16,9 +16,11 @@
 #include "model/generate.h"
 #include "rl/learner.h"
 #include "rl/reward.h"
+#include "rl/reward_model.h"
 #include "rl/safety.h"
 
 #define SESSION_PLACEHOLDER "[reply withheld by the safety filter]"
+#define SESSION_MAX_CANDIDATES 8 /* unseen replies a rating can learn from */
 
 typedef struct {
     LearnerConfig learn;      /* learner settings */
@@ -26,6 +28,8 @@ typedef struct {
     SamplerConfig sampling;   /* chat sampling */
     int max_tokens;           /* longest reply */
     int resample_tries;       /* attempts before the placeholder */
+    int sample_candidates;    /* 1: each reply also samples the learner's candidates (when it
+                                 takes any); off for replies that are never rated */
     int learn_from_blocked;   /* penalise blocked samples through the learner (1) */
 } SessionConfig;
 
@@ -40,6 +44,11 @@ typedef struct {
     int32_t *prompt_tokens;  /* (n_prompt) for the relevance reward */
     int n_prompt;
     int rated;               /* 1 once rated */
+    Episode *candidates;     /* (n_candidates) unseen replies from the same context, for the
+                                learner (learn.candidates); base model pass done */
+    RewardTerms *candidate_terms; /* (n_candidates) their automatic terms; the human term is
+                                guessed when the reply is rated */
+    int n_candidates;
     int stopped;             /* 1 if the user stopped it (Ctrl-C); still rateable */
 } Turn;
 
@@ -47,6 +56,11 @@ typedef struct {
 typedef struct {
     RewardTerms terms;       /* breakdown of R */
     UpdateStats update;      /* what the update did */
+    float predicted_human;   /* the reward model's guess of terms.human, made before it saw it */
+    int candidates;          /* unseen replies sampled for the update (blocked ones excluded) */
+    float trust;             /* how far the update believed the guesses about them: the reward
+                                model's leave-one-out R^2, at least 0 */
+    double ms;               /* the whole rating: reward, candidates, update */
 } RatingResult;
 
 typedef struct Session Session;

@@ -158,6 +158,45 @@ static void test_reinforce_takes_the_rating_as_it_is_and_the_rest_standardise_it
           standardised);
 }
 
+/* With candidates on, a rating also learns from unseen replies, blocked ones dropped; undo
+   takes back the weights and the reward model's example alike: rated again, the same reply
+   gets the same guess it got the first time. */
+static void test_candidates_are_screened_and_undo_takes_back_the_reward_model_too(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/mixed.model", dir);
+    write_blocklist("food 2 banana split\n"); /* half its replies */
+    SessionConfig cfg = session_default_config();
+    cfg.learn.candidates = 3;
+    Session *s = session_new(path, dir, &cfg, 42);
+    CHECK(s != NULL, "session_new: %s", err_msg());
+    if (!s) return;
+    RatingResult r;
+    int rated = 0, learned = 0;
+    const Turn *t = NULL;
+    for (int k = 0; k < 12; k++) {
+        t = session_say(s, "hi", 2, NULL, NULL, NULL);
+        if (t->blocked) continue;
+        CHECK(session_rate(s, k % 2 ? 1.0f : -1.0f, &r) == 0, "rating: %s", err_msg());
+        CHECK(r.candidates <= 3, "%d candidates from 3 samples", r.candidates);
+        rated++, learned += r.candidates;
+    }
+    CHECK(rated >= 4 && learned > 0 && learned < 3 * rated,
+          "%d candidates learned from over %d ratings: none, or the blocked ones too", learned, rated);
+    t = session_say(s, "hi", 2, NULL, NULL, NULL);
+    for (int k = 0; k < 10 && t->blocked; k++) t = session_say(s, "hi", 2, NULL, NULL, NULL);
+    const Model *m = session_policy(s);
+    float *before = xmalloc(m->num_params * sizeof(float));
+    memcpy(before, m->param_block, m->num_params * sizeof(float));
+    CHECK(session_rate(s, 1, &r) == 0, "rating: %s", err_msg());
+    float guess = r.predicted_human;
+    CHECK(session_undo(s) == 0, "undo: %s", err_msg());
+    CHECK(!memcmp(before, m->param_block, m->num_params * sizeof(float)), "undo did not restore the weights");
+    CHECK(session_rate(s, 1, &r) == 0, "rating again: %s", err_msg());
+    CHECK(r.predicted_human == guess, "guessed %.6f the first time, %.6f after the undo", guess, r.predicted_human);
+    free(before);
+    session_free(s);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/rlchat_session_XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -165,6 +204,7 @@ int main(void) {
     RUN(test_blocked_reply_is_resampled_and_no_shown_reply_is_blocked);
     RUN(test_masked_word_tokens_never_appear_in_replies);
     RUN(test_reinforce_takes_the_rating_as_it_is_and_the_rest_standardise_it);
+    RUN(test_candidates_are_screened_and_undo_takes_back_the_reward_model_too);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
