@@ -145,8 +145,8 @@ static void test_round_trip_and_bad_sections(void) {
     /* A section saved for another width is refused and the model is left as it was. */
     RewardModel wide;
     rm_build(&wide, D + 1, 8, 2, 0.1f);
-    float xw[D + 1] = {1};
-    rm_add(&wide, xw, 1), rm_add(&wide, xw + 1, 2);
+    float xw[2][D + 1] = {{1}, {0, 1}};
+    rm_add(&wide, xw[0], 1), rm_add(&wide, xw[1], 2);
     ckpt_begin(&b);
     rm_save(&wide, &b);
     CHECK(open_buf(&f, &b) == 0, "reopening: %s", err_msg());
