@@ -248,8 +248,8 @@ static void print_ratings(const char *rater, const char *algo, const char *name,
 }
 
 int cli_simulate(int argc, char **argv) {
-    SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .first_seed = 1, .eval_every = 5, .samples = 2,
-                 .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1,
+    SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .first_seed = 1, .eval_every = 5,
+                 .samples = 2, .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1,
                  .self_imitation = -1, .imitate_above = -1e10f, .critic_lr = -1,
                  .entropy_floor = -1, .candidates = -1, .candidate_weight = -1};
     const char *rater_specs = "question,short,positive,topic:music";
@@ -356,7 +356,8 @@ int cli_simulate(int argc, char **argv) {
                 }
                 drift[n] = v.bpb_base > 0 ? 100 * (res.bpb_final - v.bpb_base) / v.bpb_base : 0;
                 printf("run rater=%s algo=%s seed=%d p0=%.3f final=%.3f reach=%d reach_in_bounds=%d bpb_drift=%+.2f%% "
-                       "distinct2=%.3f/%.3f update_ms_p50=%.1f p95=%.1f rm_corr=%.2f rm_r2=%.2f rollbacks=%d nonfinite=%d curve=",
+                       "distinct2=%.3f/%.3f update_ms_p50=%.1f p95=%.1f rm_corr=%.2f rm_r2=%.2f rollbacks=%d "
+                       "nonfinite=%d curve=",
                        raters[ri].spec, algo_name(algos[ai]), seed, res.p0, res.final, res.reach, res.reach_bounded,
                        drift[n], res.d2_base,
                        res.d2_final, res.ms_p50, res.ms_p95, res.rm_corr, res.trust, res.rollbacks, res.nonfinite);

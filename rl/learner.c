@@ -539,9 +539,6 @@ static const Episode *pick_self_imitation(Learner *l, float *adv) {
     return older_episode(l, back);
 }
 
-/* The shared body of a rating update and a safety penalty: one policy-gradient step with
-   the given advantage (plus KL and entropy), replay when asked; the episode joins the replay
-   buffer and trains the critic only when it is a rating. */
 /* The unrated candidates, leave-one-out (the baseline of each is the mean reward of the
    rest of its group, the rated reply included), while the update's tokens stay within
    budget. Adds their gradient; returns their policy-gradient loss. */
@@ -561,8 +558,11 @@ static float candidates_backward(Learner *l, const Episode *rated, const Episode
     return loss;
 }
 
-static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating, const Episode *cands, int k,
-                       float trust, UpdateStats *st) {
+/* The shared body of a rating update and a safety penalty: one policy-gradient step with
+   the given advantage (plus KL and entropy), replay and the candidates when asked; the
+   episode joins the replay buffer and trains the critic only when it is a rating. */
+static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating, const Episode *cands,
+                       int n_cands, float trust, UpdateStats *st) {
     double t0 = now_seconds();
     Algo algo = l->cfg.algo;
     if (l->cfg.kl_beta != l->beta_set) l->beta = l->beta_set = l->cfg.kl_beta; /* set by the user */
@@ -582,8 +582,8 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
        sampled probability, which is what keeps a rare liked reply rare). Then older rated
        episodes at random, re-weighted by how much the policy moved since (PPO). */
     int tokens = e->n + 1;
-    if (algo == ALGO_FULL && is_rating && k > 0 && trust > 0)
-        loss += candidates_backward(l, e, cands, k, trust, beta, eta, &tokens, st);
+    if (algo == ALGO_FULL && is_rating && n_cands > 0 && trust > 0)
+        loss += candidates_backward(l, e, cands, n_cands, trust, beta, eta, &tokens, st);
     if (algo == ALGO_FULL && is_rating)
         for (int k = 0; k < l->cfg.replay && k < l->replay_count; k++) {
             float old_adv = 0;

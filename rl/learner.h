@@ -6,9 +6,10 @@
    a value head on the LSTM state (actor-critic, full). beta adapts toward a KL target.
    "full" adds replay: self-imitation of a past reply that beat the critic's expectation by
    more than imitate_above, and a recent rated reply with a PPO-clipped importance ratio
-   against the stored behaviour log-probabilities. A preference between two replies is a
-   DPO update. Every update can be undone bit for bit; a non-finite update rolls back to
-   the last good weights.
+   against the stored behaviour log-probabilities; and, when given, unrated candidates from
+   the same context whose reward a reward model guessed (leave-one-out advantages). A
+   preference between two replies is a DPO update. Every update can be undone bit for bit;
+   a non-finite update rolls back to the last good weights.
    Between updates the policy's gradient block is all zero (each Adam step clears it). */
 #ifndef RLCHAT_LEARNER_H
 #define RLCHAT_LEARNER_H

@@ -40,7 +40,9 @@ float human_from_stars(int stars) {
 /* Centred and scaled by this profile's history, so a user who rates everything "good"
    still tells the learner which replies were better than usual. The prior keeps the
    first ratings near their raw value. */
-float human_z(const RunningStat *s, float raw) { return clip1((float)((raw - s->mean) / (running_stat_std(s) + 1e-3))); }
+float human_z(const RunningStat *s, float raw) {
+    return clip1((float)((raw - s->mean) / (running_stat_std(s) + 1e-3)));
+}
 
 float human_standardised(RunningStat *s, float raw) {
     float z = human_z(s, raw);

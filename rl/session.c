@@ -470,7 +470,7 @@ int session_load(Session *s, const char *path) {
     rm_build(&rm, s->rm.dim, s->rm.cap, s->rm.slots - s->rm.cap, s->rm.ridge);
     if (m.num_params != s->policy.num_params || memcmp(&m.config, &s->policy.config, sizeof m.config)) {
         err_set("%s: the profile's model has a different shape from the base", path);
-    } else if (rm_load(&rm, &f) == 0 && learner_load(s->learner, &f) == 0) { /* both check before they change anything */
+    } else if (rm_load(&rm, &f) == 0 && learner_load(s->learner, &f) == 0) { /* each checks, then changes */
         RewardModel old = s->rm;
         s->rm = rm, rm = old; /* the old one is freed below */
         memcpy(s->policy.param_block, m.param_block, m.num_params * sizeof(float));

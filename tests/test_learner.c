@@ -252,8 +252,8 @@ static void test_candidates_move_by_their_leave_one_out_advantage(void) {
             CHECK(!memcmp(start, f.policy.param_block, f.policy.num_params * sizeof(float)),
                   "a group whose rewards agree moved the weights");
         else
-            CHECK(score > 0 ? after > before : after < before, "candidate scored %+d against the rated reply: %.4f -> %.4f",
-                  score, before, after);
+            CHECK(score > 0 ? after > before : after < before,
+                  "candidate scored %+d against the rated reply: %.4f -> %.4f", score, before, after);
         free(start);
         episode_free(&rated), episode_free(&cands[0]), episode_free(&cands[1]);
         fixture_free(&f);
