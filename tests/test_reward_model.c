@@ -23,13 +23,19 @@ static float target(const float *x) {
     return (float)y;
 }
 
+/* Adds n examples at random points: the target's value there, or y when target is 0. */
+static void add_random(RewardModel *m, Rng *r, int n, int use_target, float y) {
+    float x[D];
+    for (int i = 0; i < n; i++) random_x(r, x), rm_add(m, x, use_target ? target(x) : y);
+}
+
 static void test_fits_a_linear_target_from_few_examples(void) {
     RewardModel m;
     rm_build(&m, D, 32, 4, 0.01f);
     Rng r;
     rng_seed(&r, 3);
+    add_random(&m, &r, 32, 1, 0);
     float x[D];
-    for (int i = 0; i < 32; i++) random_x(&r, x), rm_add(&m, x, target(x));
     double err = 0, var = 0;
     for (int i = 0; i < 200; i++) {
         random_x(&r, x);
@@ -58,8 +64,8 @@ static void test_fits_only_the_most_recent_examples(void) {
     rm_build(&m, D, 4, 4, 1.0f);
     Rng r;
     rng_seed(&r, 5);
+    add_random(&m, &r, 4, 0, 0), add_random(&m, &r, 4, 0, 1);
     float x[D];
-    for (int i = 0; i < 8; i++) random_x(&r, x), rm_add(&m, x, i < 4 ? 0.0f : 1.0f);
     random_x(&r, x);
     CHECK(fabsf(rm_predict(&m, x) - 1) < 1e-4f, "guessed %.4f with only 1s in the window", rm_predict(&m, x));
     rm_free(&m);
@@ -72,11 +78,11 @@ static void test_pop_restores_the_fit_exactly(void) {
     rm_build(&m, D, 6, 2, 0.1f);
     Rng r;
     rng_seed(&r, 7);
-    float x[D], probe[D];
+    float probe[D];
     random_x(&r, probe);
-    for (int i = 0; i < 9; i++) random_x(&r, x), rm_add(&m, x, target(x));
+    add_random(&m, &r, 9, 1, 0);
     float before = rm_predict(&m, probe);
-    for (int k = 0; k < 2; k++) random_x(&r, x), rm_add(&m, x, -5);
+    add_random(&m, &r, 2, 0, -5);
     CHECK(rm_predict(&m, probe) != before, "two new examples changed nothing");
     CHECK(rm_pop(&m) == 0 && rm_pop(&m) == 0, "pop refused");
     CHECK(rm_predict(&m, probe) == before, "after two pops: %.6f, before the adds %.6f", rm_predict(&m, probe), before);
@@ -129,9 +135,9 @@ static void test_round_trip_and_bad_sections(void) {
     rm_build(&back, D, 8, 2, 0.1f);
     Rng r;
     rng_seed(&r, 9);
-    float x[D], probe[D];
+    float probe[D];
     random_x(&r, probe);
-    for (int i = 0; i < 12; i++) random_x(&r, x), rm_add(&m, x, target(x)); /* the ring has wrapped */
+    add_random(&m, &r, 12, 1, 0); /* the ring has wrapped */
     Buf b = {0};
     ckpt_begin(&b);
     rm_save(&m, &b);
