@@ -1,5 +1,6 @@
 /* bench_learner: the time of one rating update of the full learner (reward-weighted
-   policy gradient, exact KL against the base, entropy, replay, Adam, undo snapshot):
+   policy gradient, exact KL against the base, entropy, replay, Adam, undo snapshot), and
+   of one with two scored candidates (`/set candidates 2`) on 20-token replies:
    `bench_learner MODEL_FILE` on that model, or `bench_learner E H L V [TIED]` on a random one
    of that shape; printed as `name value unit` lines. */
 #include <stdio.h>
@@ -10,6 +11,14 @@
 #include "model/checkpoint.h"
 #include "model/lstm.h"
 #include "rl/learner.h"
+
+/* An episode of n random tokens (above the byte range) from ctx, with reward R. */
+static void random_episode(Episode *e, const Config *c, const StepState *ctx, Rng *r, int n, float reward) {
+    int32_t reply[64];
+    for (int i = 0; i < n; i++) reply[i] = 300 + (int32_t)(rng_u32(r) % (uint32_t)(c->vocab_size - 300));
+    episode_init(e, c, ctx, ctx, reply, NULL, n);
+    e->reward = reward;
+}
 
 int main(int argc, char **argv) {
     Config c = bench_shape();
@@ -36,23 +45,34 @@ int main(int argc, char **argv) {
     Learner *l = learner_new(&policy, &base, &lc);
     StepState ctx;
     step_build(&ctx, &c);
-    int32_t reply[40];
     Rng r;
     rng_seed(&r, 3);
     enum { REPS = 40 };
-    double ms[REPS];
+    double ms[REPS], cand_ms[REPS];
     for (int k = 0; k < REPS; k++) {
-        for (int i = 0; i < 40; i++) reply[i] = 300 + (int32_t)(rng_u32(&r) % (uint32_t)(c.vocab_size - 300));
         Episode e;
-        episode_init(&e, &c, &ctx, &ctx, reply, NULL, 40);
-        e.reward = k % 2 ? 1.0f : -1.0f;
+        random_episode(&e, &c, &ctx, &r, 40, k % 2 ? 1.0f : -1.0f);
         UpdateStats st;
         learner_update(l, &e, &st);
         ms[k] = st.ms;
         episode_free(&e);
     }
+    for (int k = 0; k < REPS; k++) {
+        Episode e, cands[2];
+        random_episode(&e, &c, &ctx, &r, 20, k % 2 ? 1.0f : -1.0f);
+        for (int i = 0; i < 2; i++) {
+            random_episode(&cands[i], &c, &ctx, &r, 20, i ? 0.5f : -0.5f);
+            learner_fill_ref(l, &cands[i]); /* done with the reply, before the rating */
+        }
+        UpdateStats st;
+        learner_update_group(l, &e, cands, 2, 1, &st);
+        cand_ms[k] = st.ms;
+        episode_free(&e), episode_free(&cands[0]), episode_free(&cands[1]);
+    }
     printf("learner_update_ms_median %.1f ms\n", bench_quantile(ms, REPS, 0.5));
     printf("learner_update_ms_p95 %.1f ms\n", bench_quantile(ms, REPS, 0.95));
+    printf("learner_update_2_candidates_ms_median %.1f ms\n", bench_quantile(cand_ms, REPS, 0.5));
+    printf("learner_update_2_candidates_ms_p95 %.1f ms\n", bench_quantile(cand_ms, REPS, 0.95));
     printf("learner_params %zu count\n", policy.num_params);
     step_free(&ctx);
     learner_free(l);
