@@ -221,8 +221,9 @@ static void reward_terms(Session *s, const Turn *t, Episode *e, const char *text
 /* Samples the turn's candidates: up to k replies to its context that nobody will see,
    from the policy that sampled the reply. Each is screened (a blocked one is dropped) and
    gets the base model's pass and its automatic reward terms now, so the rating only adds
-   the guessed human term. The conversation's state is left as it was. */
-static void sample_candidates(Session *s, Turn *t, int k) {
+   the guessed human term. A stop request (Ctrl-C) ends the sampling and drops the
+   candidate it cut short. The conversation's state is left as it was. */
+static void sample_candidates(Session *s, Turn *t, int k, volatile sig_atomic_t *stop) {
     t->candidates = xcalloc((size_t)k, sizeof(Episode));
     t->candidate_terms = xcalloc((size_t)k, sizeof(RewardTerms));
     step_copy(&s->held, &s->gen.state, &s->policy.config);
@@ -230,7 +231,12 @@ static void sample_candidates(Session *s, Turn *t, int k) {
         Reply r;
         SafetyVerdict v;
         int blocked;
-        char *text = sample_one(s, &s->candidate_rng, &r, &blocked, &v, NULL, NULL, NULL);
+        char *text = sample_one(s, &s->candidate_rng, &r, &blocked, &v, NULL, NULL, stop);
+        if (r.stopped) {
+            free(text);
+            reply_free(&r);
+            break;
+        }
         if (!blocked) {
             Episode *e = &t->candidates[t->n_candidates];
             episode_init(e, &s->policy.config, &s->ctx, &s->ref_ctx, r.tokens, r.logprobs, r.n);
@@ -282,7 +288,8 @@ const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_tok
     sample_screened(s, t, on_token, ctx, stop);
     commit_reply(s, t);
     int k = s->cfg.learn.algo == ALGO_FULL && s->cfg.sample_candidates ? s->cfg.learn.candidates : 0;
-    if (!t->blocked && k > 0) sample_candidates(s, t, k < SESSION_MAX_CANDIDATES ? k : SESSION_MAX_CANDIDATES);
+    if (!t->blocked && k > 0 && !(stop && *stop))
+        sample_candidates(s, t, k < SESSION_MAX_CANDIDATES ? k : SESSION_MAX_CANDIDATES, stop);
     s->has_turn = 1;
     return t;
 }

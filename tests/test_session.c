@@ -158,9 +158,9 @@ static void test_reinforce_takes_the_rating_as_it_is_and_the_rest_standardise_it
           standardised);
 }
 
-/* With candidates on, a rating also learns from unseen replies, blocked ones dropped; undo
-   takes back the weights and the reward model's example alike: rated again, the same reply
-   gets the same guess it got the first time. */
+/* With candidates on, a rating also learns from unseen replies, blocked ones dropped, and
+   a stopped reply samples none; undo takes back the weights and the reward model's example
+   alike: rated again, the same reply gets the same guess it got the first time. */
 static void test_candidates_are_screened_and_undo_takes_back_the_reward_model_too(void) {
     char path[128];
     snprintf(path, sizeof path, "%s/mixed.model", dir);
@@ -182,6 +182,10 @@ static void test_candidates_are_screened_and_undo_takes_back_the_reward_model_to
     }
     CHECK(rated >= 4 && learned > 0 && learned < 3 * rated,
           "%d candidates learned from over %d ratings: none, or the blocked ones too", learned, rated);
+    volatile sig_atomic_t stop = 1; /* Ctrl-C: the reply stops, and no candidates are sampled */
+    t = session_say(s, "hi", 2, NULL, NULL, &stop);
+    CHECK(t->stopped && t->n_candidates == 0, "stopped reply: stopped %d, %d candidates", t->stopped,
+          t->n_candidates);
     t = session_say(s, "hi", 2, NULL, NULL, NULL);
     for (int k = 0; k < 10 && t->blocked; k++) t = session_say(s, "hi", 2, NULL, NULL, NULL);
     const Model *m = session_policy(s);
