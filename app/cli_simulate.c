@@ -145,9 +145,15 @@ static void free_replies(char **r, int n) {
 #define BASE_DRAWS 4
 #define RM_WARMUP 10
 
-static int within_bounds(const Session *s, const RunResult *out, float d2, const Validation *v) {
-    if (d2 < MIN_DISTINCT2_RATIO * out->d2_base) return 0;
-    return !v->ids || bits_per_byte(session_policy(s), v->ids, v->n, v->bytes) <= (1 + MAX_DRIFT) * v->bpb_base;
+static int within_bounds(const Session *s, const RunResult *out, float d2, const Validation *v, int verbose,
+                         int rating) {
+    float bpb = v->ids ? bits_per_byte(session_policy(s), v->ids, v->n, v->bytes) : 0;
+    int ok = d2 >= MIN_DISTINCT2_RATIO * out->d2_base && (!v->ids || bpb <= (1 + MAX_DRIFT) * v->bpb_base);
+    if (verbose) /* why a check that met the rate missed the bounds */
+        fprintf(stderr, "  check at %d: rate met; distinct-2 %.3f of the base, bits per byte %+.2f%%: %s\n", rating,
+                out->d2_base > 0 ? d2 / out->d2_base : 0, v->ids ? 100 * (bpb - v->bpb_base) / v->bpb_base : 0,
+                ok ? "within the bounds" : "outside them");
+    return ok;
 }
 
 /* One simulated user: ratings on training prompts, held-out checks every eval_every. */
@@ -218,7 +224,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
         if (out->reach_bounded < 0 && i % a->eval_every == 0) {
             if (heldout_rate(s, p, r, a->samples, replies) >= target) {
                 if (out->reach < 0) out->reach = i;
-                if (within_bounds(s, out, (float)distinct2(replies, n_rep), v))
+                if (within_bounds(s, out, (float)distinct2(replies, n_rep), v, a->verbose, i))
                     out->reach_bounded = i;
             }
             free_replies(replies, n_rep);
@@ -279,7 +285,7 @@ int cli_simulate(int argc, char **argv) {
         {"--samples", OPT_INT, &a.samples, "replies per held-out prompt per check (2)"},
         {"--assets", OPT_STRING, &a.assets, "safety filter folder (default: the shipped assets)"},
         {"--no-safety", OPT_FLAG, &a.no_safety, "run without the safety filter"},
-        {"--verbose", OPT_FLAG, &a.verbose, "print every rated exchange"},
+        {"--verbose", OPT_FLAG, &a.verbose, "print every rated exchange, and each check that met the rate with its bounds"},
         {NULL, 0, NULL, NULL}};
     const char *usage = "rlchat simulate [--model FILE] [--rater SPEC] [--ratings N] [--seeds S] [--algo NAME]";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
