@@ -147,8 +147,10 @@ static void free_replies(char **r, int n) {
 
 static int within_bounds(const Session *s, const RunResult *out, float d2, const Validation *v, int verbose,
                          int rating) {
-    float bpb = v->ids ? bits_per_byte(session_policy(s), v->ids, v->n, v->bytes) : 0;
-    int ok = d2 >= MIN_DISTINCT2_RATIO * out->d2_base && (!v->ids || bpb <= (1 + MAX_DRIFT) * v->bpb_base);
+    int d2_ok = d2 >= MIN_DISTINCT2_RATIO * out->d2_base;
+    /* A pass over the validation slice costs more than the check's replies: only when it decides. */
+    float bpb = v->ids && (d2_ok || verbose) ? bits_per_byte(session_policy(s), v->ids, v->n, v->bytes) : 0;
+    int ok = d2_ok && (!v->ids || bpb <= (1 + MAX_DRIFT) * v->bpb_base);
     if (verbose) /* why a check that met the rate missed the bounds */
         fprintf(stderr, "  check at %d: rate met; distinct-2 %.3f of the base, bits per byte %+.2f%%: %s\n", rating,
                 out->d2_base > 0 ? d2 / out->d2_base : 0, v->ids ? 100 * (bpb - v->bpb_base) / v->bpb_base : 0,

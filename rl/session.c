@@ -27,7 +27,6 @@ struct Session {
     Generator gen;           /* the policy's conversation */
     Generator ref_gen;       /* the base model's view of the same conversation */
     StepState ctx, ref_ctx;  /* both states before the last reply's TOK_BOT */
-    StepState held;          /* the conversation's state while candidates are sampled */
     Rng rng;
     Rng candidate_rng;       /* candidates draw from their own stream: with or without them,
                                 the replies shown are drawn alike */
@@ -94,7 +93,6 @@ Session *session_new(const char *model_path, const char *assets_dir, const Sessi
     gen_build(&s->ref_gen, &s->base, &s->tok);
     step_build(&s->ctx, &s->base.config);
     step_build(&s->ref_ctx, &s->base.config);
-    step_build(&s->held, &s->base.config);
     rng_seed(&s->rng, seed);
     rng_seed(&s->candidate_rng, seed ^ 0x9e3779b97f4a7c15ull);
     rm_build(&s->rm, reply_feature_dim(&s->base.config), RM_EXAMPLES, cfg->learn.undo_depth, RM_RIDGE);
@@ -111,7 +109,6 @@ void session_free(Session *s) {
     gen_free(&s->ref_gen);
     step_free(&s->ctx);
     step_free(&s->ref_ctx);
-    step_free(&s->held);
     rm_free(&s->rm);
     learner_free(s->learner);
     if (s->safety) safety_free(s->safety);
@@ -222,11 +219,11 @@ static void reward_terms(Session *s, const Turn *t, Episode *e, const char *text
    from the policy that sampled the reply. Each is screened (a blocked one is dropped) and
    gets the base model's pass and its automatic reward terms now, so the rating only adds
    the guessed human term. A stop request (Ctrl-C) ends the sampling and drops the
-   candidate it cut short. The conversation's state is left as it was. */
+   candidate it cut short. The policy's state is left after the last candidate:
+   commit_reply, called next, rebuilds the conversation's from the saved context. */
 static void sample_candidates(Session *s, Turn *t, int k, volatile sig_atomic_t *stop) {
     t->candidates = xcalloc((size_t)k, sizeof(Episode));
     t->candidate_terms = xcalloc((size_t)k, sizeof(RewardTerms));
-    step_copy(&s->held, &s->gen.state, &s->policy.config);
     for (int i = 0; i < k; i++) {
         Reply r;
         SafetyVerdict v;
@@ -246,7 +243,6 @@ static void sample_candidates(Session *s, Turn *t, int k, volatile sig_atomic_t 
         free(text);
         reply_free(&r);
     }
-    step_copy(&s->gen.state, &s->held, &s->policy.config);
 }
 
 /* Moves both conversations past the reply t shows (an empty reply when blocked). */
@@ -286,10 +282,10 @@ const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_tok
     step_copy(&s->ctx, &s->gen.state, &s->policy.config);
     step_copy(&s->ref_ctx, &s->ref_gen.state, &s->base.config);
     sample_screened(s, t, on_token, ctx, stop);
-    commit_reply(s, t);
     int k = s->cfg.learn.algo == ALGO_FULL && s->cfg.sample_candidates ? s->cfg.learn.candidates : 0;
     if (!t->blocked && k > 0 && !(stop && *stop))
         sample_candidates(s, t, k < SESSION_MAX_CANDIDATES ? k : SESSION_MAX_CANDIDATES, stop);
+    commit_reply(s, t);
     s->has_turn = 1;
     return t;
 }
@@ -341,7 +337,6 @@ int session_rate(Session *s, float human, RatingResult *out) {
         reward_combine(&terms, &s->cfg.weights);
         t->candidates[i].reward = terms.total;
     }
-    out->candidates = t->n_candidates;
     out->trust = s->rm.loo_r2 > 0 ? s->rm.loo_r2 : 0;
     if (learner_update_group(s->learner, e, t->candidates, t->n_candidates, out->trust, &out->update) != 0) {
         rm_pop(&s->rm);

@@ -57,7 +57,6 @@ typedef struct {
     RewardTerms terms;       /* breakdown of R */
     UpdateStats update;      /* what the update did */
     float predicted_human;   /* the reward model's guess of terms.human, made before it saw it */
-    int candidates;          /* unseen replies sampled for the update (blocked ones excluded) */
     float trust;             /* how far the update believed the guesses about them: the reward
                                 model's leave-one-out R^2, at least 0 */
     double ms;               /* the whole rating: reward, candidates, update */

@@ -177,8 +177,8 @@ static void test_candidates_are_screened_and_undo_takes_back_the_reward_model_to
         t = session_say(s, "hi", 2, NULL, NULL, NULL);
         if (t->blocked) continue;
         CHECK(session_rate(s, k % 2 ? 1.0f : -1.0f, &r) == 0, "rating: %s", err_msg());
-        CHECK(r.candidates <= 3, "%d candidates from 3 samples", r.candidates);
-        rated++, learned += r.candidates;
+        CHECK(t->n_candidates <= 3, "%d candidates from 3 samples", t->n_candidates);
+        rated++, learned += t->n_candidates;
     }
     CHECK(rated >= 4 && learned > 0 && learned < 3 * rated,
           "%d candidates learned from over %d ratings: none, or the blocked ones too", learned, rated);
