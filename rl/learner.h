@@ -99,6 +99,8 @@ void episode_free(Episode *e);
 /* Computes e->ref_logp if it is not there yet (one forward pass of the base model). */
 void learner_fill_ref(Learner *l, Episode *e);
 
+/* The fraction of the reply's token bigrams found in the last `recent` rated replies. */
+float learner_recent_overlap(const Learner *l, const int32_t *tokens, int n, int recent);
 /* The critic's estimate for a context: the running mean of rewards plus the value head. */
 float learner_value(Learner *l, const float *ctx_h);
 /* Sum of log pi(reply + TOK_EOT | context) under the policy, and its mean KL to the base. */

@@ -8,7 +8,7 @@
 static float clip1(float x) { return isnan(x) ? x : x < -1 ? -1 : x > 1 ? 1 : x; }
 
 RewardWeights reward_default_weights(void) {
-    RewardWeights w = {.human = 1.0f, .fluency = 0.1f, .relevance = 0.1f, .informativeness = 0.1f, .safety = 1.0f};
+    RewardWeights w = {.human = 1.0f, .fluency = 0.1f, .relevance = 0.1f, .informativeness = 0.3f, .safety = 1.0f};
     return w;
 }
 
@@ -93,7 +93,7 @@ static int count_words(const char *text) {
     return words;
 }
 
-float informativeness_score(const int32_t *reply, int n, const char *text) {
+float informativeness_score(const int32_t *reply, int n, const char *text, float repeated) {
     int words = count_words(text);
     if (n == 0 || words == 0) return -1;
     /* Repeated token bigrams: a looping reply repeats most of them. */
@@ -105,6 +105,10 @@ float informativeness_score(const int32_t *reply, int n, const char *text) {
                 break;
             }
     float score = 0.5f - 2.0f * (n > 1 ? (float)repeats / (float)(n - 1) : 0);
+    /* Said before: a model that answers every message with the same line is generic too,
+       however fine the line. Replies to different messages share only common phrases; a
+       policy that has narrowed onto a few lines repeats all of theirs. */
+    score -= repeated;
     /* Length: typical replies in the corpus are 5 to 25 words. */
     if (words < 3) score -= 0.5f;
     else if (words > 40) score -= 0.5f;

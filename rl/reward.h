@@ -13,7 +13,8 @@ typedef struct {
     float human;            /* the rating, standardised per profile */
     float fluency;          /* mean log-probability under the frozen base model, normalised */
     float relevance;        /* cosine of mean base embeddings of the message and the reply */
-    float informativeness;  /* penalises empty, generic, repetitive or overlong replies */
+    float informativeness;  /* penalises empty, generic, repetitive or overlong replies, and
+                               ones that repeat the last replies */
     float safety;           /* -1 when the filter blocked the reply, else 0 */
     float total;            /* the weighted sum */
 } RewardTerms;
@@ -30,7 +31,7 @@ typedef struct {
     double m2;    /* sum of squared deviations */
 } RunningStat;
 
-RewardWeights reward_default_weights(void); /* human 1, fluency 0.1, relevance 0.1, informativeness 0.1, safety 1 */
+RewardWeights reward_default_weights(void); /* human 1, fluency 0.1, relevance 0.1, informativeness 0.3, safety 1 */
 void running_stat_init(RunningStat *s);     /* prior: 4 observations, mean 0, variance 1 */
 void running_stat_add(RunningStat *s, double x);
 double running_stat_std(const RunningStat *s);
@@ -46,8 +47,9 @@ float fluency_from_logprob(float mean_logprob);
 /* Relevance: cosine of the mean base-model embeddings of the two token lists. */
 float relevance_score(const Model *base, const int32_t *message, int n_message, const int32_t *reply, int n_reply);
 /* Informativeness of a reply (tokens and text): empty -1; repeated n-grams, generic stock
-   replies and lengths far from typical lower it. */
-float informativeness_score(const int32_t *reply, int n, const char *text);
+   replies, lengths far from typical and repeating earlier replies lower it. repeated: the
+   fraction of its token bigrams that recent replies already hold (learner_recent_overlap). */
+float informativeness_score(const int32_t *reply, int n, const char *text, float repeated);
 /* Clips every term and fills terms->total. */
 void reward_combine(RewardTerms *terms, const RewardWeights *w);
 

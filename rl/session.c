@@ -204,13 +204,18 @@ static float human_term(Session *s, float raw, int add) {
     return add ? human_standardised(&s->human_stats, raw) : human_z(&s->human_stats, raw);
 }
 
+/* The rated replies a reply is compared with for repetition: about two conversations'
+   worth, so a line the model has taken to saying everywhere is caught within a few turns. */
+#define RECENT_REPLIES 16
+
 /* The reward of reply e (text) to the turn's message, with the given human term. */
 static void reward_terms(Session *s, const Turn *t, Episode *e, const char *text, float human, RewardTerms *terms) {
     learner_fill_ref(s->learner, e); /* one base-model pass, shared by fluency, KL, replay and features */
     terms->human = human;
     terms->fluency = fluency_from_logprob(learner_ref_logprob(s->learner, e));
     terms->relevance = relevance_score(&s->base, t->prompt_tokens, t->n_prompt, e->tokens, e->n);
-    terms->informativeness = informativeness_score(e->tokens, e->n, text);
+    float repeated = learner_recent_overlap(s->learner, e->tokens, e->n, RECENT_REPLIES);
+    terms->informativeness = informativeness_score(e->tokens, e->n, text, repeated);
     terms->safety = 0; /* it passed the filter */
     reward_combine(terms, &s->cfg.weights);
 }

@@ -415,6 +415,30 @@ static void test_entropy_floor_acts_only_on_a_policy_surer_than_the_base(void) {
     }
 }
 
+/* The history the informativeness term reads: the bigrams of the last rated replies, which
+   an undone rating leaves. */
+static void test_recent_overlap_counts_the_bigrams_of_the_last_rated_replies(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-3f);
+    Episode said, other;
+    episode(&f, &said, "what music do you like?", 1);
+    episode(&f, &other, "hi there, how are you?", 1);
+    CHECK(learner_recent_overlap(f.l, said.tokens, said.n, 16) == 0, "a learner with no ratings finds an overlap");
+    UpdateStats st;
+    CHECK(learner_update(f.l, &said, &st) == 0, "update failed: %s", err_msg());
+    float same = learner_recent_overlap(f.l, said.tokens, said.n, 16);
+    float different = learner_recent_overlap(f.l, other.tokens, other.n, 16);
+    CHECK(same == 1, "a repeated reply overlaps %.2f, not 1", same);
+    CHECK(different < 0.5f, "a different reply overlaps %.2f", different);
+    CHECK(learner_update(f.l, &other, &st) == 0, "update failed: %s", err_msg());
+    CHECK(learner_recent_overlap(f.l, said.tokens, said.n, 1) < same, "the window of 1 still sees the older reply");
+    CHECK(learner_undo(f.l) == 0 && learner_undo(f.l) == 0, "undo failed");
+    CHECK(learner_recent_overlap(f.l, said.tokens, said.n, 16) == 0, "an undone rating is still in the history");
+    episode_free(&said);
+    episode_free(&other);
+    fixture_free(&f);
+}
+
 int main(void) {
     RUN(test_positive_reward_raises_and_negative_lowers_the_reply_logprob);
     RUN(test_kl_and_entropy_gradients_match_finite_differences);
@@ -423,6 +447,7 @@ int main(void) {
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
     RUN(test_replay_stays_within_the_token_budget);
     RUN(test_candidates_move_by_their_leave_one_out_advantage);
+    RUN(test_recent_overlap_counts_the_bigrams_of_the_last_rated_replies);
     RUN(test_undoing_a_preference_keeps_the_rated_reply_for_replay);
     RUN(test_self_imitation_replays_the_reply_that_beat_the_critic);
     RUN(test_penalty_lowers_the_blocked_reply_even_when_expected);

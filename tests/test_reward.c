@@ -35,20 +35,28 @@ static void test_fluency_maps_the_base_log_probability_onto_minus_one_to_one(voi
     CHECK(fluency_from_logprob(-20) == -1 && fluency_from_logprob(0) == 1, "not clipped to [-1, 1]");
 }
 
-static void test_informativeness_ranks_empty_looping_and_stock_replies_lower(void) {
+static void test_informativeness_ranks_empty_looping_stock_and_repeated_replies_lower(void) {
     int32_t ordinary[8] = {10, 11, 12, 13, 14, 15, 16, 17}, looping[8] = {10, 11, 10, 11, 10, 11, 10, 11};
     int32_t ok[1] = {20};
-    float fine = informativeness_score(ordinary, 8, "i went hiking with my dog last weekend");
-    CHECK(informativeness_score(ordinary, 0, "") == -1, "an empty reply is not -1");
-    CHECK(informativeness_score(looping, 8, "la la la la la la la la") < fine - 0.5f, "a looping reply is not lower");
-    CHECK(informativeness_score(ok, 1, "Okay.") < fine - 0.5f, "a stock reply is not lower");
+    const char *hiking = "i went hiking with my dog last weekend";
+    float fine = informativeness_score(ordinary, 8, hiking, 0);
+    CHECK(informativeness_score(ordinary, 0, "", 0) == -1, "an empty reply is not -1");
+    CHECK(informativeness_score(looping, 8, "la la la la la la la la", 0) < fine - 0.5f,
+          "a looping reply is not lower");
+    CHECK(informativeness_score(ok, 1, "Okay.", 0) < fine - 0.5f, "a stock reply is not lower");
+    /* The same reply, when the last replies already held all or some of its bigrams. */
+    float said_before = informativeness_score(ordinary, 8, hiking, 1);
+    float partly = informativeness_score(ordinary, 8, hiking, 0.3f);
+    CHECK(said_before < fine - 0.5f, "a reply said before is not lower: %.2f against %.2f", said_before, fine);
+    CHECK(said_before < partly && partly < fine, "not monotone in the repeated fraction: %.2f, %.2f, %.2f", fine,
+          partly, said_before);
 }
 
 static void test_total_is_the_weighted_sum_of_clipped_terms(void) {
     RewardTerms t = {.human = 3, .fluency = -0.5f, .relevance = 0.25f, .informativeness = -7, .safety = 0};
     RewardWeights w = reward_default_weights();
     reward_combine(&t, &w);
-    float want = 1 * 1 + 0.1f * -0.5f + 0.1f * 0.25f + 0.1f * -1 + 1 * 0;
+    float want = w.human * 1 + w.fluency * -0.5f + w.relevance * 0.25f + w.informativeness * -1 + w.safety * 0;
     CHECK(t.human == 1 && t.informativeness == -1, "terms not clipped: human %g, informativeness %g", t.human,
           t.informativeness);
     CHECK(fabsf(t.total - want) < 1e-6f, "total %g, want %g", t.total, want);
@@ -58,7 +66,7 @@ int main(void) {
     RUN(test_stars_map_onto_minus_one_to_one);
     RUN(test_standardising_centres_a_habitual_rating);
     RUN(test_fluency_maps_the_base_log_probability_onto_minus_one_to_one);
-    RUN(test_informativeness_ranks_empty_looping_and_stock_replies_lower);
+    RUN(test_informativeness_ranks_empty_looping_stock_and_repeated_replies_lower);
     RUN(test_total_is_the_weighted_sum_of_clipped_terms);
     return check_summary();
 }
