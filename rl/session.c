@@ -204,8 +204,8 @@ static float human_term(Session *s, float raw, int add) {
     return add ? human_standardised(&s->human_stats, raw) : human_z(&s->human_stats, raw);
 }
 
-/* The rated replies a reply is compared with for repetition: about two conversations'
-   worth, so a line the model has taken to saying everywhere is caught within a few turns. */
+/* The rated replies a reply is compared with for repetition (the learner keeps 32): a line
+   the model has taken to saying to every message is caught within a few ratings. */
 #define RECENT_REPLIES 16
 
 /* The reward of reply e (text) to the turn's message, with the given human term. */
