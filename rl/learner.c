@@ -503,25 +503,6 @@ static void remember_staged(Learner *l) {
     if (l->replay_count < REPLAY_CAP) l->replay_count++;
 }
 
-/* The fraction of the reply's token bigrams that one of the last `recent` rated replies
-   also holds. A policy that answers every message with the same few lines repeats most of
-   them; the base model, talking about different things, repeats only common phrases. */
-float learner_recent_overlap(const Learner *l, const int32_t *tokens, int n, int recent) {
-    int older = l->replay_count < recent ? l->replay_count : recent, repeated = 0;
-    if (n < 2 || older == 0) return 0;
-    /* The reward is computed before the update stages the reply: back 1 is the last rated. */
-    for (int i = 1; i < n; i++) {
-        int found = 0;
-        for (int back = 1; back <= older && !found; back++) {
-            const Episode *e = &l->replay[(l->replay_head + REPLAY_CAP - back) % REPLAY_CAP];
-            for (int j = 1; j < e->n && !found; j++)
-                found = e->tokens[j - 1] == tokens[i - 1] && e->tokens[j] == tokens[i];
-        }
-        repeated += found;
-    }
-    return (float)repeated / (float)(n - 1);
-}
-
 /* The rated episodes before the staged one (when the ring is full, the staged slot held
    the oldest, which is gone), and the back-th most recent of them (back >= 1). */
 static int older_count(const Learner *l) { return l->replay_count < REPLAY_CAP ? l->replay_count : REPLAY_CAP - 1; }
@@ -556,6 +537,25 @@ static const Episode *pick_self_imitation(Learner *l, float *adv) {
     }
     *adv = above[back - 1];
     return older_episode(l, back);
+}
+
+/* The fraction of the reply's token bigrams that one of the last `recent` rated replies
+   also holds. A policy that answers every message with the same few lines repeats most of
+   them; the base model, talking about different things, repeats only common phrases. The
+   reward is computed before the update stages the reply, so every older episode is rated. */
+float learner_recent_overlap(const Learner *l, const int32_t *tokens, int n, int recent) {
+    int older = older_count(l) < recent ? older_count(l) : recent, repeated = 0;
+    if (n < 2 || older == 0) return 0;
+    for (int i = 1; i < n; i++) {
+        int found = 0;
+        for (int back = 1; back <= older && !found; back++) {
+            const Episode *e = older_episode(l, back);
+            for (int j = 1; j < e->n && !found; j++)
+                found = e->tokens[j - 1] == tokens[i - 1] && e->tokens[j] == tokens[i];
+        }
+        repeated += found;
+    }
+    return (float)repeated / (float)(n - 1);
 }
 
 /* The unrated candidates, leave-one-out (the baseline of each is the mean reward of the
