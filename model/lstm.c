@@ -76,6 +76,17 @@ void model_free(Model *m) {
 
 void model_zero_grad(Model *m) { memset(m->grad_block, 0, m->num_params * sizeof(float)); }
 
+void model_view_build(Model *view, const Model *m) {
+    *view = *m;
+    view->grad_block = xcalloc(m->num_params, sizeof(float));
+    params_layout(&view->grads, &m->config, view->grad_block);
+}
+
+void model_view_free(Model *view) {
+    free(view->grad_block);
+    memset(view, 0, sizeof *view);
+}
+
 void acts_build(Acts *a, const Config *c, int max_batch, int max_time) {
     memset(a, 0, sizeof *a);
     size_t B = (size_t)max_batch, T = (size_t)max_time, N = B * T;

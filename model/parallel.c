@@ -3,6 +3,7 @@
    helper thread for the short phases of generation. */
 #include "parallel.h"
 
+#include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -46,6 +47,21 @@ static void copy_range(void *ctx, size_t begin, size_t end) {
 void parallel_copy(float *dst, const float *src, size_t n) {
     CopyJob j = {dst, src};
     parallel_for(n, copy_range, &j);
+}
+
+typedef struct {
+    float *dst, *src;
+} AddJob;
+
+static void add_clear_range(void *ctx, size_t begin, size_t end) {
+    AddJob *j = ctx;
+    float *restrict d = j->dst, *restrict s = j->src;
+    for (size_t i = begin; i < end; i++) d[i] += s[i], s[i] = 0;
+}
+
+void parallel_add_clear(float *dst, float *src, size_t n) {
+    AddJob j = {dst, src};
+    parallel_for(n, add_clear_range, &j);
 }
 
 /* ---- the team: the caller and one long-lived helper ---- */
@@ -131,4 +147,11 @@ void team_barrier(void) {
         atomic_store_explicit(&team.phase, phase + 1, memory_order_release);
     } else
         while (atomic_load_explicit(&team.phase, memory_order_acquire) == phase) cpu_relax();
+}
+
+void parallel_team_serial_blas(PartFn fn, void *ctx) {
+    int threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    parallel_team(fn, ctx);
+    openblas_set_num_threads(threads);
 }

@@ -12,6 +12,9 @@ typedef void (*RangeFn)(void *ctx, size_t begin, size_t end);
 void parallel_for(size_t n, RangeFn fn, void *ctx);
 /* memcpy of n floats, split the same way. */
 void parallel_copy(float *dst, const float *src, size_t n);
+/* dst += src, then src = 0, over n floats, split the same way: folds a second gradient
+   block into the first and leaves it ready for the next accumulation. */
+void parallel_add_clear(float *dst, float *src, size_t n);
 
 /* Calls fn(ctx, part, 2) on the calling thread (part 0) and on a helper thread that
    stays alive between calls (part 1); returns when both are done. For work made of
@@ -21,5 +24,8 @@ void parallel_copy(float *dst, const float *src, size_t n);
 typedef void (*PartFn)(void *ctx, int part, int parts);
 void parallel_team(PartFn fn, void *ctx);
 void team_barrier(void);
+/* parallel_team for parts that call BLAS: OpenBLAS is held to one thread meanwhile, since
+   each part already has a core and BLAS's own threads would only take it from the other. */
+void parallel_team_serial_blas(PartFn fn, void *ctx);
 
 #endif
