@@ -241,8 +241,8 @@ int chat_say(Chat *c, const char *text, size_t len) {
     pthread_mutex_unlock(&c->lock);
 
     const Turn *t = session_say(c->session, text, len, NULL, NULL, &c->stop);
-    float kl = 0;
-    if (!t->blocked) learner_logprob(session_learner(c->session), &t->episode, &kl);
+    float kl;
+    session_reply_logprob(c->session, &kl);
 
     pthread_mutex_lock(&c->lock);
     int i = add_entry(c, ENTRY_BOT, t->text, strlen(t->text));
@@ -280,6 +280,17 @@ static void note_reward(Chat *c, const char *label, const RatingResult *r) {
               t->informativeness, t->safety, r->predicted_human, r->ms, r->update.rolled_back ? " (rolled back)" : "");
 }
 
+/* The status bar's KL after an update: how far it moved the policy from the base on the
+   reply. A pass of the policy, made after the rating's note is on the screen. */
+static void refresh_kl(Chat *c) {
+    float kl;
+    session_reply_logprob(c->session, &kl);
+    pthread_mutex_lock(&c->lock);
+    c->kl = kl, c->has_kl = 1;
+    c->version++;
+    pthread_mutex_unlock(&c->lock);
+}
+
 int chat_rate(Chat *c, float human, const char *label, const char *logged) {
     RatingResult r;
     const Turn *t = session_last_turn(c->session);
@@ -292,11 +303,11 @@ int chat_rate(Chat *c, float human, const char *label, const char *logged) {
     c->terms = r.terms, c->has_terms = 1, c->guess = r.predicted_human;
     snprintf(c->terms_label, sizeof c->terms_label, "%s", label);
     c->update_ms = r.ms, c->has_update = 1;
-    c->kl = r.update.kl, c->has_kl = 1;
     c->version++;
     pthread_mutex_unlock(&c->lock);
     note_reward(c, label, &r);
     log_line(c, t->prompt, t->text, logged, &r.terms, r.update.logprob_before);
+    refresh_kl(c);
     return 0;
 }
 
@@ -362,13 +373,13 @@ int chat_prefer(Chat *c, int which) {
     c->reply = chosen;
     c->alt = -1;
     c->update_ms = r.ms, c->has_update = 1;
-    c->kl = r.update.kl, c->has_kl = 1;
     c->has_terms = 0;
     c->version++;
     pthread_mutex_unlock(&c->lock);
     chat_note(c, 0, "preferred %c: preference update in %.1f ms; the conversation goes on from %c", 'a' + which,
               r.ms, 'a' + which);
     log_line(c, t ? t->prompt : "", t ? t->text : "", which ? "b>a" : "a>b", NULL, r.update.logprob_before);
+    refresh_kl(c);
     return 0;
 }
 

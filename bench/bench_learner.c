@@ -1,5 +1,7 @@
 /* bench_learner: the time of one rating update of the full learner (reward-weighted
-   policy gradient, exact KL against the base, entropy, replay, Adam, undo snapshot), and
+   policy gradient, exact KL against the base, entropy, replay, Adam, undo snapshot; the
+   base model's pass over the reply is made before, as the session makes it when the
+   reply is sampled), and
    of one with two scored candidates (`/set candidates 2`) on 20-token replies:
    `bench_learner MODEL_FILE` on that model, or `bench_learner E H L V [TIED]` on a random one
    of that shape; printed as `name value unit` lines. */
@@ -52,6 +54,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < REPS; k++) {
         Episode e;
         random_episode(&e, &c, &ctx, &r, 40, k % 2 ? 1.0f : -1.0f);
+        learner_fill_ref(l, &e); /* the session does it when the reply is sampled */
         UpdateStats st;
         learner_update(l, &e, &st);
         ms[k] = st.ms;
@@ -60,6 +63,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < REPS; k++) {
         Episode e, cands[2];
         random_episode(&e, &c, &ctx, &r, 20, k % 2 ? 1.0f : -1.0f);
+        learner_fill_ref(l, &e);
         for (int i = 0; i < 2; i++) {
             random_episode(&cands[i], &c, &ctx, &r, 20, i ? 0.5f : -0.5f);
             learner_fill_ref(l, &cands[i]); /* done with the reply, before the rating */

@@ -149,9 +149,4 @@ void team_barrier(void) {
         while (atomic_load_explicit(&team.phase, memory_order_acquire) == phase) cpu_relax();
 }
 
-void parallel_team_serial_blas(PartFn fn, void *ctx) {
-    int threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    parallel_team(fn, ctx);
-    openblas_set_num_threads(threads);
-}
+void parallel_blas_serial(void) { openblas_set_num_threads(1); }

@@ -24,8 +24,10 @@ void parallel_add_clear(float *dst, float *src, size_t n);
 typedef void (*PartFn)(void *ctx, int part, int parts);
 void parallel_team(PartFn fn, void *ctx);
 void team_barrier(void);
-/* parallel_team for parts that call BLAS: OpenBLAS is held to one thread meanwhile, since
-   each part already has a core and BLAS's own threads would only take it from the other. */
-void parallel_team_serial_blas(PartFn fn, void *ctx);
+
+/* Holds OpenBLAS to one thread for the rest of the process. For a process that splits its
+   work between the cores itself: after a threaded call OpenBLAS's threads spin for up to
+   a tenth of a second, and a team's parts running meanwhile lose their cores to them. */
+void parallel_blas_serial(void);
 
 #endif

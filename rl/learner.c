@@ -14,6 +14,7 @@
 
 #define MAX_EPISODE 256  /* T capacity of one update: reply tokens + TOK_EOT */
 #define REPLAY_CAP 32
+#define LANES 2          /* episodes backpropagated at once: the machine has two cores */
 #define TAG_LRNR CKPT_TAG('L', 'R', 'N', 'R')
 
 /* Everything an update changes, so it can be undone bit for bit. */
@@ -27,15 +28,26 @@ typedef struct {
     int staged;               /* 1 if the update added its episode to the replay buffer */
 } Snapshot;
 
+/* What one thread needs to push episodes through the policy: activations, scratch and a
+   gradient block. Lane 0 adds into the policy's own block; lane 1 into a block of its own
+   (a view of the policy that shares its weights), added into the policy's after both
+   lanes are done. So an update's episodes run two at a time, one on each core. */
+typedef struct {
+    Model *model;             /* the policy, or view */
+    Model view;               /* lane 1: the policy's weights, its own gradient block */
+    Acts acts, ref_acts;      /* B = 1, T = MAX_EPISODE */
+    LstmState st, ref_st;     /* scratch states */
+    int32_t in[MAX_EPISODE], tg[MAX_EPISODE];
+    float *probs, *scratch;   /* (V) scratch each */
+    int used;                 /* ran a job in this update (lane 1: its block needs folding in) */
+} Lane;
+
 struct Learner {
     LearnerConfig cfg;
     Model *policy;            /* updated in place, not owned */
     const Model *ref;         /* frozen base, not owned */
     Adam adam;                /* rating-update optimizer */
-    Acts acts, ref_acts;      /* B = 1, T = MAX_EPISODE */
-    LstmState st, ref_st;     /* scratch states */
-    int32_t in[MAX_EPISODE], tg[MAX_EPISODE];
-    float *probs, *scratch;   /* (V) scratch each */
+    Lane lanes[LANES];        /* lane 0 also serves everything outside an update */
     float beta;               /* current KL weight (adapts) */
     float beta_set;           /* cfg.kl_beta when beta was last set from it */
     double baseline;          /* running mean of rewards (EMA) */
@@ -138,9 +150,39 @@ static void snapshot_build(Snapshot *s, size_t n, size_t nv) {
 
 /* ---- building ---- */
 
+static void lane_build(Lane *ln, Model *policy, int index) {
+    const Config *c = &policy->config;
+    memset(ln, 0, sizeof *ln);
+    ln->model = policy;
+    if (index > 0) {
+        model_view_build(&ln->view, policy);
+        ln->model = &ln->view;
+    }
+    acts_build(&ln->acts, c, 1, MAX_EPISODE);
+    acts_build(&ln->ref_acts, c, 1, MAX_EPISODE);
+    state_build(&ln->st, c, 1);
+    state_build(&ln->ref_st, c, 1);
+    ln->probs = xmalloc((size_t)c->vocab_size * sizeof(float));
+    ln->scratch = xmalloc((size_t)c->vocab_size * sizeof(float));
+}
+
+static void lane_free(Lane *ln) {
+    if (ln->model == &ln->view) model_view_free(&ln->view);
+    acts_free(&ln->acts);
+    acts_free(&ln->ref_acts);
+    state_free(&ln->st);
+    state_free(&ln->ref_st);
+    free(ln->probs);
+    free(ln->scratch);
+}
+
 Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig *cfg) {
     Learner *l = xcalloc(1, sizeof *l);
     const Config *c = &policy->config;
+    /* Each lane is one core: OpenBLAS's own threads would only contend with the other lane
+       (with them, 40 updates' two-lane passes took 29-126 ms, p95 82; without, 29-45 ms
+       but one, on 41-token episodes). It is as fast for the base model's single passes. */
+    parallel_blas_serial();
     l->cfg = *cfg;
     l->policy = policy;
     l->ref = reference;
@@ -150,14 +192,11 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
        (tests/test_learner.c shows it); the second moment still scales the steps. */
     l->adam.beta1 = 0.0f;
     l->adam.clear_grad = 1; /* the step leaves the gradient block zeroed for the next update */
-    acts_build(&l->acts, c, 1, MAX_EPISODE);
-    acts_build(&l->ref_acts, c, 1, MAX_EPISODE);
-    state_build(&l->st, c, 1);
-    state_build(&l->ref_st, c, 1);
+    memset(l->adam.v, 0, policy->num_params * sizeof(float)); /* touched now, like the snapshots */
+    model_zero_grad(policy);
+    for (int i = 0; i < LANES; i++) lane_build(&l->lanes[i], policy, i);
     l->beta = l->beta_set = cfg->kl_beta;
     l->value_w = xcalloc((size_t)c->hidden_dim + 1, sizeof(float));
-    l->probs = xmalloc((size_t)c->vocab_size * sizeof(float));
-    l->scratch = xmalloc((size_t)c->vocab_size * sizeof(float));
     int depth = cfg->undo_depth > 0 ? cfg->undo_depth : 1;
     l->undo = xcalloc((size_t)depth, sizeof(Snapshot));
     for (int i = 0; i < depth; i++) snapshot_build(&l->undo[i], policy->num_params, (size_t)c->hidden_dim + 1);
@@ -168,13 +207,8 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
 void learner_free(Learner *l) {
     if (!l) return;
     adam_free(&l->adam);
-    acts_free(&l->acts);
-    acts_free(&l->ref_acts);
-    state_free(&l->st);
-    state_free(&l->ref_st);
+    for (int i = 0; i < LANES; i++) lane_free(&l->lanes[i]);
     free(l->value_w);
-    free(l->probs);
-    free(l->scratch);
     for (int i = 0; i < (l->cfg.undo_depth > 0 ? l->cfg.undo_depth : 1); i++) {
         free(l->undo[i].params), free(l->undo[i].m), free(l->undo[i].v), free(l->undo[i].value_w);
     }
@@ -243,11 +277,11 @@ int learner_undo(Learner *l) {
 
 /* ---- forward passes over one episode ---- */
 
-/* Fills in/tg for [TOK_BOT, y_1..y_n] -> [y_1..y_n, TOK_EOT]; returns T = n + 1. */
-static int episode_sequence(Learner *l, const Episode *e) {
-    l->in[0] = TOK_BOT;
-    for (int t = 0; t < e->n; t++) l->in[t + 1] = l->tg[t] = e->tokens[t];
-    l->tg[e->n] = TOK_EOT;
+/* Fills the lane's in/tg for [TOK_BOT, y_1..y_n] -> [y_1..y_n, TOK_EOT]; returns T = n + 1. */
+static int episode_sequence(Lane *ln, const Episode *e) {
+    ln->in[0] = TOK_BOT;
+    for (int t = 0; t < e->n; t++) ln->in[t + 1] = ln->tg[t] = e->tokens[t];
+    ln->tg[e->n] = TOK_EOT;
     return e->n + 1;
 }
 
@@ -267,12 +301,13 @@ static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float
     }
 }
 
-/* The base model's log-probabilities along the episode: cached, or computed into scratch. */
-static const float *ref_logprobs(Learner *l, const Episode *e) {
+/* The base model's log-probabilities along the episode: cached, or computed into the
+   lane's scratch. */
+static const float *ref_logprobs(const Learner *l, Lane *ln, const Episode *e) {
     if (e->ref_logp) return e->ref_logp;
-    int T = episode_sequence(l, e);
-    forward_logprobs(l->ref, &l->ref_acts, &l->ref_st, e->ref_h, e->ref_c, l->in, T, l->scratch);
-    return l->ref_acts.logits;
+    int T = episode_sequence(ln, e);
+    forward_logprobs(l->ref, &ln->ref_acts, &ln->ref_st, e->ref_h, e->ref_c, ln->in, T, ln->scratch);
+    return ln->ref_acts.logits;
 }
 
 /* The reward model's view of a reply, from the base model's pass just made over it:
@@ -282,7 +317,7 @@ static float *reply_features(const Learner *l, int T) {
     const Config *c = &l->ref->config;
     int H = c->hidden_dim;
     float *f = xcalloc((size_t)reply_feature_dim(c), sizeof(float));
-    const float *h = l->ref_acts.h[c->num_layers - 1]; /* (T + 1, 1, H) */
+    const float *h = l->lanes[0].ref_acts.h[c->num_layers - 1]; /* (T + 1, 1, H) */
     for (int t = 1; t <= T; t++)
         for (int j = 0; j < H; j++) f[j] += h[(size_t)t * H + j] / T;
     memcpy(f + H, h + (size_t)T * H, (size_t)H * sizeof(float));
@@ -291,7 +326,7 @@ static float *reply_features(const Learner *l, int T) {
 
 void learner_fill_ref(Learner *l, Episode *e) {
     if (e->ref_logp) return;
-    const float *lp = ref_logprobs(l, e);
+    const float *lp = ref_logprobs(l, &l->lanes[0], e);
     e->ref_logp = copy_floats(lp, (size_t)(e->n + 1) * l->ref->config.vocab_size);
     e->features = reply_features(l, e->n + 1);
 }
@@ -304,16 +339,17 @@ static float step_kl(const float *p, const float *logp, const float *ref, int V,
 }
 
 float learner_logprob(Learner *l, const Episode *e, float *mean_kl) {
-    int T = episode_sequence(l, e), V = l->policy->config.vocab_size;
-    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T, l->scratch);
+    Lane *ln = &l->lanes[0];
+    int T = episode_sequence(ln, e), V = l->policy->config.vocab_size;
+    forward_logprobs(l->policy, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch);
     double lp = 0, kl = 0;
-    for (int t = 0; t < T; t++) lp += l->acts.logits[(size_t)t * V + l->tg[t]];
+    for (int t = 0; t < T; t++) lp += ln->acts.logits[(size_t)t * V + ln->tg[t]];
     if (mean_kl) {
-        const float *ref = ref_logprobs(l, e);
+        const float *ref = ref_logprobs(l, ln, e);
         for (int t = 0; t < T; t++) {
-            const float *row = l->acts.logits + (size_t)t * V;
-            for (int v = 0; v < V; v++) l->probs[v] = fast_expf(row[v]);
-            kl += step_kl(l->probs, row, ref + (size_t)t * V, V, l->scratch);
+            const float *row = ln->acts.logits + (size_t)t * V;
+            for (int v = 0; v < V; v++) ln->probs[v] = fast_expf(row[v]);
+            kl += step_kl(ln->probs, row, ref + (size_t)t * V, V, ln->scratch);
         }
         *mean_kl = (float)(kl / T);
     }
@@ -321,10 +357,11 @@ float learner_logprob(Learner *l, const Episode *e, float *mean_kl) {
 }
 
 float learner_ref_logprob(Learner *l, const Episode *e) {
-    const float *ref = ref_logprobs(l, e);
-    int T = episode_sequence(l, e), V = l->ref->config.vocab_size;
+    Lane *ln = &l->lanes[0];
+    const float *ref = ref_logprobs(l, ln, e);
+    int T = episode_sequence(ln, e), V = l->ref->config.vocab_size;
     double lp = 0;
-    for (int t = 0; t < T; t++) lp += ref[(size_t)t * V + l->tg[t]];
+    for (int t = 0; t < T; t++) lp += ref[(size_t)t * V + ln->tg[t]];
     return (float)(lp / T);
 }
 
@@ -354,8 +391,8 @@ static float entropy_weight(const Learner *l, float eta, float ent, const float 
     return eta;
 }
 
-/* Writes d loss / d logits for one episode into l->acts.logits and backpropagates it
-   (ADDS into the policy's gradient). Per step t, with p = pi(.|s_t), q = pi_ref(.|s_t):
+/* Writes d loss / d logits for one episode into the lane's logits and backpropagates it
+   (ADDS into the lane's gradient block). Per step t, with p = pi(.|s_t), q = pi_ref(.|s_t):
      policy term  coef_t * (p - e_y)        (coef_t = A for REINFORCE, A r_t or 0 for PPO)
      KL term      beta * p_k (log p_k - log q_k - KL_t)
      entropy term eta_t * p_k (log p_k + H_t)  (eta_t: entropy_weight)
@@ -373,18 +410,18 @@ static float coef_ppo(const Learner *l, const Episode *e, int t, float logp, flo
     return adv * r;
 }
 
-static EpisodeTerms episode_backward(Learner *l, const Episode *e, float advantage, float beta, float eta,
-                                     CoefFn coef) {
+static EpisodeTerms episode_backward(const Learner *l, Lane *ln, const Episode *e, float advantage, float beta,
+                                     float eta, CoefFn coef) {
     int need_ref = beta > 0 || (eta != 0 && l->cfg.entropy_floor);
-    const float *ref_all = need_ref ? ref_logprobs(l, e) : NULL;
-    int T = episode_sequence(l, e), V = l->policy->config.vocab_size;
-    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T, l->scratch);
+    const float *ref_all = need_ref ? ref_logprobs(l, ln, e) : NULL;
+    int T = episode_sequence(ln, e), V = l->policy->config.vocab_size;
+    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch);
     EpisodeTerms terms = {0};
     for (int t = 0; t < T; t++) {
-        float *row = l->acts.logits + (size_t)t * V; /* log p, becomes the gradient */
+        float *row = ln->acts.logits + (size_t)t * V; /* log p, becomes the gradient */
         const float *ref = ref_all ? ref_all + (size_t)t * V : NULL;
-        int y = l->tg[t];
-        float *probs = l->probs, *term = l->scratch, kl = 0;
+        int y = ln->tg[t];
+        float *probs = ln->probs, *term = ln->scratch, kl = 0;
         /* Each pass is a plain map or a sum_floats, so all of them vectorize. */
         for (int v = 0; v < V; v++) probs[v] = fast_expf(row[v]);
         if (ref) kl = step_kl(probs, row, ref, V, term);
@@ -403,17 +440,18 @@ static EpisodeTerms episode_backward(Learner *l, const Episode *e, float advanta
             for (int v = 0; v < V; v++) row[v] = probs[v] * (c + eta_t * (row[v] + ent));
         row[y] -= c;
     }
-    lstm_backward(l->policy, &l->acts, l->in);
+    lstm_backward(ln->model, &ln->acts, ln->in);
     return terms;
 }
 
 double learner_episode_loss(Learner *l, const Episode *e, float advantage, float beta, float eta) {
-    int T = episode_sequence(l, e), V = l->policy->config.vocab_size;
-    const float *ref_all = ref_logprobs(l, e);
-    forward_logprobs(l->policy, &l->acts, &l->st, e->ctx_h, e->ctx_c, l->in, T, l->scratch);
+    Lane *ln = &l->lanes[0];
+    const float *ref_all = ref_logprobs(l, ln, e);
+    int T = episode_sequence(ln, e), V = l->policy->config.vocab_size;
+    forward_logprobs(l->policy, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch);
     double loss = 0;
     for (int t = 0; t < T; t++) {
-        const float *row = l->acts.logits + (size_t)t * V, *ref = ref_all + (size_t)t * V;
+        const float *row = ln->acts.logits + (size_t)t * V, *ref = ref_all + (size_t)t * V;
         double kl = 0, ent = 0, ent_ref = 0;
         for (int v = 0; v < V; v++) {
             double p = exp(row[v]);
@@ -422,14 +460,14 @@ double learner_episode_loss(Learner *l, const Episode *e, float advantage, float
             if (l->cfg.entropy_floor) ent_ref -= exp(ref[v]) * ref[v];
         }
         double ent_loss = !l->cfg.entropy_floor ? -ent : ent_ref > ent ? ent_ref - ent : 0;
-        loss += -advantage * row[l->tg[t]] + beta * kl + eta * ent_loss;
+        loss += -advantage * row[ln->tg[t]] + beta * kl + eta * ent_loss;
     }
     return loss;
 }
 
 /* Leaves the gradient in the block: callers zero it before the next update. */
 void learner_episode_gradient(Learner *l, const Episode *e, float advantage, float beta, float eta) {
-    episode_backward(l, e, advantage, beta, eta, coef_reinforce);
+    episode_backward(l, &l->lanes[0], e, advantage, beta, eta, coef_reinforce);
 }
 
 /* ---- the value head (critic): v = running mean + w . h_top + b, trained on observed rewards ---- */
@@ -558,23 +596,89 @@ float learner_recent_overlap(const Learner *l, const int32_t *tokens, int n, int
     return (float)repeated / (float)(n - 1);
 }
 
+/* ---- an update's episodes, run two at a time ---- */
+
+/* One episode of an update: pushed with this advantage, its policy term from coef. */
+typedef struct {
+    const Episode *e;
+    float advantage;
+    CoefFn coef;
+    int lane;           /* the lane that runs it */
+    EpisodeTerms terms; /* what its pass measured */
+} Job;
+
+typedef struct {
+    Learner *l;
+    Job *jobs;
+    int n;
+    float beta, eta;
+} JobList;
+
+/* One part of parallel_team: the jobs of lane `part`, or all of them on lane 0 when the
+   team has one part. */
+static void run_part(void *ctx, int part, int parts) {
+    JobList *jl = ctx;
+    Lane *ln = &jl->l->lanes[parts > 1 ? part : 0];
+    for (int i = 0; i < jl->n; i++) {
+        Job *j = &jl->jobs[i];
+        if (parts > 1 && j->lane != part) continue;
+        j->terms = episode_backward(jl->l, ln, j->e, j->advantage, jl->beta, jl->eta, j->coef);
+        ln->used = 1;
+    }
+}
+
+/* Backpropagates the jobs into the policy's gradient block: split between the lanes so
+   their tokens (what an episode's time is about linear in) are about even, each lane in
+   job order, then lane 1's gradient added into the policy's. */
+static void run_jobs(Learner *l, Job *jobs, int n, float beta, float eta) {
+    int tokens[LANES] = {0};
+    for (int i = 0; i < n; i++) {
+        jobs[i].lane = tokens[1] < tokens[0];
+        tokens[jobs[i].lane] += jobs[i].e->n + 1;
+    }
+    JobList jl = {l, jobs, n, beta, eta};
+    if (n < 2) run_part(&jl, 0, 1);
+    else parallel_team(run_part, &jl);
+    Lane *second = &l->lanes[1];
+    if (second->used) parallel_add_clear(l->policy->grad_block, second->view.grad_block, l->policy->num_params);
+    l->lanes[0].used = second->used = 0;
+}
+
 /* The unrated candidates, leave-one-out (the baseline of each is the mean reward of the
    rest of its group, the rated reply included), while the update's tokens stay within
-   budget. Adds their gradient; returns their policy-gradient loss. */
-static float candidates_backward(Learner *l, const Episode *rated, const Episode *cands, int k, float trust,
-                                 float beta, float eta, int *tokens, UpdateStats *st) {
+   budget. Appends their jobs; returns how many. */
+static int plan_candidates(const Learner *l, const Episode *rated, const Episode *cands, int k, float trust,
+                           int *tokens, Job *out) {
     double group = rated->reward;
     for (int i = 0; i < k; i++) group += cands[i].reward;
-    float loss = 0;
+    int n = 0;
     for (int i = 0; i < k; i++) {
         if (l->cfg.replay_tokens > 0 && *tokens + cands[i].n + 1 > l->cfg.replay_tokens) break;
         *tokens += cands[i].n + 1;
         float adv = trust * l->cfg.candidate_weight * (float)(cands[i].reward - (group - cands[i].reward) / k);
-        EpisodeTerms ct = episode_backward(l, &cands[i], adv, beta, eta, coef_reinforce);
-        loss += -adv * ct.logprob;
-        st->candidates++;
+        out[n++] = (Job){.e = &cands[i], .advantage = adv, .coef = coef_reinforce};
     }
-    return loss;
+    return n;
+}
+
+/* Replay, as long as the tokens stay within budget (the time of an update is about
+   linear in them). First the self-imitation slots: past replies that did better than
+   expected, pushed up again with their advantage and no ratio clip (the clip would stop
+   at 1.2 times their sampled probability, which is what keeps a rare liked reply rare).
+   Then older rated episodes at random, re-weighted by how much the policy moved since
+   (PPO). Appends their jobs; returns how many. */
+static int plan_replay(Learner *l, int *tokens, Job *out) {
+    int n = 0;
+    for (int k = 0; k < l->cfg.replay && k < l->replay_count; k++) {
+        float old_adv = 0;
+        const Episode *old = k < l->cfg.self_imitation ? pick_self_imitation(l, &old_adv) : NULL;
+        CoefFn coef = old ? coef_reinforce : coef_ppo;
+        if (!old) old = pick_replay(l), old_adv = old->reward - learner_value(l, old->ctx_h);
+        if (l->cfg.replay_tokens > 0 && *tokens + old->n + 1 > l->cfg.replay_tokens) break;
+        *tokens += old->n + 1;
+        out[n++] = (Job){.e = old, .advantage = old_adv, .coef = coef};
+    }
+    return n;
 }
 
 /* The shared body of a rating update and a safety penalty: one policy-gradient step with
@@ -589,32 +693,22 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
     st->advantage = adv;
     push_undo(l)->staged = is_rating;
     const Episode *e = is_rating ? stage_for_replay(l, e_in) : e_in;
+    int learn_more = algo == ALGO_FULL && is_rating, tokens = e->n + 1, n = 0;
+    Job *jobs = xmalloc((size_t)(1 + n_cands + REPLAY_CAP) * sizeof(Job));
+    jobs[n++] = (Job){.e = e, .advantage = adv, .coef = algo == ALGO_FULL ? coef_ppo : coef_reinforce};
+    if (learn_more && n_cands > 0 && trust > 0) st->candidates = plan_candidates(l, e, cands, n_cands, trust, &tokens,
+                                                                                   jobs + n);
+    n += st->candidates;
+    if (learn_more) st->replayed = plan_replay(l, &tokens, jobs + n);
+    n += st->replayed;
     /* The gradient block is already zero: each Adam step clears it (adam.clear_grad). */
-    EpisodeTerms terms = episode_backward(l, e, adv, beta, eta, algo == ALGO_FULL ? coef_ppo : coef_reinforce);
+    run_jobs(l, jobs, n, beta, eta);
+    EpisodeTerms terms = jobs[0].terms;
     st->logprob_before = terms.logprob;
     float ent_loss = l->cfg.entropy_floor ? terms.entropy_gap : -terms.entropy;
     float loss = -adv * terms.logprob + beta * terms.kl + eta * ent_loss;
-    /* Replay, as long as the tokens stay within budget (the time of an update is about
-       linear in them: a 40-token reply and two replays would take 45-60 ms). First the
-       self-imitation slots: past replies that did better than expected, pushed up again
-       with their advantage and no ratio clip (the clip would stop at 1.2 times their
-       sampled probability, which is what keeps a rare liked reply rare). Then older rated
-       episodes at random, re-weighted by how much the policy moved since (PPO). */
-    int tokens = e->n + 1;
-    if (algo == ALGO_FULL && is_rating && n_cands > 0 && trust > 0)
-        loss += candidates_backward(l, e, cands, n_cands, trust, beta, eta, &tokens, st);
-    if (algo == ALGO_FULL && is_rating)
-        for (int k = 0; k < l->cfg.replay && k < l->replay_count; k++) {
-            float old_adv = 0;
-            const Episode *old = k < l->cfg.self_imitation ? pick_self_imitation(l, &old_adv) : NULL;
-            CoefFn coef = old ? coef_reinforce : coef_ppo;
-            if (!old) old = pick_replay(l), old_adv = old->reward - learner_value(l, old->ctx_h);
-            if (l->cfg.replay_tokens > 0 && tokens + old->n + 1 > l->cfg.replay_tokens) break;
-            tokens += old->n + 1;
-            EpisodeTerms ot = episode_backward(l, old, old_adv, beta, eta, coef);
-            loss += -old_adv * ot.logprob;
-            st->replayed++;
-        }
+    for (int i = 1; i < n; i++) loss += -jobs[i].advantage * jobs[i].terms.logprob;
+    free(jobs);
     if (!isfinite(e->reward)) loss = NAN;
     st->loss = loss;
     if (finish_update(l, loss, st) != 0) {
@@ -668,8 +762,9 @@ int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, U
     st->logprob_before = lp_a;
     push_undo(l)->staged = 0;
     /* d loss / d lp_a = -b sigmoid(-z): a REINFORCE-shaped step with advantage b sigmoid(-z). */
-    episode_backward(l, chosen, b * sig_neg, 0, 0, coef_reinforce);
-    episode_backward(l, rejected, -b * sig_neg, 0, 0, coef_reinforce);
+    Job jobs[2] = {{.e = chosen, .advantage = b * sig_neg, .coef = coef_reinforce},
+                   {.e = rejected, .advantage = -b * sig_neg, .coef = coef_reinforce}};
+    run_jobs(l, jobs, 2, 0, 0);
     if (finish_update(l, st->loss, st) != 0) {
         st->ms = (now_seconds() - t0) * 1e3;
         return -1;

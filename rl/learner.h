@@ -9,7 +9,9 @@
    against the stored behaviour log-probabilities; and, when given, unrated candidates from
    the same context whose reward a reward model guessed (leave-one-out advantages). A
    preference between two replies is a DPO update. Every update can be undone bit for bit;
-   a non-finite update rolls back to the last good weights.
+   a non-finite update rolls back to the last good weights. An update's episodes (the
+   rated reply, candidates, replays) are backpropagated two at a time, one on each core,
+   so building a learner holds OpenBLAS to one thread from then on (parallel_blas_serial).
    Between updates the policy's gradient block is all zero (each Adam step clears it). */
 #ifndef RLCHAT_LEARNER_H
 #define RLCHAT_LEARNER_H
@@ -67,10 +69,10 @@ typedef struct {
     float loss;         /* the surrogate loss of the update */
     float advantage;    /* A = R - baseline */
     float baseline;     /* the baseline used */
-    float kl;           /* mean per-token KL to the reference on this reply (the learner
-                           measures it before its step; session_rate after, for display) */
+    float kl;           /* mean per-token KL to the reference on this reply, measured on
+                           the way, before the step (session_reply_logprob gives it after) */
     float entropy;      /* mean per-token entropy */
-    float logprob_before, logprob_after; /* sum log pi(reply) around the update */
+    float logprob_before; /* sum log pi(reply) before the update */
     float grad_norm;    /* before clipping */
     float beta;         /* KL weight after adaptation */
     double ms;          /* wall time of the whole update */

@@ -124,6 +124,12 @@ SessionConfig *session_config(Session *s) { return &s->cfg; }
 const Model *session_policy(const Session *s) { return &s->policy; }
 const Tokenizer *session_tokenizer(const Session *s) { return &s->tok; }
 Learner *session_learner(Session *s) { return s->learner; }
+
+float session_reply_logprob(Session *s, float *mean_kl) {
+    *mean_kl = 0;
+    if (!s->has_turn || s->turn.blocked) return 0;
+    return learner_logprob(s->learner, &s->turn.episode, mean_kl);
+}
 const Turn *session_last_turn(const Session *s) { return s->has_turn ? &s->turn : NULL; }
 const Turn *session_alternative(const Session *s) { return s->has_alt ? &s->alt : NULL; }
 int session_ratings(const Session *s) { return s->ratings; }
@@ -179,6 +185,9 @@ static void sample_screened(Session *s, Turn *t, TokenFn on_token, void *ctx, vo
             t->text = text;
             t->stopped = r.stopped;
             episode_init(&t->episode, &s->policy.config, &s->ctx, &s->ref_ctx, r.tokens, r.logprobs, r.n);
+            /* The base model's pass over the reply, made now while the user reads it, so
+               the rating that may follow pays only for its update. */
+            learner_fill_ref(s->learner, &t->episode);
             reply_free(&r);
             t->tries++;
             t->blocked = 0;
@@ -348,8 +357,6 @@ int session_rate(Session *s, float human, RatingResult *out) {
         out->ms = (now_seconds() - t0) * 1e3;
         return -1;
     }
-    /* What the update did to this reply, and how far the policy now is from the base. */
-    out->update.logprob_after = learner_logprob(s->learner, e, &out->update.kl);
     push_kind(s, UPDATE_RATING);
     t->rated = 1;
     s->ratings++;

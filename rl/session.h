@@ -59,7 +59,7 @@ typedef struct {
     float predicted_human;   /* the reward model's guess of terms.human, made before it saw it */
     float trust;             /* how far the update believed the guesses about them: the reward
                                 model's leave-one-out R^2, at least 0 */
-    double ms;               /* the whole rating: reward, candidates, update */
+    double ms;               /* the whole rating: reward, candidates' rewards, update */
 } RatingResult;
 
 typedef struct Session Session;
@@ -83,6 +83,11 @@ const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_tok
 const Turn *session_last_turn(const Session *s);
 /* Rates the last turn: human in [-1, 1] (good +1, bad -1, stars via human_from_stars). */
 int session_rate(Session *s, float human, RatingResult *out);
+/* The last turn's reply under the policy as it is now: the sum of its log-probabilities
+   (TOK_EOT included) and, in *mean_kl, its mean KL to the base per token; 0 and 0 when
+   there is no shown reply. One forward pass of the policy (the base's is cached), for
+   the screen: after a rating it shows how far the update moved the policy. */
+float session_reply_logprob(Session *s, float *mean_kl);
 /* Undoes the last rating's update. -1 with err_msg() when there is none. */
 int session_undo(Session *s);
 /* Samples an alternative reply to the last message from the same context (for a/b);

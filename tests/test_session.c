@@ -201,6 +201,27 @@ static void test_candidates_are_screened_and_undo_takes_back_the_reward_model_to
     session_free(s);
 }
 
+/* A shown reply gets the base model's pass when it is sampled, so that a rating pays only
+   for its update; session_reply_logprob shows what the rating did: before any update the
+   policy is the base (KL 0), and after a liked rating the reply is more likely and the
+   policy has left the base on it. */
+static void test_a_liked_reply_gains_and_the_policy_leaves_the_base(void) {
+    write_blocklist("food 2 no such words here\n");
+    Session *s = open_session("mixed.model", 1);
+    if (!s) return;
+    const Turn *t = session_say(s, "hi", 2, NULL, NULL, NULL);
+    CHECK(!t->blocked && t->episode.ref_logp != NULL, "the shown reply has no base-model pass yet");
+    float kl_before, kl_after, before = session_reply_logprob(s, &kl_before);
+    CHECK(kl_before == 0, "KL %.3g to the base before any update", kl_before);
+    RatingResult r;
+    CHECK(session_rate(s, 1, &r) == 0, "rating: %s", err_msg());
+    float after = session_reply_logprob(s, &kl_after);
+    CHECK(after > before && kl_after > 0, "liked reply: log p %.4f -> %.4f, KL %.3g", before, after, kl_after);
+    CHECK(r.update.logprob_before == before, "the update saw log p %.6f, the session %.6f", r.update.logprob_before,
+          before);
+    session_free(s);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/rlchat_session_XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -209,6 +230,7 @@ int main(void) {
     RUN(test_masked_word_tokens_never_appear_in_replies);
     RUN(test_reinforce_takes_the_rating_as_it_is_and_the_rest_standardise_it);
     RUN(test_candidates_are_screened_and_undo_takes_back_the_reward_model_too);
+    RUN(test_a_liked_reply_gains_and_the_policy_leaves_the_base);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
