@@ -1,18 +1,14 @@
 /* learner: the rating update (REINFORCE with baseline, KL to the base model, entropy
    bonus, PPO-clipped replay), the preference update (DPO), the value head, undo and
-   rollback. See learner.h for the loss. Every gradient here is written straight into
-   the policy's logits gradient and pushed through lstm_backward. */
+   rollback. See learner.h for the loss; episode.c has the passes over one episode. */
 #include "learner.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/fastmath.h"
 #include "model/parallel.h"
-#include "model/tokenizer.h"
 
-#define MAX_EPISODE 256  /* T capacity of one update: reply tokens + TOK_EOT */
 #define REPLAY_CAP 32
 #define LANES 2          /* episodes backpropagated at once: the machine has two cores */
 #define TAG_LRNR CKPT_TAG('L', 'R', 'N', 'R')
@@ -27,20 +23,6 @@ typedef struct {
     int64_t updates;
     int staged;               /* 1 if the update added its episode to the replay buffer */
 } Snapshot;
-
-/* What one thread needs to push episodes through the policy: activations, scratch and a
-   gradient block. Lane 0 adds into the policy's own block; lane 1 into a block of its own
-   (a view of the policy that shares its weights), added into the policy's after both
-   lanes are done. So an update's episodes run two at a time, one on each core. */
-typedef struct {
-    Model *model;             /* the policy, or view */
-    Model view;               /* lane 1: the policy's weights, its own gradient block */
-    Acts acts, ref_acts;      /* B = 1, T = MAX_EPISODE */
-    LstmState st, ref_st;     /* scratch states */
-    int32_t in[MAX_EPISODE], tg[MAX_EPISODE];
-    float *probs, *scratch;   /* (V) scratch each */
-    int used;                 /* ran a job in this update (lane 1: its block needs folding in) */
-} Lane;
 
 struct Learner {
     LearnerConfig cfg;
@@ -98,45 +80,6 @@ int algo_from_name(const char *name, Algo *out) {
     return -1;
 }
 
-/* ---- episodes ---- */
-
-int reply_feature_dim(const Config *c) { return 2 * c->hidden_dim; }
-
-static float *copy_floats(const float *src, size_t n) {
-    float *d = xmalloc(n * sizeof(float));
-    memcpy(d, src, n * sizeof(float));
-    return d;
-}
-
-void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, const StepState *ref_ctx,
-                  const int32_t *tokens, const float *behaviour_lp, int n) {
-    size_t nh = (size_t)c->num_layers * c->hidden_dim;
-    memset(e, 0, sizeof *e);
-    if (n > MAX_EPISODE - 1) n = MAX_EPISODE - 1;
-    e->ctx_h = copy_floats(policy_ctx->h, nh);
-    e->ctx_c = copy_floats(policy_ctx->c, nh);
-    e->ref_h = copy_floats(ref_ctx->h, nh);
-    e->ref_c = copy_floats(ref_ctx->c, nh);
-    e->tokens = xmalloc((size_t)(n + 1) * sizeof(int32_t));
-    memcpy(e->tokens, tokens, (size_t)n * sizeof(int32_t));
-    e->behaviour_lp = behaviour_lp ? copy_floats(behaviour_lp, (size_t)n + 1) : NULL;
-    e->n = n;
-}
-
-void episode_free(Episode *e) {
-    free(e->ctx_h), free(e->ctx_c), free(e->ref_h), free(e->ref_c);
-    free(e->tokens), free(e->behaviour_lp), free(e->ref_logp), free(e->features);
-    memset(e, 0, sizeof *e);
-}
-
-static void episode_copy(Episode *dst, const Episode *src, const Config *c) {
-    StepState p = {.h = src->ctx_h, .c = src->ctx_c}, r = {.h = src->ref_h, .c = src->ref_c};
-    episode_init(dst, c, &p, &r, src->tokens, src->behaviour_lp, src->n);
-    dst->reward = src->reward;
-    if (src->ref_logp) dst->ref_logp = copy_floats(src->ref_logp, (size_t)(src->n + 1) * c->vocab_size);
-    if (src->features) dst->features = copy_floats(src->features, (size_t)reply_feature_dim(c));
-}
-
 /* Allocated and touched up front, so no update pays for page faults. */
 static void snapshot_build(Snapshot *s, size_t n, size_t nv) {
     s->params = xcalloc(n, sizeof(float));
@@ -149,32 +92,6 @@ static void snapshot_build(Snapshot *s, size_t n, size_t nv) {
 }
 
 /* ---- building ---- */
-
-static void lane_build(Lane *ln, Model *policy, int index) {
-    const Config *c = &policy->config;
-    memset(ln, 0, sizeof *ln);
-    ln->model = policy;
-    if (index > 0) {
-        model_view_build(&ln->view, policy);
-        ln->model = &ln->view;
-    }
-    acts_build(&ln->acts, c, 1, MAX_EPISODE);
-    acts_build(&ln->ref_acts, c, 1, MAX_EPISODE);
-    state_build(&ln->st, c, 1);
-    state_build(&ln->ref_st, c, 1);
-    ln->probs = xmalloc((size_t)c->vocab_size * sizeof(float));
-    ln->scratch = xmalloc((size_t)c->vocab_size * sizeof(float));
-}
-
-static void lane_free(Lane *ln) {
-    if (ln->model == &ln->view) model_view_free(&ln->view);
-    acts_free(&ln->acts);
-    acts_free(&ln->ref_acts);
-    state_free(&ln->st);
-    state_free(&ln->ref_st);
-    free(ln->probs);
-    free(ln->scratch);
-}
 
 Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig *cfg) {
     Learner *l = xcalloc(1, sizeof *l);
@@ -194,7 +111,7 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
     l->adam.clear_grad = 1; /* the step leaves the gradient block zeroed for the next update */
     memset(l->adam.v, 0, policy->num_params * sizeof(float)); /* touched now, like the snapshots */
     model_zero_grad(policy);
-    for (int i = 0; i < LANES; i++) lane_build(&l->lanes[i], policy, i);
+    for (int i = 0; i < LANES; i++) lane_build(&l->lanes[i], policy, reference, i > 0);
     l->beta = l->beta_set = cfg->kl_beta;
     l->value_w = xcalloc((size_t)c->hidden_dim + 1, sizeof(float));
     int depth = cfg->undo_depth > 0 ? cfg->undo_depth : 1;
@@ -275,199 +192,30 @@ int learner_undo(Learner *l) {
     return 0;
 }
 
-/* ---- forward passes over one episode ---- */
+/* ---- one episode, on the first lane ---- */
 
-/* Fills the lane's in/tg for [TOK_BOT, y_1..y_n] -> [y_1..y_n, TOK_EOT]; returns T = n + 1. */
-static int episode_sequence(Lane *ln, const Episode *e) {
-    ln->in[0] = TOK_BOT;
-    for (int t = 0; t < e->n; t++) ln->in[t + 1] = ln->tg[t] = e->tokens[t];
-    ln->tg[e->n] = TOK_EOT;
-    return e->n + 1;
-}
+void learner_fill_ref(Learner *l, Episode *e) { lane_fill_ref(&l->lanes[0], e); }
 
-/* Runs model over the episode from the given context; leaves log-probabilities in
-   a->logits (T, V). scratch: (V). */
-static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float *h, const float *c,
-                             const int32_t *in, int T, float *scratch) {
-    const Config *cf = &m->config;
-    size_t nh = (size_t)cf->num_layers * cf->hidden_dim;
-    int V = cf->vocab_size;
-    memcpy(st->h, h, nh * sizeof(float));
-    memcpy(st->c, c, nh * sizeof(float));
-    lstm_forward(m, a, in, 1, T, st);
-    for (int t = 0; t < T; t++) {
-        float *row = a->logits + (size_t)t * V, lse = log_sum_exp(row, V, scratch);
-        for (int v = 0; v < V; v++) row[v] -= lse;
-    }
-}
+float learner_logprob(Learner *l, const Episode *e, float *mean_kl) { return lane_logprob(&l->lanes[0], e, mean_kl); }
 
-/* The base model's log-probabilities along the episode: cached, or computed into the
-   lane's scratch. */
-static const float *ref_logprobs(const Learner *l, Lane *ln, const Episode *e) {
-    if (e->ref_logp) return e->ref_logp;
-    int T = episode_sequence(ln, e);
-    forward_logprobs(l->ref, &ln->ref_acts, &ln->ref_st, e->ref_h, e->ref_c, ln->in, T, ln->scratch);
-    return ln->ref_acts.logits;
-}
+float learner_ref_logprob(Learner *l, const Episode *e) { return lane_ref_logprob(&l->lanes[0], e); }
 
-/* The reward model's view of a reply, from the base model's pass just made over it:
-   the mean of the top layer's h after each input (what the reply talked about) and the
-   last one (how it ended, e.g. on a question mark). */
-static float *reply_features(const Learner *l, int T) {
-    const Config *c = &l->ref->config;
-    int H = c->hidden_dim;
-    float *f = xcalloc((size_t)reply_feature_dim(c), sizeof(float));
-    const float *h = l->lanes[0].ref_acts.h[c->num_layers - 1]; /* (T + 1, 1, H) */
-    for (int t = 1; t <= T; t++)
-        for (int j = 0; j < H; j++) f[j] += h[(size_t)t * H + j] / T;
-    memcpy(f + H, h + (size_t)T * H, (size_t)H * sizeof(float));
-    return f;
-}
-
-void learner_fill_ref(Learner *l, Episode *e) {
-    if (e->ref_logp) return;
-    const float *lp = ref_logprobs(l, &l->lanes[0], e);
-    e->ref_logp = copy_floats(lp, (size_t)(e->n + 1) * l->ref->config.vocab_size);
-    e->features = reply_features(l, e->n + 1);
-}
-
-/* KL(pi || pi_ref) at one step, from pi's probabilities p and both log-probabilities
-   (V each); term (V) is scratch. A map and a fixed-order sum, so it vectorizes. */
-static float step_kl(const float *p, const float *logp, const float *ref, int V, float *term) {
-    for (int v = 0; v < V; v++) term[v] = p[v] * (logp[v] - ref[v]);
-    return sum_floats(term, V);
-}
-
-float learner_logprob(Learner *l, const Episode *e, float *mean_kl) {
-    Lane *ln = &l->lanes[0];
-    int T = episode_sequence(ln, e), V = l->policy->config.vocab_size;
-    forward_logprobs(l->policy, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch);
-    double lp = 0, kl = 0;
-    for (int t = 0; t < T; t++) lp += ln->acts.logits[(size_t)t * V + ln->tg[t]];
-    if (mean_kl) {
-        const float *ref = ref_logprobs(l, ln, e);
-        for (int t = 0; t < T; t++) {
-            const float *row = ln->acts.logits + (size_t)t * V;
-            for (int v = 0; v < V; v++) ln->probs[v] = fast_expf(row[v]);
-            kl += step_kl(ln->probs, row, ref + (size_t)t * V, V, ln->scratch);
-        }
-        *mean_kl = (float)(kl / T);
-    }
-    return (float)lp;
-}
-
-float learner_ref_logprob(Learner *l, const Episode *e) {
-    Lane *ln = &l->lanes[0];
-    const float *ref = ref_logprobs(l, ln, e);
-    int T = episode_sequence(ln, e), V = l->ref->config.vocab_size;
-    double lp = 0;
-    for (int t = 0; t < T; t++) lp += ref[(size_t)t * V + ln->tg[t]];
-    return (float)(lp / T);
-}
-
-/* ---- the gradient of one episode ---- */
-
-typedef struct {
-    float kl, entropy, logprob; /* sums over the episode's steps */
-    float entropy_gap;          /* sum of max(0, H_ref,t - H_t): the floor's loss (0 without it) */
-} EpisodeTerms;
-
-/* The entropy term's weight at one step. Without the floor it is a bonus, eta for a loss
-   of -eta H. With it (cfg.entropy_floor) it acts only where the policy has become more certain
-   than the base model was at the same point, eta max(0, H_ref - H): it keeps the replies as
-   varied as the base's without making the policy more random than the base, which is what
-   a plain bonus large enough to hold distinct-2 does to bits per byte. Off by default: at
-   eta 0.08 it reached short within the bounds (40 ratings, against never) but question
-   later (30 against 20) and positive still never (5 seeds, checks every 10). *gap gets
-   max(0, H_ref - H), 0 without the floor; term: (V) scratch. */
-static float entropy_weight(const Learner *l, float eta, float ent, const float *ref, int V, float *term,
-                            float *gap) {
-    *gap = 0;
-    if (!l->cfg.entropy_floor || !ref || eta == 0) return eta;
-    for (int v = 0; v < V; v++) term[v] = fast_expf(ref[v]) * ref[v];
-    float below = -sum_floats(term, V) - ent;
-    if (below <= 0) return 0;
-    *gap = below;
-    return eta;
-}
-
-/* Writes d loss / d logits for one episode into the lane's logits and backpropagates it
-   (ADDS into the lane's gradient block). Per step t, with p = pi(.|s_t), q = pi_ref(.|s_t):
-     policy term  coef_t * (p - e_y)        (coef_t = A for REINFORCE, A r_t or 0 for PPO)
-     KL term      beta * p_k (log p_k - log q_k - KL_t)
-     entropy term eta_t * p_k (log p_k + H_t)  (eta_t: entropy_weight)
-   pg_coef gives coef_t from the step's log pi(y_t). */
-typedef float (*CoefFn)(const Learner *l, const Episode *e, int t, float logp, float advantage);
-
-static float coef_reinforce(const Learner *l, const Episode *e, int t, float logp, float adv) { return adv; }
-
-/* PPO's clipped surrogate -min(r A, clip(r, 1-eps, 1+eps) A): its gradient is A r (p - e_y)
-   unless the clipped branch is the smaller, where it is zero. */
-static float coef_ppo(const Learner *l, const Episode *e, int t, float logp, float adv) {
-    if (!e->behaviour_lp) return adv;
-    float r = expf(logp - e->behaviour_lp[t]), eps = l->cfg.ppo_eps;
-    if ((adv >= 0 && r > 1 + eps) || (adv < 0 && r < 1 - eps)) return 0;
-    return adv * r;
-}
-
-static EpisodeTerms episode_backward(const Learner *l, Lane *ln, const Episode *e, float advantage, float beta,
-                                     float eta, CoefFn coef) {
-    int need_ref = beta > 0 || (eta != 0 && l->cfg.entropy_floor);
-    const float *ref_all = need_ref ? ref_logprobs(l, ln, e) : NULL;
-    int T = episode_sequence(ln, e), V = l->policy->config.vocab_size;
-    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch);
-    EpisodeTerms terms = {0};
-    for (int t = 0; t < T; t++) {
-        float *row = ln->acts.logits + (size_t)t * V; /* log p, becomes the gradient */
-        const float *ref = ref_all ? ref_all + (size_t)t * V : NULL;
-        int y = ln->tg[t];
-        float *probs = ln->probs, *term = ln->scratch, kl = 0;
-        /* Each pass is a plain map or a sum_floats, so all of them vectorize. */
-        for (int v = 0; v < V; v++) probs[v] = fast_expf(row[v]);
-        if (ref) kl = step_kl(probs, row, ref, V, term);
-        for (int v = 0; v < V; v++) term[v] = probs[v] * row[v];
-        float ent = -sum_floats(term, V);
-        float c = coef(l, e, t, row[y], advantage), gap;
-        float eta_t = entropy_weight(l, eta, ent, ref, V, term, &gap);
-        terms.logprob += row[y];
-        terms.kl += kl;
-        terms.entropy += ent;
-        terms.entropy_gap += gap;
-        if (ref)
-            for (int v = 0; v < V; v++)
-                row[v] = probs[v] * (c + beta * (row[v] - ref[v] - kl) + eta_t * (row[v] + ent));
-        else
-            for (int v = 0; v < V; v++) row[v] = probs[v] * (c + eta_t * (row[v] + ent));
-        row[y] -= c;
-    }
-    lstm_backward(ln->model, &ln->acts, ln->in);
-    return terms;
+/* An episode's weights in this learner's loss; ppo: the policy term is PPO's clipped ratio. */
+static EpisodeWeights episode_weights(const Learner *l, float advantage, float beta, float eta, int ppo) {
+    EpisodeWeights w = {.advantage = advantage, .beta = beta, .eta = eta, .entropy_floor = l->cfg.entropy_floor,
+                        .ppo = ppo, .ppo_eps = l->cfg.ppo_eps};
+    return w;
 }
 
 double learner_episode_loss(Learner *l, const Episode *e, float advantage, float beta, float eta) {
-    Lane *ln = &l->lanes[0];
-    const float *ref_all = ref_logprobs(l, ln, e);
-    int T = episode_sequence(ln, e), V = l->policy->config.vocab_size;
-    forward_logprobs(l->policy, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch);
-    double loss = 0;
-    for (int t = 0; t < T; t++) {
-        const float *row = ln->acts.logits + (size_t)t * V, *ref = ref_all + (size_t)t * V;
-        double kl = 0, ent = 0, ent_ref = 0;
-        for (int v = 0; v < V; v++) {
-            double p = exp(row[v]);
-            kl += p * (row[v] - ref[v]);
-            ent -= p * row[v];
-            if (l->cfg.entropy_floor) ent_ref -= exp(ref[v]) * ref[v];
-        }
-        double ent_loss = !l->cfg.entropy_floor ? -ent : ent_ref > ent ? ent_ref - ent : 0;
-        loss += -advantage * row[ln->tg[t]] + beta * kl + eta * ent_loss;
-    }
-    return loss;
+    EpisodeWeights w = episode_weights(l, advantage, beta, eta, 0);
+    return lane_loss(&l->lanes[0], e, &w);
 }
 
 /* Leaves the gradient in the block: callers zero it before the next update. */
 void learner_episode_gradient(Learner *l, const Episode *e, float advantage, float beta, float eta) {
-    episode_backward(l, &l->lanes[0], e, advantage, beta, eta, coef_reinforce);
+    EpisodeWeights w = episode_weights(l, advantage, beta, eta, 0);
+    lane_backward(&l->lanes[0], e, &w);
 }
 
 /* ---- the value head (critic): v = running mean + w . h_top + b, trained on observed rewards ---- */
@@ -598,20 +346,25 @@ float learner_recent_overlap(const Learner *l, const int32_t *tokens, int n, int
 
 /* ---- an update's episodes, run two at a time ---- */
 
-/* One episode of an update: pushed with this advantage, its policy term from coef. */
+/* One episode of an update. */
 typedef struct {
     const Episode *e;
-    float advantage;
-    CoefFn coef;
+    EpisodeWeights w;   /* its weights in the loss */
     int lane;           /* the lane that runs it */
     EpisodeTerms terms; /* what its pass measured */
 } Job;
+
+/* A job for e: the update's weights (base) with this advantage and policy term. */
+static Job job(const Episode *e, const EpisodeWeights *base, float advantage, int ppo) {
+    Job j = {.e = e, .w = *base};
+    j.w.advantage = advantage, j.w.ppo = ppo;
+    return j;
+}
 
 typedef struct {
     Learner *l;
     Job *jobs;
     int n;
-    float beta, eta;
 } JobList;
 
 /* One part of parallel_team: the jobs of lane `part`, or all of them on lane 0 when the
@@ -622,21 +375,20 @@ static void run_part(void *ctx, int part, int parts) {
     for (int i = 0; i < jl->n; i++) {
         Job *j = &jl->jobs[i];
         if (parts > 1 && j->lane != part) continue;
-        j->terms = episode_backward(jl->l, ln, j->e, j->advantage, jl->beta, jl->eta, j->coef);
-        ln->used = 1;
+        j->terms = lane_backward(ln, j->e, &j->w);
     }
 }
 
 /* Backpropagates the jobs into the policy's gradient block: split between the lanes so
    their tokens (what an episode's time is about linear in) are about even, each lane in
    job order, then lane 1's gradient added into the policy's. */
-static void run_jobs(Learner *l, Job *jobs, int n, float beta, float eta) {
+static void run_jobs(Learner *l, Job *jobs, int n) {
     int tokens[LANES] = {0};
     for (int i = 0; i < n; i++) {
         jobs[i].lane = tokens[1] < tokens[0];
         tokens[jobs[i].lane] += jobs[i].e->n + 1;
     }
-    JobList jl = {l, jobs, n, beta, eta};
+    JobList jl = {l, jobs, n};
     if (n < 2) run_part(&jl, 0, 1);
     else parallel_team(run_part, &jl);
     Lane *second = &l->lanes[1];
@@ -648,7 +400,7 @@ static void run_jobs(Learner *l, Job *jobs, int n, float beta, float eta) {
    rest of its group, the rated reply included), while the update's tokens stay within
    budget. Appends their jobs; returns how many. */
 static int plan_candidates(const Learner *l, const Episode *rated, const Episode *cands, int k, float trust,
-                           int *tokens, Job *out) {
+                           const EpisodeWeights *base, int *tokens, Job *out) {
     double group = rated->reward;
     for (int i = 0; i < k; i++) group += cands[i].reward;
     int n = 0;
@@ -656,7 +408,7 @@ static int plan_candidates(const Learner *l, const Episode *rated, const Episode
         if (l->cfg.replay_tokens > 0 && *tokens + cands[i].n + 1 > l->cfg.replay_tokens) break;
         *tokens += cands[i].n + 1;
         float adv = trust * l->cfg.candidate_weight * (float)(cands[i].reward - (group - cands[i].reward) / k);
-        out[n++] = (Job){.e = &cands[i], .advantage = adv, .coef = coef_reinforce};
+        out[n++] = job(&cands[i], base, adv, 0);
     }
     return n;
 }
@@ -667,16 +419,16 @@ static int plan_candidates(const Learner *l, const Episode *rated, const Episode
    at 1.2 times their sampled probability, which is what keeps a rare liked reply rare).
    Then older rated episodes at random, re-weighted by how much the policy moved since
    (PPO). Appends their jobs; returns how many. */
-static int plan_replay(Learner *l, int *tokens, Job *out) {
+static int plan_replay(Learner *l, const EpisodeWeights *base, int *tokens, Job *out) {
     int n = 0;
     for (int k = 0; k < l->cfg.replay && k < l->replay_count; k++) {
         float old_adv = 0;
         const Episode *old = k < l->cfg.self_imitation ? pick_self_imitation(l, &old_adv) : NULL;
-        CoefFn coef = old ? coef_reinforce : coef_ppo;
+        int ppo = !old;
         if (!old) old = pick_replay(l), old_adv = old->reward - learner_value(l, old->ctx_h);
         if (l->cfg.replay_tokens > 0 && *tokens + old->n + 1 > l->cfg.replay_tokens) break;
         *tokens += old->n + 1;
-        out[n++] = (Job){.e = old, .advantage = old_adv, .coef = coef};
+        out[n++] = job(old, base, old_adv, ppo);
     }
     return n;
 }
@@ -694,20 +446,21 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
     push_undo(l)->staged = is_rating;
     const Episode *e = is_rating ? stage_for_replay(l, e_in) : e_in;
     int learn_more = algo == ALGO_FULL && is_rating, tokens = e->n + 1, n = 0;
+    EpisodeWeights base = episode_weights(l, 0, beta, eta, 0);
     Job *jobs = xmalloc((size_t)(1 + n_cands + REPLAY_CAP) * sizeof(Job));
-    jobs[n++] = (Job){.e = e, .advantage = adv, .coef = algo == ALGO_FULL ? coef_ppo : coef_reinforce};
-    if (learn_more && n_cands > 0 && trust > 0) st->candidates = plan_candidates(l, e, cands, n_cands, trust, &tokens,
-                                                                                   jobs + n);
+    jobs[n++] = job(e, &base, adv, algo == ALGO_FULL);
+    if (learn_more && n_cands > 0 && trust > 0)
+        st->candidates = plan_candidates(l, e, cands, n_cands, trust, &base, &tokens, jobs + n);
     n += st->candidates;
-    if (learn_more) st->replayed = plan_replay(l, &tokens, jobs + n);
+    if (learn_more) st->replayed = plan_replay(l, &base, &tokens, jobs + n);
     n += st->replayed;
     /* The gradient block is already zero: each Adam step clears it (adam.clear_grad). */
-    run_jobs(l, jobs, n, beta, eta);
+    run_jobs(l, jobs, n);
     EpisodeTerms terms = jobs[0].terms;
     st->logprob_before = terms.logprob;
     float ent_loss = l->cfg.entropy_floor ? terms.entropy_gap : -terms.entropy;
     float loss = -adv * terms.logprob + beta * terms.kl + eta * ent_loss;
-    for (int i = 1; i < n; i++) loss += -jobs[i].advantage * jobs[i].terms.logprob;
+    for (int i = 1; i < n; i++) loss += -jobs[i].w.advantage * jobs[i].terms.logprob;
     free(jobs);
     if (!isfinite(e->reward)) loss = NAN;
     st->loss = loss;
@@ -762,9 +515,9 @@ int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, U
     st->logprob_before = lp_a;
     push_undo(l)->staged = 0;
     /* d loss / d lp_a = -b sigmoid(-z): a REINFORCE-shaped step with advantage b sigmoid(-z). */
-    Job jobs[2] = {{.e = chosen, .advantage = b * sig_neg, .coef = coef_reinforce},
-                   {.e = rejected, .advantage = -b * sig_neg, .coef = coef_reinforce}};
-    run_jobs(l, jobs, 2, 0, 0);
+    EpisodeWeights base = episode_weights(l, 0, 0, 0, 0);
+    Job jobs[2] = {job(chosen, &base, b * sig_neg, 0), job(rejected, &base, -b * sig_neg, 0)};
+    run_jobs(l, jobs, 2);
     if (finish_update(l, st->loss, st) != 0) {
         st->ms = (now_seconds() - t0) * 1e3;
         return -1;

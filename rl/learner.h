@@ -21,6 +21,7 @@
 #include "model/adam.h"
 #include "model/checkpoint.h"
 #include "model/lstm.h"
+#include "rl/episode.h"
 
 typedef enum { ALGO_REINFORCE, ALGO_BASELINE, ALGO_ACTOR_CRITIC, ALGO_FULL } Algo;
 
@@ -48,23 +49,6 @@ typedef struct {
     int undo_depth;     /* updates that can be undone */
 } LearnerConfig;
 
-/* One rated reply as the learner sees it. */
-typedef struct {
-    float *ctx_h, *ctx_c;   /* (L, H) the policy's conversation state before TOK_BOT was fed */
-    float *ref_h, *ref_c;   /* (L, H) the base model's state at the same point (for the KL) */
-    int32_t *tokens;        /* (n) the reply; TOK_EOT is appended as the last action */
-    float *behaviour_lp;    /* (n + 1) log-probabilities when sampled (TOK_EOT included);
-                               NULL: taken as the policy's own at update time */
-    int n;                  /* reply tokens, without TOK_EOT */
-    float *ref_logp;        /* (n + 1, V) the base model's log-probabilities along the reply,
-                               computed once (learner_fill_ref) since the base never changes;
-                               NULL until then */
-    float *features;        /* (reply_feature_dim) the reward model's input, with ref_logp:
-                               the base model's top-layer h along the reply (its mean, then
-                               its last value) */
-    float reward;           /* R, set when rated */
-} Episode;
-
 typedef struct {
     float loss;         /* the surrogate loss of the update */
     float advantage;    /* A = R - baseline */
@@ -91,12 +75,6 @@ int algo_from_name(const char *name, Algo *out); /* -1 on an unknown name */
 Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig *cfg);
 void learner_free(Learner *l);
 LearnerConfig *learner_config(Learner *l);
-
-/* Episodes: built from a context state and a reply; the learner copies what it keeps. */
-int reply_feature_dim(const Config *c); /* 2H */
-void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, const StepState *ref_ctx,
-                  const int32_t *tokens, const float *behaviour_lp, int n);
-void episode_free(Episode *e);
 
 /* Computes e->ref_logp if it is not there yet (one forward pass of the base model). */
 void learner_fill_ref(Learner *l, Episode *e);
