@@ -125,11 +125,6 @@ const Model *session_policy(const Session *s) { return &s->policy; }
 const Tokenizer *session_tokenizer(const Session *s) { return &s->tok; }
 Learner *session_learner(Session *s) { return s->learner; }
 
-float session_reply_logprob(Session *s, float *mean_kl) {
-    *mean_kl = 0;
-    if (!s->has_turn || s->turn.blocked) return 0;
-    return learner_logprob(s->learner, &s->turn.episode, mean_kl);
-}
 const Turn *session_last_turn(const Session *s) { return s->has_turn ? &s->turn : NULL; }
 const Turn *session_alternative(const Session *s) { return s->has_alt ? &s->alt : NULL; }
 int session_ratings(const Session *s) { return s->ratings; }
@@ -363,6 +358,12 @@ int session_rate(Session *s, float human, RatingResult *out) {
     s->unsaved++;
     out->ms = (now_seconds() - t0) * 1e3;
     return 0;
+}
+
+float session_reply_logprob(Session *s, float *mean_kl) {
+    *mean_kl = 0;
+    if (!s->has_turn || s->turn.blocked) return 0;
+    return learner_logprob(s->learner, &s->turn.episode, mean_kl);
 }
 
 int session_undo(Session *s) {
