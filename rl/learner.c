@@ -97,8 +97,8 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
     Learner *l = xcalloc(1, sizeof *l);
     const Config *c = &policy->config;
     /* Each lane is one core: OpenBLAS's own threads would only contend with the other lane
-       (with them, 40 updates' two-lane passes took 29-126 ms, p95 82; without, 29-45 ms
-       but one, on 41-token episodes). It is as fast for the base model's single passes. */
+       (40 updates of 41-token episodes: with them the two lanes' passes took 29-126 ms, p95
+       82; without, 29-45 ms and one 65). The base model's single pass is as fast either way. */
     parallel_blas_serial();
     l->cfg = *cfg;
     l->policy = policy;
@@ -109,7 +109,10 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
        (tests/test_learner.c shows it); the second moment still scales the steps. */
     l->adam.beta1 = 0.0f;
     l->adam.clear_grad = 1; /* the step leaves the gradient block zeroed for the next update */
-    memset(l->adam.v, 0, policy->num_params * sizeof(float)); /* touched now, like the snapshots */
+    /* Touched now, like the snapshots and the lanes, so that the first update does not pay
+       for page faults (it took twice as long as the next ones); the gradient block is zero
+       between updates anyway. */
+    memset(l->adam.v, 0, policy->num_params * sizeof(float));
     model_zero_grad(policy);
     for (int i = 0; i < LANES; i++) lane_build(&l->lanes[i], policy, reference, i > 0);
     l->beta = l->beta_set = cfg->kl_beta;
