@@ -12,7 +12,7 @@ void adam_build(Adam *a, size_t n) {
     memset(a, 0, sizeof *a);
     a->n = n;
     a->m = xcalloc(n, sizeof(float));
-    a->v = xcalloc(n, sizeof(float));
+    a->v = xzalloc(n * sizeof(float)); /* m may go unused (beta1 = 0); v never does */
     a->beta1 = 0.9f;
     a->beta2 = 0.999f;
     a->eps = 1e-8f;

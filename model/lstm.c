@@ -18,12 +18,6 @@ static int layer_in(const Config *c, int l) { return l == 0 ? c->embed_dim : c->
 
 /* ---- building ---- */
 
-/* Zeroed now, so that the first pass through it does not pay for its page faults. */
-static void *touched_alloc(size_t n) {
-    void *p = xmalloc(n);
-    memset(p, 0, n);
-    return p;
-}
 
 /* Points a Params at consecutive slices of block; returns how many floats it spans. */
 static size_t params_layout(Params *p, const Config *c, float *block) {
@@ -55,7 +49,7 @@ int model_build(Model *m, Config c) {
     m->config = c;
     m->num_params = params_layout(&m->params, &c, NULL);
     m->param_block = xcalloc(m->num_params, sizeof(float));
-    m->grad_block = xcalloc(m->num_params, sizeof(float));
+    m->grad_block = xzalloc(m->num_params * sizeof(float));
     params_layout(&m->params, &c, m->param_block);
     params_layout(&m->grads, &c, m->grad_block);
     return 0;
@@ -85,7 +79,7 @@ void model_zero_grad(Model *m) { memset(m->grad_block, 0, m->num_params * sizeof
 
 void model_view_build(Model *view, const Model *m) {
     *view = *m;
-    view->grad_block = touched_alloc(m->num_params * sizeof(float));
+    view->grad_block = xzalloc(m->num_params * sizeof(float));
     params_layout(&view->grads, &m->config, view->grad_block);
 }
 
@@ -100,20 +94,20 @@ void acts_build(Acts *a, const Config *c, int max_batch, int max_time) {
     size_t V = (size_t)c->vocab_size, E = (size_t)c->embed_dim, H = (size_t)c->hidden_dim;
     a->max_batch = max_batch;
     a->max_time = max_time;
-    a->emb = touched_alloc(N * E * sizeof(float));
+    a->emb = xzalloc(N * E * sizeof(float));
     for (int l = 0; l < c->num_layers; l++) {
-        a->gates[l] = touched_alloc(N * G(H) * sizeof(float));
-        a->h[l] = touched_alloc((T + 1) * B * H * sizeof(float));
-        a->c[l] = touched_alloc((T + 1) * B * H * sizeof(float));
-        a->tanh_c[l] = touched_alloc(N * H * sizeof(float));
+        a->gates[l] = xzalloc(N * G(H) * sizeof(float));
+        a->h[l] = xzalloc((T + 1) * B * H * sizeof(float));
+        a->c[l] = xzalloc((T + 1) * B * H * sizeof(float));
+        a->tanh_c[l] = xzalloc(N * H * sizeof(float));
     }
-    a->logits = touched_alloc(N * V * sizeof(float));
-    a->losses = touched_alloc(N * sizeof(float));
-    a->d_gates = touched_alloc(N * G(H) * sizeof(float));
-    a->d_h = touched_alloc(N * H * sizeof(float));
-    a->d_x = touched_alloc(N * (E > H ? E : H) * sizeof(float));
-    a->d_h_next = touched_alloc(B * H * sizeof(float));
-    a->d_c_next = touched_alloc(B * H * sizeof(float));
+    a->logits = xzalloc(N * V * sizeof(float));
+    a->losses = xzalloc(N * sizeof(float));
+    a->d_gates = xzalloc(N * G(H) * sizeof(float));
+    a->d_h = xzalloc(N * H * sizeof(float));
+    a->d_x = xzalloc(N * (E > H ? E : H) * sizeof(float));
+    a->d_h_next = xzalloc(B * H * sizeof(float));
+    a->d_c_next = xzalloc(B * H * sizeof(float));
 }
 
 void acts_free(Acts *a) {

@@ -50,6 +50,12 @@ void *xcalloc_at(size_t count, size_t size, const char *where) {
     return p;
 }
 
+void *xzalloc_at(size_t n, const char *where) {
+    void *p = xmalloc_at(n, where);
+    memset(p, 0, n);
+    return p;
+}
+
 void *xrealloc_at(void *p, size_t n, const char *where) {
     void *q = realloc(p, n ? n : 1);
     if (!q) out_of_memory(n, where);

@@ -18,12 +18,17 @@ const char *err_msg(void);             /* the last message set in this thread */
 /* ---- checked allocation ---- */
 void *xmalloc_at(size_t n, const char *where);
 void *xcalloc_at(size_t count, size_t size, const char *where);
+/* Zeroed now, every page written (calloc's fresh pages are mapped only when first
+   touched): for blocks an interactive update walks, so that the first one does not pay
+   for their page faults (it took twice as long as the next ones). */
+void *xzalloc_at(size_t n, const char *where);
 void *xrealloc_at(void *p, size_t n, const char *where);
 char *xstrdup_at(const char *s, const char *where);
 #define XSTR2(x) #x
 #define XSTR(x) XSTR2(x)
 #define xmalloc(n) xmalloc_at((n), __FILE__ ":" XSTR(__LINE__))
 #define xcalloc(c, s) xcalloc_at((c), (s), __FILE__ ":" XSTR(__LINE__))
+#define xzalloc(n) xzalloc_at((n), __FILE__ ":" XSTR(__LINE__))
 #define xrealloc(p, n) xrealloc_at((p), (n), __FILE__ ":" XSTR(__LINE__))
 #define xstrdup(s) xstrdup_at((s), __FILE__ ":" XSTR(__LINE__))
 /* Called by the x* wrappers before they exit on out-of-memory (the screen sets it to

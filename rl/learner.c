@@ -82,13 +82,10 @@ int algo_from_name(const char *name, Algo *out) {
 
 /* Allocated and touched up front, so no update pays for page faults. */
 static void snapshot_build(Snapshot *s, size_t n, size_t nv) {
-    s->params = xcalloc(n, sizeof(float));
-    s->m = xcalloc(n, sizeof(float));
-    s->v = xcalloc(n, sizeof(float));
+    s->params = xzalloc(n * sizeof(float));
+    s->m = xzalloc(n * sizeof(float));
+    s->v = xzalloc(n * sizeof(float));
     s->value_w = xcalloc(nv, sizeof(float));
-    memset(s->params, 0, n * sizeof(float));
-    memset(s->m, 0, n * sizeof(float));
-    memset(s->v, 0, n * sizeof(float));
 }
 
 /* ---- building ---- */
@@ -109,11 +106,6 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
        (tests/test_learner.c shows it); the second moment still scales the steps. */
     l->adam.beta1 = 0.0f;
     l->adam.clear_grad = 1; /* the step leaves the gradient block zeroed for the next update */
-    /* Touched now, like the snapshots and the lanes, so that the first update does not pay
-       for page faults (it took twice as long as the next ones); the gradient block is zero
-       between updates anyway. */
-    memset(l->adam.v, 0, policy->num_params * sizeof(float));
-    model_zero_grad(policy);
     for (int i = 0; i < LANES; i++) lane_build(&l->lanes[i], policy, reference, i > 0);
     l->beta = l->beta_set = cfg->kl_beta;
     l->value_w = xcalloc((size_t)c->hidden_dim + 1, sizeof(float));

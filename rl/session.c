@@ -124,7 +124,6 @@ SessionConfig *session_config(Session *s) { return &s->cfg; }
 const Model *session_policy(const Session *s) { return &s->policy; }
 const Tokenizer *session_tokenizer(const Session *s) { return &s->tok; }
 Learner *session_learner(Session *s) { return s->learner; }
-
 const Turn *session_last_turn(const Session *s) { return s->has_turn ? &s->turn : NULL; }
 const Turn *session_alternative(const Session *s) { return s->has_alt ? &s->alt : NULL; }
 int session_ratings(const Session *s) { return s->ratings; }
@@ -214,7 +213,9 @@ static float human_term(Session *s, float raw, int add) {
 
 /* The reward of reply e (text) to the turn's message, with the given human term. */
 static void reward_terms(Session *s, const Turn *t, Episode *e, const char *text, float human, RewardTerms *terms) {
-    learner_fill_ref(s->learner, e); /* one base-model pass, shared by fluency, KL, replay and features */
+    /* One base-model pass, shared by fluency, KL, replay and features: a shown reply had it
+       when it was sampled, a candidate gets it here. */
+    learner_fill_ref(s->learner, e);
     terms->human = human;
     terms->fluency = fluency_from_logprob(learner_ref_logprob(s->learner, e));
     terms->relevance = relevance_score(&s->base, t->prompt_tokens, t->n_prompt, e->tokens, e->n);
