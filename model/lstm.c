@@ -18,7 +18,6 @@ static int layer_in(const Config *c, int l) { return l == 0 ? c->embed_dim : c->
 
 /* ---- building ---- */
 
-
 /* Points a Params at consecutive slices of block; returns how many floats it spans. */
 static size_t params_layout(Params *p, const Config *c, float *block) {
     size_t off = 0;

@@ -15,7 +15,8 @@
 
 /* Everything an update changes, so it can be undone bit for bit. */
 typedef struct {
-    float *params, *m, *v;    /* (num_params) each */
+    float *params, *v;        /* (num_params) each: the weights and Adam's second moment (the
+                                 learner's Adam has no first moment, see without_momentum) */
     int64_t adam_step, adam_skipped;
     float beta;
     double baseline;
@@ -83,12 +84,22 @@ int algo_from_name(const char *name, Algo *out) {
 /* Allocated and touched up front, so no update pays for page faults. */
 static void snapshot_build(Snapshot *s, size_t n, size_t nv) {
     s->params = xzalloc(n * sizeof(float));
-    s->m = xzalloc(n * sizeof(float));
     s->v = xzalloc(n * sizeof(float));
     s->value_w = xcalloc(nv, sizeof(float));
 }
 
 /* ---- building ---- */
+
+/* No momentum: each rating's update moves the way that rating says. With beta1 = 0.9 a
+   step still carries the gradients of the ratings before, so a positive rating after a
+   run of negative ones can still lower its reply's probability; the second moment still
+   scales the steps. The first moment is then never read, so the undo snapshots keep no
+   copy of it, and a loaded profile gets the same setting (its Adam section carries a
+   beta1 of its own). The step also leaves the gradient block zeroed for the next update. */
+static void without_momentum(Adam *a) {
+    a->beta1 = 0.0f;
+    a->clear_grad = 1;
+}
 
 Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig *cfg) {
     Learner *l = xcalloc(1, sizeof *l);
@@ -101,11 +112,7 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
     l->policy = policy;
     l->ref = reference;
     adam_build(&l->adam, policy->num_params);
-    /* No momentum: each rating's update moves the way that rating says. With beta1 = 0.9 a
-       positive rating after a run of negative ones can still lower its reply's probability
-       (tests/test_learner.c shows it); the second moment still scales the steps. */
-    l->adam.beta1 = 0.0f;
-    l->adam.clear_grad = 1; /* the step leaves the gradient block zeroed for the next update */
+    without_momentum(&l->adam);
     for (int i = 0; i < LANES; i++) lane_build(&l->lanes[i], policy, reference, i > 0);
     l->beta = l->beta_set = cfg->kl_beta;
     l->value_w = xcalloc((size_t)c->hidden_dim + 1, sizeof(float));
@@ -122,7 +129,7 @@ void learner_free(Learner *l) {
     for (int i = 0; i < LANES; i++) lane_free(&l->lanes[i]);
     free(l->value_w);
     for (int i = 0; i < (l->cfg.undo_depth > 0 ? l->cfg.undo_depth : 1); i++) {
-        free(l->undo[i].params), free(l->undo[i].m), free(l->undo[i].v), free(l->undo[i].value_w);
+        free(l->undo[i].params), free(l->undo[i].v), free(l->undo[i].value_w);
     }
     free(l->undo);
     for (int i = 0; i < REPLAY_CAP; i++) episode_free(&l->replay[i]);
@@ -138,7 +145,6 @@ int learner_undo_available(const Learner *l) { return l->undo_count; }
 static void snapshot_take(Learner *l, Snapshot *s) {
     size_t n = l->policy->num_params, nv = (size_t)l->policy->config.hidden_dim + 1;
     parallel_copy(s->params, l->policy->param_block, n);
-    if (l->adam.beta1 != 0) parallel_copy(s->m, l->adam.m, n); /* without momentum m is unused */
     parallel_copy(s->v, l->adam.v, n);
     memcpy(s->value_w, l->value_w, nv * sizeof(float));
     s->adam_step = l->adam.step, s->adam_skipped = l->adam.skipped;
@@ -149,7 +155,6 @@ static void snapshot_restore(Learner *l, const Snapshot *s) {
     size_t n = l->policy->num_params, nv = (size_t)l->policy->config.hidden_dim + 1;
     parallel_copy(l->policy->param_block, s->params, n);
     l->policy->version++;
-    if (l->adam.beta1 != 0) parallel_copy(l->adam.m, s->m, n);
     parallel_copy(l->adam.v, s->v, n);
     memcpy(l->value_w, s->value_w, nv * sizeof(float));
     l->adam.step = s->adam_step, l->adam.skipped = s->adam_skipped;
@@ -195,21 +200,22 @@ float learner_logprob(Learner *l, const Episode *e, float *mean_kl) { return lan
 
 float learner_ref_logprob(Learner *l, const Episode *e) { return lane_ref_logprob(&l->lanes[0], e); }
 
-/* An episode's weights in this learner's loss; ppo: the policy term is PPO's clipped ratio. */
-static EpisodeWeights episode_weights(const Learner *l, float advantage, float beta, float eta, int ppo) {
+/* An episode's weights in this learner's loss with the given KL and entropy weights, and
+   REINFORCE's policy term with this advantage (job() sets them for an update's episodes). */
+static EpisodeWeights episode_weights(const Learner *l, float advantage, float beta, float eta) {
     EpisodeWeights w = {.advantage = advantage, .beta = beta, .eta = eta, .entropy_floor = l->cfg.entropy_floor,
-                        .ppo = ppo, .ppo_eps = l->cfg.ppo_eps};
+                        .ppo_eps = l->cfg.ppo_eps};
     return w;
 }
 
 double learner_episode_loss(Learner *l, const Episode *e, float advantage, float beta, float eta) {
-    EpisodeWeights w = episode_weights(l, advantage, beta, eta, 0);
+    EpisodeWeights w = episode_weights(l, advantage, beta, eta);
     return lane_loss(&l->lanes[0], e, &w);
 }
 
 /* Leaves the gradient in the block: callers zero it before the next update. */
 void learner_episode_gradient(Learner *l, const Episode *e, float advantage, float beta, float eta) {
-    EpisodeWeights w = episode_weights(l, advantage, beta, eta, 0);
+    EpisodeWeights w = episode_weights(l, advantage, beta, eta);
     lane_backward(&l->lanes[0], e, &w);
 }
 
@@ -441,7 +447,7 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
     push_undo(l)->staged = is_rating;
     const Episode *e = is_rating ? stage_for_replay(l, e_in) : e_in;
     int learn_more = algo == ALGO_FULL && is_rating, tokens = e->n + 1, n = 0;
-    EpisodeWeights base = episode_weights(l, 0, beta, eta, 0);
+    EpisodeWeights base = episode_weights(l, 0, beta, eta);
     Job *jobs = xmalloc((size_t)(1 + n_cands + REPLAY_CAP) * sizeof(Job));
     jobs[n++] = job(e, &base, adv, algo == ALGO_FULL);
     if (learn_more && n_cands > 0 && trust > 0)
@@ -510,7 +516,7 @@ int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, U
     st->logprob_before = lp_a;
     push_undo(l)->staged = 0;
     /* d loss / d lp_a = -b sigmoid(-z): a REINFORCE-shaped step with advantage b sigmoid(-z). */
-    EpisodeWeights base = episode_weights(l, 0, 0, 0, 0);
+    EpisodeWeights base = episode_weights(l, 0, 0, 0);
     Job jobs[2] = {job(chosen, &base, b * sig_neg, 0), job(rejected, &base, -b * sig_neg, 0)};
     run_jobs(l, jobs, 2);
     if (finish_update(l, st->loss, st) != 0) {
@@ -549,6 +555,7 @@ int learner_load(Learner *l, const CkptFile *f) {
         return -1;
     }
     if (ckpt_get_adam(f, &l->adam) != 0) return -1;
+    without_momentum(&l->adam);
     memcpy(&l->updates, p, 8);
     memcpy(&l->beta, p + 8, 4);
     memcpy(&l->baseline, p + 12, 8);
