@@ -113,13 +113,6 @@ static void half_rows(const uint16_t *w, int cols, const float *x, const float *
     }
 }
 
-/* [begin, end) of n split into `parts`, on multiples of 4 (half_rows' block). */
-static void split(int n, int part, int parts, int *begin, int *end) {
-    int chunk = ((n + parts - 1) / parts + 3) & ~3;
-    *begin = part * chunk < n ? part * chunk : n;
-    *end = (part + 1) * chunk < n && part + 1 < parts ? (part + 1) * chunk : n;
-}
-
 typedef struct {
     HalfModel *hm;
     StepState *s;
@@ -134,7 +127,7 @@ static void step_part(void *ctx, int part, int parts) {
     const Model *m = hm->model;
     const Config *c = &m->config;
     int H = c->hidden_dim, L = c->num_layers, u0, u1, v0, v1;
-    split(H, part, parts, &u0, &u1);
+    part_range(H, part, parts, &u0, &u1); /* multiples of 4: half_rows' block */
     for (int l = 0; l < L; l++) {
         for (int q = 0; q < 4; q++)
             half_rows(hm->gates_w[l], layer_in(c, l) + H, hm->z[l], m->params.bias[l], s->gates,
@@ -145,7 +138,7 @@ static void step_part(void *ctx, int part, int parts) {
         memcpy(cl + u0, hm->c_new + u0, (size_t)(u1 - u0) * sizeof(float));
         team_barrier(); /* the layer above reads all of h */
     }
-    split(c->vocab_size, part, parts, &v0, &v1);
+    part_range(c->vocab_size, part, parts, &v0, &v1);
     half_rows(hm->out_w, H, hm->z[L], m->params.out_b, s->logits, v0, v1);
 }
 

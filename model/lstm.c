@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fastmath.h"
+#include "parallel.h"
 #include "util.h"
 
 #define G(H) (4 * (H))
@@ -163,12 +164,14 @@ static void embedding_forward(const Model *m, Acts *a, const int32_t *inputs, in
                    m->params.embedding + (size_t)inputs[b * T + t] * E, E * sizeof(float));
 }
 
-/* d embedding[token] += d_emb row, for each position. */
-static void embedding_backward(Model *m, const float *d_emb, const int32_t *inputs, int B, int T) {
+/* d embedding[token] += d_emb row, for each position whose token is in [v0, v1). */
+static void embedding_backward(Model *m, const float *d_emb, const int32_t *inputs, int B, int T, int v0, int v1) {
     int E = m->config.embed_dim;
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++) {
-            float *dst = m->grads.embedding + (size_t)inputs[b * T + t] * E;
+            int token = inputs[b * T + t];
+            if (token < v0 || token >= v1) continue;
+            float *dst = m->grads.embedding + (size_t)token * E;
             const float *src = d_emb + ((size_t)t * B + b) * E;
             for (int e = 0; e < E; e++) dst[e] += src[e];
         }
@@ -195,12 +198,12 @@ void lstm_cell_forward(int n, int stride, float *restrict g, const float *restri
 /* Its backward: from the activations g, c_prev and tanh_c of the forward, the gradient
    arriving at h (from above, dh_above, and from the next step, dh_next) and at c (dc, which
    is updated in place to the gradient for the previous step), the gradient of the four
-   pre-activation blocks, dg. */
-static void cell_backward(int n, const float *restrict g, const float *restrict c_prev,
+   pre-activation blocks, dg, laid out as g is (n units, blocks `stride` apart). */
+static void cell_backward(int n, int stride, const float *restrict g, const float *restrict c_prev,
                           const float *restrict tanh_c, const float *restrict dh_above,
                           const float *restrict dh_next, float *restrict dg, float *restrict dc_io) {
-    const float *gi = g, *gf = g + n, *gg = g + 2 * n, *go = g + 3 * n;
-    float *di = dg, *df = dg + n, *dgg = dg + 2 * n, *dgo = dg + 3 * n;
+    const float *gi = g, *gf = g + stride, *gg = g + 2 * stride, *go = g + 3 * stride;
+    float *di = dg, *df = dg + stride, *dgg = dg + 2 * stride, *dgo = dg + 3 * stride;
     for (int j = 0; j < n; j++) {
         float i = gi[j], f = gf[j], cand = gg[j], o = go[j], tc = tanh_c[j];
         float dh = dh_above[j] + dh_next[j];
@@ -213,15 +216,37 @@ static void cell_backward(int n, const float *restrict g, const float *restrict 
     }
 }
 
-/* x (N, In) -> h[1..T] (T, B, H), starting from h[0], c[0] (already set). */
-static void layer_forward(const Model *m, Acts *a, int l, const float *x, int B, int T) {
+/* The rows of the four gate blocks that belong to units [u0, u1), in a matrix with one row
+   per gate pre-activation (G rows of `cols`): gates[:, those rows] (+)= x w[those rows]^T
+   for x (n, cols), gates (n, G). A part that has every unit does it in one product. At
+   n = 1 it is a matrix-vector product, several times faster than a one-row sgemm. */
+static void unit_rows_product(int H, int u0, int u1, int n, int cols, const float *x, const float *w, float beta,
+                              float *gates) {
+    int blocks = u1 - u0 == H ? 1 : 4, rows = u1 - u0 == H ? G(H) : u1 - u0;
+    for (int q = 0; q < blocks; q++) {
+        size_t r = (size_t)q * H + u0;
+        if (n == 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, w + r * cols, cols, x, 1, beta, gates + r, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, cols, 1.0f, x, cols, w + r * cols, cols,
+                        beta, gates + r, G(H));
+    }
+}
+
+/* x (N, In) -> h[1..T] (T, B, H), starting from h[0], c[0] (already set): this part's
+   units [u0, u1) of every step, meeting the other part after each step, whose h the
+   recurrence reads whole. */
+static void layer_forward(const Model *m, Acts *a, int l, const float *x, int B, int T, int part, int parts) {
     const Config *c = &m->config;
-    int H = c->hidden_dim, In = layer_in(c, l), N = B * T;
+    int H = c->hidden_dim, In = layer_in(c, l), N = B * T, u0, u1;
+    part_range(H, part, parts, &u0, &u1);
     float *gates = a->gates[l];
     /* Input projection for the whole sequence at once: gates = x W_ih^T + bias. */
-    for (int r = 0; r < N; r++) memcpy(gates + (size_t)r * G(H), m->params.bias[l], G(H) * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, G(H), In, 1.0f, x, In,
-                m->params.w_ih[l], In, 1.0f, gates, G(H));
+    for (int r = 0; r < N; r++)
+        for (int q = 0; q < 4; q++)
+            memcpy(gates + (size_t)r * G(H) + q * H + u0, m->params.bias[l] + q * H + u0,
+                   (size_t)(u1 - u0) * sizeof(float));
+    unit_rows_product(H, u0, u1, N, In, x, m->params.w_ih[l], 1.0f, gates);
     for (int t = 0; t < T; t++) {
         float *g = gates + (size_t)t * B * G(H);
         const float *h_prev = a->h[l] + (size_t)t * B * H;
@@ -229,28 +254,31 @@ static void layer_forward(const Model *m, Acts *a, int l, const float *x, int B,
         float *h_now = a->h[l] + (size_t)(t + 1) * B * H;
         float *c_now = a->c[l] + (size_t)(t + 1) * B * H;
         float *tc = a->tanh_c[l] + (size_t)t * B * H;
-        /* The recurrence: gates += h_{t-1} W_hh^T (sgemv at batch 1: several times faster). */
-        if (B == 1)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, G(H), H, 1.0f, m->params.w_hh[l], H, h_prev, 1, 1.0f, g, 1);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G(H), H, 1.0f, h_prev, H,
-                        m->params.w_hh[l], H, 1.0f, g, G(H));
+        /* The recurrence: gates += h_{t-1} W_hh^T. */
+        unit_rows_product(H, u0, u1, B, H, h_prev, m->params.w_hh[l], 1.0f, g);
         for (int b = 0; b < B; b++) {
-            size_t k = (size_t)b * H;
-            lstm_cell_forward(H, H, g + (size_t)b * G(H), c_prev + k, c_now + k, tc + k, h_now + k);
+            size_t k = (size_t)b * H + u0;
+            lstm_cell_forward(u1 - u0, H, g + (size_t)b * G(H) + u0, c_prev + k, c_now + k, tc + k, h_now + k);
         }
+        team_meet(parts);
     }
 }
 
 /* d_h (N, H) arriving from above -> grads of this layer, and d_x (N, In) for the layer
    below. Walks time in reverse; the gradient into the initial state is dropped
-   (truncated BPTT). */
-static void layer_backward(Model *m, Acts *a, int l, const float *x, const float *d_h, float *d_x) {
+   (truncated BPTT). Each part steps its units [u0, u1) back through time, meeting the
+   other after each step, since d h_{t-1} of a unit takes the gate gradients of all of
+   them; then the weight gradients (rows of G) and d_x (rows of N) are split. */
+static void layer_backward(Model *m, Acts *a, int l, const float *x, const float *d_h, float *d_x, int part,
+                           int parts) {
     const Config *c = &m->config;
-    int B = a->B, T = a->T, H = c->hidden_dim, In = layer_in(c, l), N = B * T;
+    int B = a->B, T = a->T, H = c->hidden_dim, In = layer_in(c, l), N = B * T, u0, u1, g0, g1, r0, r1;
+    part_range(H, part, parts, &u0, &u1);
     float *dg = a->d_gates, *dh_next = a->d_h_next, *dc_next = a->d_c_next;
-    memset(dh_next, 0, (size_t)B * H * sizeof(float));
-    memset(dc_next, 0, (size_t)B * H * sizeof(float));
+    for (int b = 0; b < B; b++) {
+        memset(dh_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof(float));
+        memset(dc_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof(float));
+    }
     for (int t = T - 1; t >= 0; t--) {
         const float *gt = a->gates[l] + (size_t)t * B * G(H);
         const float *c_prev = a->c[l] + (size_t)t * B * H;
@@ -258,28 +286,34 @@ static void layer_backward(Model *m, Acts *a, int l, const float *x, const float
         const float *dh_above = d_h + (size_t)t * B * H;
         float *dgt = dg + (size_t)t * B * G(H);
         for (int b = 0; b < B; b++) {
-            size_t k = (size_t)b * H;
-            cell_backward(H, gt + (size_t)b * G(H), c_prev + k, tc + k, dh_above + k, dh_next + k,
-                          dgt + (size_t)b * G(H), dc_next + k);
+            size_t k = (size_t)b * H + u0, kg = (size_t)b * G(H) + u0;
+            cell_backward(u1 - u0, H, gt + kg, c_prev + k, tc + k, dh_above + k, dh_next + k, dgt + kg,
+                          dc_next + k);
         }
-        if (t > 0 && B == 1) /* d h_{t-1} = d gates_t W_hh */
-            cblas_sgemv(CblasRowMajor, CblasTrans, G(H), H, 1.0f, m->params.w_hh[l], H, dgt, 1, 0.0f, dh_next, 1);
+        team_meet(parts);
+        if (t > 0 && B == 1) /* d h_{t-1} = d gates_t W_hh, this part's columns */
+            cblas_sgemv(CblasRowMajor, CblasTrans, G(H), u1 - u0, 1.0f, m->params.w_hh[l] + u0, H, dgt, 1, 0.0f,
+                        dh_next + u0, 1);
         else if (t > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, G(H), 1.0f, dgt, G(H),
-                        m->params.w_hh[l], H, 0.0f, dh_next, H);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, u1 - u0, G(H), 1.0f, dgt, G(H),
+                        m->params.w_hh[l] + u0, H, 0.0f, dh_next + u0, H);
     }
-    /* Weight gradients for the whole sequence at once. h[l] rows 0..T-1 are h_{t-1}. */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G(H), H, N, 1.0f, dg, G(H), a->h[l], H,
-                1.0f, m->grads.w_hh[l], H);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G(H), In, N, 1.0f, dg, G(H), x, In, 1.0f,
-                m->grads.w_ih[l], In);
+    /* Weight gradients for the whole sequence at once, this part's rows of G. h[l] rows
+       0..T-1 are h_{t-1}. */
+    part_range(G(H), part, parts, &g0, &g1);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, H, N, 1.0f, dg + g0, G(H), a->h[l], H, 1.0f,
+                m->grads.w_hh[l] + (size_t)g0 * H, H);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, In, N, 1.0f, dg + g0, G(H), x, In, 1.0f,
+                m->grads.w_ih[l] + (size_t)g0 * In, In);
     float *dbias = m->grads.bias[l];
     for (int r = 0; r < N; r++) {
         const float *row = dg + (size_t)r * G(H);
-        for (int j = 0; j < G(H); j++) dbias[j] += row[j];
+        for (int j = g0; j < g1; j++) dbias[j] += row[j];
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, In, G(H), 1.0f, dg, G(H),
-                m->params.w_ih[l], In, 0.0f, d_x, In);
+    part_range(N, part, parts, &r0, &r1);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, In, G(H), 1.0f, dg + (size_t)r0 * G(H), G(H),
+                m->params.w_ih[l], In, 0.0f, d_x + (size_t)r0 * In, In);
+    team_meet(parts);
 }
 
 /* ---- the whole network ---- */
@@ -290,44 +324,67 @@ static const float *layer_input(const Acts *a, int l, int H) {
 }
 
 void lstm_forward(const Model *m, Acts *a, const int32_t *inputs, int B, int T, LstmState *state) {
-    const Config *c = &m->config;
-    int H = c->hidden_dim, V = c->vocab_size, N = B * T;
-    size_t BH = (size_t)B * H;
-    a->B = B;
-    a->T = T;
-    embedding_forward(m, a, inputs, B, T);
-    for (int l = 0; l < c->num_layers; l++) {
-        memcpy(a->h[l], state->h + l * BH, BH * sizeof(float));
-        memcpy(a->c[l], state->c + l * BH, BH * sizeof(float));
-        layer_forward(m, a, l, layer_input(a, l, H), B, T);
-        memcpy(state->h + l * BH, a->h[l] + (size_t)T * BH, BH * sizeof(float));
-        memcpy(state->c + l * BH, a->c[l] + (size_t)T * BH, BH * sizeof(float));
-    }
-    /* Output layer for the whole sequence: logits = h_top W_out^T + b_out. */
-    const float *top = a->h[c->num_layers - 1] + BH;
-    for (int r = 0; r < N; r++) memcpy(a->logits + (size_t)r * V, m->params.out_b, V * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, V, H, 1.0f, top, H, m->params.out_w, H,
-                1.0f, a->logits, V);
+    lstm_forward_part(m, a, inputs, B, T, state, 0, 1);
 }
 
-void lstm_backward(Model *m, Acts *a, const int32_t *inputs) {
+void lstm_backward(Model *m, Acts *a, const int32_t *inputs) { lstm_backward_part(m, a, inputs, 0, 1); }
+
+void lstm_forward_part(const Model *m, Acts *a, const int32_t *inputs, int B, int T, LstmState *state, int part,
+                       int parts) {
     const Config *c = &m->config;
-    int B = a->B, T = a->T, H = c->hidden_dim, V = c->vocab_size, N = B * T, L = c->num_layers;
+    int H = c->hidden_dim, V = c->vocab_size, N = B * T, r0, r1;
+    size_t BH = (size_t)B * H;
+    if (part == 0) {
+        a->B = B;
+        a->T = T;
+        embedding_forward(m, a, inputs, B, T);
+        for (int l = 0; l < c->num_layers; l++) {
+            memcpy(a->h[l], state->h + l * BH, BH * sizeof(float));
+            memcpy(a->c[l], state->c + l * BH, BH * sizeof(float));
+        }
+    }
+    team_meet(parts);
+    for (int l = 0; l < c->num_layers; l++) layer_forward(m, a, l, layer_input(a, l, H), B, T, part, parts);
+    if (part == 0)
+        for (int l = 0; l < c->num_layers; l++) {
+            memcpy(state->h + l * BH, a->h[l] + (size_t)T * BH, BH * sizeof(float));
+            memcpy(state->c + l * BH, a->c[l] + (size_t)T * BH, BH * sizeof(float));
+        }
+    /* Output layer for the whole sequence, this part's rows: logits = h_top W_out^T + b_out. */
+    part_range(N, part, parts, &r0, &r1);
+    const float *top = a->h[c->num_layers - 1] + BH;
+    for (int r = r0; r < r1; r++) memcpy(a->logits + (size_t)r * V, m->params.out_b, V * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, V, H, 1.0f, top + (size_t)r0 * H, H,
+                m->params.out_w, H, 1.0f, a->logits + (size_t)r0 * V, V);
+    team_meet(parts);
+}
+
+void lstm_backward_part(Model *m, Acts *a, const int32_t *inputs, int part, int parts) {
+    const Config *c = &m->config;
+    int B = a->B, T = a->T, H = c->hidden_dim, V = c->vocab_size, N = B * T, L = c->num_layers, v0, v1, r0, r1;
     const float *top = a->h[L - 1] + (size_t)B * H;
-    /* Output layer: dW_out += dlogits^T h_top, db_out += sum of rows, d h_top = dlogits W_out. */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, N, 1.0f, a->logits, V, top, H, 1.0f,
-                m->grads.out_w, H);
+    part_range(V, part, parts, &v0, &v1);
+    part_range(N, part, parts, &r0, &r1);
+    /* Output layer: dW_out += dlogits^T h_top and db_out += sum of rows (this part's rows
+       of V), d h_top = dlogits W_out (this part's rows of N). */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, v1 - v0, H, N, 1.0f, a->logits + v0, V, top, H, 1.0f,
+                m->grads.out_w + (size_t)v0 * H, H);
     for (int r = 0; r < N; r++) {
         const float *row = a->logits + (size_t)r * V;
-        for (int v = 0; v < V; v++) m->grads.out_b[v] += row[v];
+        for (int v = v0; v < v1; v++) m->grads.out_b[v] += row[v];
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, V, 1.0f, a->logits, V,
-                m->params.out_w, H, 0.0f, a->d_h, H);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, H, V, 1.0f, a->logits + (size_t)r0 * V, V,
+                m->params.out_w, H, 0.0f, a->d_h + (size_t)r0 * H, H);
+    team_meet(parts);
     for (int l = L - 1; l >= 0; l--) {
-        layer_backward(m, a, l, layer_input(a, l, H), a->d_h, a->d_x);
-        if (l > 0) memcpy(a->d_h, a->d_x, (size_t)N * H * sizeof(float));
+        layer_backward(m, a, l, layer_input(a, l, H), a->d_h, a->d_x, part, parts);
+        if (l > 0) memcpy(a->d_h + (size_t)r0 * H, a->d_x + (size_t)r0 * H, (size_t)(r1 - r0) * H * sizeof(float));
+        team_meet(parts);
     }
-    embedding_backward(m, a->d_x, inputs, B, T);
+    /* This part's rows of the embedding: with tied weights the same rows of dW_out it
+       wrote above, so no two parts write one row. */
+    embedding_backward(m, a->d_x, inputs, B, T, v0, v1);
+    team_meet(parts);
 }
 
 /* ---- softmax cross-entropy ---- */

@@ -149,4 +149,14 @@ void team_barrier(void) {
         while (atomic_load_explicit(&team.phase, memory_order_acquire) == phase) cpu_relax();
 }
 
+void team_meet(int parts) {
+    if (parts > 1) team_barrier();
+}
+
+void part_range(int n, int part, int parts, int *begin, int *end) {
+    int chunk = ((n + parts - 1) / parts + 3) & ~3;
+    *begin = part * chunk < n ? part * chunk : n;
+    *end = (part + 1) * chunk < n && part + 1 < parts ? (part + 1) * chunk : n;
+}
+
 void parallel_blas_serial(void) { openblas_set_num_threads(1); }

@@ -21,9 +21,16 @@ void parallel_add_clear(float *dst, float *src, size_t n);
    short phases, such as a generation step (three phases of tens of microseconds),
    where starting a thread per call would cost as much as the work. Calls from several
    threads take turns. Inside fn, team_barrier() waits until both parts reach it. */
+#define TEAM_PARTS 2 /* the caller and the helper */
 typedef void (*PartFn)(void *ctx, int part, int parts);
 void parallel_team(PartFn fn, void *ctx);
 void team_barrier(void);
+/* team_barrier() when there is a team to wait for (parts > 1): a function written as one
+   part of `parts` runs alone with parts = 1, where there is no other part to meet. */
+void team_meet(int parts);
+/* Part `part`'s share [*begin, *end) of [0, n) split into `parts`, on multiples of 4 (so
+   that rows and units stay aligned for the vector loops). */
+void part_range(int n, int part, int parts, int *begin, int *end);
 
 /* Holds OpenBLAS to one thread for the rest of the process. For a process that splits its
    work between the cores itself: after a threaded call OpenBLAS's threads spin for up to

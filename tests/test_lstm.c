@@ -314,6 +314,87 @@ static void test_a_view_accumulates_the_same_gradient_in_its_own_block(void) {
     model_free(&m);
 }
 
+/* What one part of a team runs: the forward or the backward of one sequence. */
+typedef struct {
+    Model *m;
+    Acts *a;
+    const int32_t *in;
+    int B, T, backward;
+    LstmState *state;
+} PartPass;
+
+static void pass_part(void *ctx, int part, int parts) {
+    PartPass *p = ctx;
+    if (p->backward) lstm_backward_part(p->m, p->a, p->in, part, parts);
+    else lstm_forward_part(p->m, p->a, p->in, p->B, p->T, p->state, part, parts);
+}
+
+/* Largest |x - y| over n floats, relative to the largest |y|. */
+static double worst_relative(const float *x, const float *y, size_t n) {
+    double worst = 0, scale = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)x[i] - y[i]);
+        worst = d > worst ? d : worst;
+        scale = fabs(y[i]) > scale ? fabs(y[i]) : scale;
+    }
+    return worst / scale;
+}
+
+/* The learner splits a reply's forward and backward between the two cores (units of the
+   recurrence, rows of the products). That must give what one thread gives: the logits,
+   the final state and every gradient. Odd sizes, so the parts' shares are uneven, and one
+   model so small that the second part has no units at all. */
+static void check_team_matches_one_thread(Config c, int B, int T) {
+    Model m;
+    Acts a;
+    model_build(&m, c);
+    model_init_weights(&m, 5);
+    acts_build(&a, &c, B, T);
+    int32_t in[64], tg[64];
+    random_tokens(in, B * T, c.vocab_size, 30);
+    random_tokens(tg, B * T, c.vocab_size, 31);
+    size_t nl = (size_t)B * T * c.vocab_size, ns = (size_t)c.num_layers * B * c.hidden_dim;
+    float *logits[2], *grads[2], *state_h[2];
+    for (int team = 0; team < 2; team++) {
+        LstmState s;
+        state_build(&s, &c, B);
+        for (size_t i = 0; i < ns; i++) s.h[i] = 0.1f * (float)(i % 7) - 0.3f, s.c[i] = 0.05f * (float)(i % 5);
+        model_zero_grad(&m);
+        PartPass p = {&m, &a, in, B, T, 0, &s};
+        if (team) parallel_team(pass_part, &p);
+        else lstm_forward(&m, &a, in, B, T, &s);
+        logits[team] = xmalloc(nl * sizeof(float));
+        memcpy(logits[team], a.logits, nl * sizeof(float));
+        state_h[team] = xmalloc(ns * sizeof(float));
+        memcpy(state_h[team], s.h, ns * sizeof(float));
+        int count;
+        xent_forward(&m, &a, tg, &count);
+        xent_backward(&m, &a, tg, 1.0f / count);
+        p.backward = 1;
+        if (team) parallel_team(pass_part, &p);
+        else lstm_backward(&m, &a, in);
+        grads[team] = xmalloc(m.num_params * sizeof(float));
+        memcpy(grads[team], m.grad_block, m.num_params * sizeof(float));
+        state_free(&s);
+    }
+    double dl = worst_relative(logits[1], logits[0], nl), ds = worst_relative(state_h[1], state_h[0], ns);
+    double dg = worst_relative(grads[1], grads[0], m.num_params);
+    CHECK(dl < 1e-6 && ds < 1e-6, "H %d B %d T %d: the team's logits / final h differ by %.3g / %.3g (relative)",
+          c.hidden_dim, B, T, dl, ds);
+    CHECK(dg < 1e-5, "H %d B %d T %d: the team's gradient differs by %.3g (relative)", c.hidden_dim, B, T, dg);
+    for (int team = 0; team < 2; team++) free(logits[team]), free(grads[team]), free(state_h[team]);
+    acts_free(&a);
+    model_free(&m);
+}
+
+static void test_a_team_of_two_computes_what_one_thread_does(void) {
+    check_team_matches_one_thread((Config){.vocab_size = 23, .embed_dim = 10, .hidden_dim = 10, .num_layers = 2,
+                                           .tied = 1}, 1, 9);
+    check_team_matches_one_thread((Config){.vocab_size = 37, .embed_dim = 6, .hidden_dim = 12, .num_layers = 3},
+                                  2, 7);
+    check_team_matches_one_thread((Config){.vocab_size = 11, .embed_dim = 4, .hidden_dim = 4, .num_layers = 1}, 1, 3);
+}
+
 int main(void) {
     RUN(test_every_parameter_gradient_matches_finite_differences);
     RUN(test_softmax_cross_entropy_gradient_matches_finite_differences);
@@ -321,5 +402,6 @@ int main(void) {
     RUN(test_single_step_matches_sequence_forward);
     RUN(test_state_carries_across_batches);
     RUN(test_a_view_accumulates_the_same_gradient_in_its_own_block);
+    RUN(test_a_team_of_two_computes_what_one_thread_does);
     return check_summary();
 }
