@@ -1,8 +1,9 @@
 /* bench_learner: the time of one rating update of the full learner (reward-weighted
    policy gradient, exact KL against the base, entropy, replay, Adam, undo snapshot; the
    base model's pass over the reply is made before, as the session makes it when the
-   reply is sampled), and
-   of one with two scored candidates (`/set candidates 2`) on 20-token replies:
+   reply is sampled) on 40-token replies, and on 30- and 60-token ones (an update's
+   episodes: one, two or three, as its 96-token budget lets replay in), and of one with
+   two scored candidates (`/set candidates 2`) on 20-token replies:
    `bench_learner MODEL_FILE` on that model, or `bench_learner E H L V [TIED]` on a random one
    of that shape; printed as `name value unit` lines. */
 #include <stdio.h>
@@ -20,6 +21,30 @@ static void random_episode(Episode *e, const Config *c, const StepState *ctx, Rn
     for (int i = 0; i < n; i++) reply[i] = 300 + (int32_t)(rng_u32(r) % (uint32_t)(c->vocab_size - 300));
     episode_init(e, c, ctx, ctx, reply, NULL, n);
     e->reward = reward;
+}
+
+enum { REPS = 40 };
+
+/* ms[REPS]: the times of REPS rating updates of n-token replies, rewards alternating, by
+   a learner new on a policy reset to the base (so replay draws on replies of that length).
+   Returns the mean number of episodes an update backpropagated (the rated one + replay). */
+static double time_updates(Model *policy, const Model *base, const StepState *ctx, Rng *r, int n, double *ms) {
+    double episodes = 0;
+    memcpy(policy->param_block, base->param_block, base->num_params * sizeof(float));
+    LearnerConfig lc = learner_default_config();
+    Learner *l = learner_new(policy, base, &lc);
+    for (int k = 0; k < REPS; k++) {
+        Episode e;
+        random_episode(&e, &policy->config, ctx, r, n, k % 2 ? 1.0f : -1.0f);
+        learner_fill_ref(l, &e); /* the session does it when the reply is sampled */
+        UpdateStats st;
+        learner_update(l, &e, &st);
+        ms[k] = st.ms;
+        episodes += (1.0 + st.replayed) / REPS;
+        episode_free(&e);
+    }
+    learner_free(l);
+    return episodes;
 }
 
 int main(int argc, char **argv) {
@@ -42,24 +67,24 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_learner: %s\n", err_msg());
         return 1;
     }
-    memcpy(policy.param_block, base.param_block, base.num_params * sizeof(float));
-    LearnerConfig lc = learner_default_config();
-    Learner *l = learner_new(&policy, &base, &lc);
     StepState ctx;
     step_build(&ctx, &c);
     Rng r;
     rng_seed(&r, 3);
-    enum { REPS = 40 };
-    double ms[REPS], cand_ms[REPS];
-    for (int k = 0; k < REPS; k++) {
-        Episode e;
-        random_episode(&e, &c, &ctx, &r, 40, k % 2 ? 1.0f : -1.0f);
-        learner_fill_ref(l, &e); /* the session does it when the reply is sampled */
-        UpdateStats st;
-        learner_update(l, &e, &st);
-        ms[k] = st.ms;
-        episode_free(&e);
+    static const struct {
+        int tokens;
+        const char *name;
+    } runs[] = {{40, "learner_update"}, {30, "learner_update_30_tokens"}, {60, "learner_update_60_tokens"}};
+    for (int i = 0; i < 3; i++) {
+        double ms[REPS], episodes = time_updates(&policy, &base, &ctx, &r, runs[i].tokens, ms);
+        printf("%s_ms_median %.1f ms\n", runs[i].name, bench_quantile(ms, REPS, 0.5));
+        printf("%s_ms_p95 %.1f ms\n", runs[i].name, bench_quantile(ms, REPS, 0.95));
+        printf("%s_episodes_mean %.2f count\n", runs[i].name, episodes);
     }
+    memcpy(policy.param_block, base.param_block, base.num_params * sizeof(float));
+    LearnerConfig lc = learner_default_config();
+    Learner *l = learner_new(&policy, &base, &lc);
+    double cand_ms[REPS];
     for (int k = 0; k < REPS; k++) {
         Episode e, cands[2];
         random_episode(&e, &c, &ctx, &r, 20, k % 2 ? 1.0f : -1.0f);
@@ -73,8 +98,6 @@ int main(int argc, char **argv) {
         cand_ms[k] = st.ms;
         episode_free(&e), episode_free(&cands[0]), episode_free(&cands[1]);
     }
-    printf("learner_update_ms_median %.1f ms\n", bench_quantile(ms, REPS, 0.5));
-    printf("learner_update_ms_p95 %.1f ms\n", bench_quantile(ms, REPS, 0.95));
     printf("learner_update_2_candidates_ms_median %.1f ms\n", bench_quantile(cand_ms, REPS, 0.5));
     printf("learner_update_2_candidates_ms_p95 %.1f ms\n", bench_quantile(cand_ms, REPS, 0.95));
     printf("learner_params %zu count\n", policy.num_params);

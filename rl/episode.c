@@ -1,5 +1,5 @@
 /* episode: a rated reply and the passes over it. See episode.h. Every gradient here is
-   written straight into the policy's logits gradient and pushed through lstm_backward. */
+   written straight into the policy's logits gradient and pushed through lstm_backward_part. */
 #include "episode.h"
 
 #include <math.h>
@@ -64,8 +64,10 @@ void lane_build(Lane *ln, Model *policy, const Model *ref, int own_gradient) {
     acts_build(&ln->ref_acts, c, 1, MAX_EPISODE);
     state_build(&ln->st, c, 1);
     state_build(&ln->ref_st, c, 1);
-    ln->probs = xmalloc((size_t)c->vocab_size * sizeof(float));
-    ln->scratch = xmalloc((size_t)c->vocab_size * sizeof(float));
+    for (int p = 0; p < TEAM_PARTS; p++) {
+        ln->probs[p] = xmalloc((size_t)c->vocab_size * sizeof(float));
+        ln->scratch[p] = xmalloc((size_t)c->vocab_size * sizeof(float));
+    }
 }
 
 void lane_free(Lane *ln) {
@@ -74,8 +76,7 @@ void lane_free(Lane *ln) {
     acts_free(&ln->ref_acts);
     state_free(&ln->st);
     state_free(&ln->ref_st);
-    free(ln->probs);
-    free(ln->scratch);
+    for (int p = 0; p < TEAM_PARTS; p++) free(ln->probs[p]), free(ln->scratch[p]);
 }
 
 /* ---- forward passes ---- */
@@ -89,26 +90,38 @@ static int episode_sequence(Lane *ln, const Episode *e) {
 }
 
 /* Runs model over the episode from the given context; leaves log-probabilities in
-   a->logits (T, V). scratch: (V). */
+   a->logits (T, V). As part `part` of `parts` (lstm_forward_part), with that part's
+   scratch (V); returns when every part is done. */
 static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float *h, const float *c,
-                             const int32_t *in, int T, float *scratch) {
+                             const int32_t *in, int T, float *scratch, int part, int parts) {
     const Config *cf = &m->config;
     size_t nh = (size_t)cf->num_layers * cf->hidden_dim;
-    int V = cf->vocab_size;
-    memcpy(st->h, h, nh * sizeof(float));
-    memcpy(st->c, c, nh * sizeof(float));
-    lstm_forward(m, a, in, 1, T, st);
-    for (int t = 0; t < T; t++) {
+    int V = cf->vocab_size, t0, t1;
+    if (part == 0) {
+        memcpy(st->h, h, nh * sizeof(float));
+        memcpy(st->c, c, nh * sizeof(float));
+    }
+    lstm_forward_part(m, a, in, 1, T, st, part, parts);
+    part_range(T, part, parts, &t0, &t1);
+    for (int t = t0; t < t1; t++) {
         float *row = a->logits + (size_t)t * V, lse = log_sum_exp(row, V, scratch);
         for (int v = 0; v < V; v++) row[v] -= lse;
     }
+    team_meet(parts);
+}
+
+/* The base model's log-probabilities along e, with the lane's in/tg already set for it. */
+static const float *ref_logprobs(Lane *ln, const Episode *e, int part, int parts) {
+    if (e->ref_logp) return e->ref_logp;
+    forward_logprobs(ln->ref, &ln->ref_acts, &ln->ref_st, e->ref_h, e->ref_c, ln->in, e->n + 1, ln->scratch[part],
+                     part, parts);
+    return ln->ref_acts.logits;
 }
 
 const float *lane_ref_logprobs(Lane *ln, const Episode *e) {
     if (e->ref_logp) return e->ref_logp;
-    int T = episode_sequence(ln, e);
-    forward_logprobs(ln->ref, &ln->ref_acts, &ln->ref_st, e->ref_h, e->ref_c, ln->in, T, ln->scratch);
-    return ln->ref_acts.logits;
+    episode_sequence(ln, e);
+    return ref_logprobs(ln, e, 0, 1);
 }
 
 /* The reward model's view of a reply, from the base model's pass just made over it:
@@ -141,15 +154,15 @@ static float step_kl(const float *p, const float *logp, const float *ref, int V,
 
 float lane_logprob(Lane *ln, const Episode *e, float *mean_kl) {
     int T = episode_sequence(ln, e), V = ln->model->config.vocab_size;
-    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch);
+    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0], 0, 1);
     double lp = 0, kl = 0;
     for (int t = 0; t < T; t++) lp += ln->acts.logits[(size_t)t * V + ln->tg[t]];
     if (mean_kl) {
-        const float *ref = lane_ref_logprobs(ln, e);
+        const float *ref = ref_logprobs(ln, e, 0, 1);
         for (int t = 0; t < T; t++) {
             const float *row = ln->acts.logits + (size_t)t * V;
-            for (int v = 0; v < V; v++) ln->probs[v] = fast_expf(row[v]);
-            kl += step_kl(ln->probs, row, ref + (size_t)t * V, V, ln->scratch);
+            for (int v = 0; v < V; v++) ln->probs[0][v] = fast_expf(row[v]);
+            kl += step_kl(ln->probs[0], row, ref + (size_t)t * V, V, ln->scratch[0]);
         }
         *mean_kl = (float)(kl / T);
     }
@@ -199,19 +212,23 @@ static float policy_coef(const EpisodeWeights *w, const Episode *e, int t, float
    Per step t, with p = pi(.|s_t), q = pi_ref(.|s_t):
      policy term  coef_t * (p - e_y)        (coef_t: policy_coef)
      KL term      beta * p_k (log p_k - log q_k - KL_t)
-     entropy term eta_t * p_k (log p_k + H_t)  (eta_t: entropy_weight) */
-EpisodeTerms lane_backward(Lane *ln, const Episode *e, const EpisodeWeights *w) {
+     entropy term eta_t * p_k (log p_k + H_t)  (eta_t: entropy_weight)
+   Each part takes its rows of steps; the passes through the LSTM are split in
+   lstm_forward_part and lstm_backward_part. */
+EpisodeTerms lane_backward(Lane *ln, const Episode *e, const EpisodeWeights *w, int part, int parts) {
     float beta = w->beta;
     int need_ref = beta > 0 || (w->eta != 0 && w->entropy_floor);
-    const float *ref_all = need_ref ? lane_ref_logprobs(ln, e) : NULL;
-    int T = episode_sequence(ln, e), V = ln->model->config.vocab_size;
-    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch);
-    EpisodeTerms terms = {0};
-    for (int t = 0; t < T; t++) {
+    int T = e->n + 1, V = ln->model->config.vocab_size, t0, t1;
+    if (part == 0) episode_sequence(ln, e);
+    team_meet(parts);
+    const float *ref_all = need_ref ? ref_logprobs(ln, e, part, parts) : NULL;
+    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[part], part, parts);
+    part_range(T, part, parts, &t0, &t1);
+    for (int t = t0; t < t1; t++) {
         float *row = ln->acts.logits + (size_t)t * V; /* log p, becomes the gradient */
         const float *ref = ref_all ? ref_all + (size_t)t * V : NULL;
         int y = ln->tg[t];
-        float *probs = ln->probs, *term = ln->scratch, kl = 0;
+        float *probs = ln->probs[part], *term = ln->scratch[part], kl = 0;
         /* Each pass is a plain map or a sum_floats, so all of them vectorize. */
         for (int v = 0; v < V; v++) probs[v] = fast_expf(row[v]);
         if (ref) kl = step_kl(probs, row, ref, V, term);
@@ -219,10 +236,7 @@ EpisodeTerms lane_backward(Lane *ln, const Episode *e, const EpisodeWeights *w) 
         float ent = -sum_floats(term, V);
         float c = policy_coef(w, e, t, row[y]), gap;
         float eta_t = entropy_weight(w, ent, ref, V, term, &gap);
-        terms.logprob += row[y];
-        terms.kl += kl;
-        terms.entropy += ent;
-        terms.entropy_gap += gap;
+        ln->steps[t] = (EpisodeTerms){.kl = kl, .entropy = ent, .logprob = row[y], .entropy_gap = gap};
         if (ref)
             for (int v = 0; v < V; v++)
                 row[v] = probs[v] * (c + beta * (row[v] - ref[v] - kl) + eta_t * (row[v] + ent));
@@ -230,15 +244,23 @@ EpisodeTerms lane_backward(Lane *ln, const Episode *e, const EpisodeWeights *w) 
             for (int v = 0; v < V; v++) row[v] = probs[v] * (c + eta_t * (row[v] + ent));
         row[y] -= c;
     }
-    lstm_backward(ln->model, &ln->acts, ln->in);
-    ln->used = 1;
+    team_meet(parts); /* the backward's products read every step's row */
+    lstm_backward_part(ln->model, &ln->acts, ln->in, part, parts);
+    if (part == 0) ln->used = 1;
+    EpisodeTerms terms = {0};
+    for (int t = 0; t < T; t++) {
+        terms.logprob += ln->steps[t].logprob;
+        terms.kl += ln->steps[t].kl;
+        terms.entropy += ln->steps[t].entropy;
+        terms.entropy_gap += ln->steps[t].entropy_gap;
+    }
     return terms;
 }
 
 double lane_loss(Lane *ln, const Episode *e, const EpisodeWeights *w) {
-    const float *ref_all = lane_ref_logprobs(ln, e);
     int T = episode_sequence(ln, e), V = ln->model->config.vocab_size;
-    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch);
+    const float *ref_all = ref_logprobs(ln, e, 0, 1);
+    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0], 0, 1);
     double loss = 0;
     for (int t = 0; t < T; t++) {
         const float *row = ln->acts.logits + (size_t)t * V, *ref = ref_all + (size_t)t * V;

@@ -2,16 +2,19 @@
    update is made of: its log-probabilities under the policy and the base model, its KL to
    the base, and the gradient of its share of the loss (learner.h gives the loss).
 
-   The passes run on a lane: the activations and scratch of one thread. An update runs
-   its episodes on two lanes at once, one on each core (learner.c). The first lane adds
+   The passes run on a lane: the activations and scratch they need. An update runs its
+   episodes on two lanes at once, one whole on each core (learner.c). The first lane adds
    its gradients into the policy's own block; the second into a block of its own (a view
-   of the policy, sharing its weights), which the learner folds into the policy's. */
+   of the policy, sharing its weights), which the learner folds into the policy's. An
+   episode can also be split between the cores (lane_backward's parts), on the first lane:
+   so an update of one episode, or an odd one out, still has both. */
 #ifndef RLCHAT_EPISODE_H
 #define RLCHAT_EPISODE_H
 
 #include <stdint.h>
 
 #include "model/lstm.h"
+#include "model/parallel.h"
 
 #define MAX_EPISODE 256 /* T capacity of one pass: reply tokens + TOK_EOT */
 
@@ -32,7 +35,13 @@ typedef struct {
     float reward;           /* R, set when rated */
 } Episode;
 
-/* One thread's passes: what they need besides the weights. */
+/* What one episode's pass measured: sums over its steps. */
+typedef struct {
+    float kl, entropy, logprob;
+    float entropy_gap;        /* sum of max(0, H_ref,t - H_t): the floor's loss (0 without it) */
+} EpisodeTerms;
+
+/* The passes' activations and scratch: what they need besides the weights. */
 typedef struct {
     Model *model;             /* the policy, or view: where the gradients go */
     Model view;               /* a second lane's: the policy's weights, its own gradient block */
@@ -40,7 +49,8 @@ typedef struct {
     Acts acts, ref_acts;      /* B = 1, T = MAX_EPISODE */
     LstmState st, ref_st;     /* scratch states */
     int32_t in[MAX_EPISODE], tg[MAX_EPISODE];
-    float *probs, *scratch;   /* (V) each */
+    float *probs[TEAM_PARTS], *scratch[TEAM_PARTS]; /* (V) each, one per part of a team */
+    EpisodeTerms steps[MAX_EPISODE]; /* lane_backward's per step, summed in step order */
     int used;                 /* ran a pass in this update (a view's block needs folding in) */
 } Lane;
 
@@ -53,12 +63,6 @@ typedef struct {
                                  e->behaviour_lp (when there); 0: REINFORCE's A */
     float ppo_eps;            /* the ratio's clip */
 } EpisodeWeights;
-
-/* What one episode's pass measured: sums over its steps. */
-typedef struct {
-    float kl, entropy, logprob;
-    float entropy_gap;        /* sum of max(0, H_ref,t - H_t): the floor's loss (0 without it) */
-} EpisodeTerms;
 
 /* Episodes: built from a context state and a reply; the learner copies what it keeps. */
 int reply_feature_dim(const Config *c); /* 2H */
@@ -81,8 +85,12 @@ void lane_fill_ref(Lane *ln, Episode *e);
 float lane_logprob(Lane *ln, const Episode *e, float *mean_kl);
 /* Mean log-probability per token under the base model. */
 float lane_ref_logprob(Lane *ln, const Episode *e);
-/* Backpropagates e's share of the loss, ADDING into the lane's gradient block. */
-EpisodeTerms lane_backward(Lane *ln, const Episode *e, const EpisodeWeights *w);
+/* Backpropagates e's share of the loss, ADDING into the lane's gradient block. Written
+   as part `part` of `parts` (parallel.h): alone, (0, 1); in a team, each part calls it
+   with the same arguments and does its share of the steps' rows and of the LSTM's passes
+   (lstm_forward_part). The result does not depend on which: the sums over steps are
+   made in step order either way. Every part returns the same terms. */
+EpisodeTerms lane_backward(Lane *ln, const Episode *e, const EpisodeWeights *w, int part, int parts);
 /* That loss at the current weights, in double and without the PPO ratio (for tests). */
 double lane_loss(Lane *ln, const Episode *e, const EpisodeWeights *w);
 

@@ -104,9 +104,10 @@ static void without_momentum(Adam *a) {
 Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig *cfg) {
     Learner *l = xcalloc(1, sizeof *l);
     const Config *c = &policy->config;
-    /* Each lane is one core: OpenBLAS's own threads would only contend with the other lane
-       (40 updates of 41-token episodes: with them the two lanes' passes took 29-126 ms, p95
-       82; without, 29-45 ms and one 65). The base model's single pass is as fast either way. */
+    /* An update splits its work between the cores itself (run_jobs): OpenBLAS's own threads
+       would only contend with the other lane (40 updates of 41-token episodes: with them
+       the two lanes' passes took 29-126 ms, p95 82; without, 29-45 ms and one 65). The
+       base model's single pass is as fast either way. */
     parallel_blas_serial();
     l->cfg = *cfg;
     l->policy = policy;
@@ -192,7 +193,68 @@ int learner_undo(Learner *l) {
     return 0;
 }
 
-/* ---- one episode, on the first lane ---- */
+/* ---- an update's episodes ---- */
+
+/* One episode of an update. */
+typedef struct {
+    const Episode *e;
+    EpisodeWeights w;   /* its weights in the loss */
+    EpisodeTerms terms; /* what its pass measured */
+} Job;
+
+/* A job for e: the update's weights (base) with this advantage and policy term. */
+static Job job(const Episode *e, const EpisodeWeights *base, float advantage, int ppo) {
+    Job j = {.e = e, .w = *base};
+    j.w.advantage = advantage, j.w.ppo = ppo;
+    return j;
+}
+
+typedef struct {
+    Learner *l;
+    Job **order; /* the jobs, longest first */
+    int n;
+} JobList;
+
+/* One part of parallel_team. The jobs run two at a time, one whole on each core (lane
+   `part`), paired longest with next longest; an odd one out, the shortest, is split
+   between the cores on lane 0 (lane_backward's parts). Alone (parts 1), all run on lane 0. */
+static void run_part(void *ctx, int part, int parts) {
+    JobList *jl = ctx;
+    int pairs = parts > 1 ? jl->n / 2 : 0;
+    for (int k = 0; k < pairs; k++) {
+        Job *j = jl->order[2 * k + part];
+        j->terms = lane_backward(&jl->l->lanes[part], j->e, &j->w, 0, 1);
+    }
+    for (int i = 2 * pairs; i < jl->n; i++) {
+        Job *j = jl->order[i];
+        EpisodeTerms terms = lane_backward(&jl->l->lanes[0], j->e, &j->w, part, parts);
+        if (part == 0) j->terms = terms;
+    }
+}
+
+/* Backpropagates the jobs into the policy's gradient block, then adds lane 1's gradient
+   into it. Split, an episode takes 1.4-1.6 times less than whole on one core (21-81
+   tokens): its recurrence and products halve, but not its pass over the 12 MB of weight
+   gradients. So two run fastest side by side (bench_learner, two 41-token episodes: an
+   update 40-42 ms, against 47-50 with each split in turn), and a lone one split (60
+   tokens: 33-36 ms, against 51-53 whole); three of 31 tokens take 52-54 ms, against 60-61
+   as 62 tokens on one core and 31 on the other. */
+static void run_jobs(Learner *l, Job *jobs, int n) {
+    Job **order = xmalloc((size_t)n * sizeof *order);
+    for (int i = 0; i < n; i++) {
+        int k = i;
+        for (; k > 0 && order[k - 1]->e->n < jobs[i].e->n; k--) order[k] = order[k - 1];
+        order[k] = &jobs[i];
+    }
+    JobList jl = {l, order, n};
+    parallel_team(run_part, &jl);
+    free(order);
+    Lane *second = &l->lanes[1];
+    if (second->used) parallel_add_clear(l->policy->grad_block, second->view.grad_block, l->policy->num_params);
+    l->lanes[0].used = second->used = 0;
+}
+
+/* ---- one episode ---- */
 
 void learner_fill_ref(Learner *l, Episode *e) { lane_fill_ref(&l->lanes[0], e); }
 
@@ -213,10 +275,11 @@ double learner_episode_loss(Learner *l, const Episode *e, float advantage, float
     return lane_loss(&l->lanes[0], e, &w);
 }
 
-/* Leaves the gradient in the block: callers zero it before the next update. */
+/* Leaves the gradient in the block: callers zero it before the next update. Made as an
+   update makes it, on both cores. */
 void learner_episode_gradient(Learner *l, const Episode *e, float advantage, float beta, float eta) {
-    EpisodeWeights w = episode_weights(l, advantage, beta, eta);
-    lane_backward(&l->lanes[0], e, &w);
+    Job j = {.e = e, .w = episode_weights(l, advantage, beta, eta)};
+    run_jobs(l, &j, 1);
 }
 
 /* ---- the value head (critic): v = running mean + w . h_top + b, trained on observed rewards ---- */
@@ -343,58 +406,6 @@ float learner_recent_overlap(const Learner *l, const int32_t *tokens, int n, int
         repeated += found;
     }
     return (float)repeated / (float)(n - 1);
-}
-
-/* ---- an update's episodes, run two at a time ---- */
-
-/* One episode of an update. */
-typedef struct {
-    const Episode *e;
-    EpisodeWeights w;   /* its weights in the loss */
-    int lane;           /* the lane that runs it */
-    EpisodeTerms terms; /* what its pass measured */
-} Job;
-
-/* A job for e: the update's weights (base) with this advantage and policy term. */
-static Job job(const Episode *e, const EpisodeWeights *base, float advantage, int ppo) {
-    Job j = {.e = e, .w = *base};
-    j.w.advantage = advantage, j.w.ppo = ppo;
-    return j;
-}
-
-typedef struct {
-    Learner *l;
-    Job *jobs;
-    int n;
-} JobList;
-
-/* One part of parallel_team: the jobs of lane `part`, or all of them on lane 0 when the
-   team has one part. */
-static void run_part(void *ctx, int part, int parts) {
-    JobList *jl = ctx;
-    Lane *ln = &jl->l->lanes[parts > 1 ? part : 0];
-    for (int i = 0; i < jl->n; i++) {
-        Job *j = &jl->jobs[i];
-        if (parts > 1 && j->lane != part) continue;
-        j->terms = lane_backward(ln, j->e, &j->w);
-    }
-}
-
-/* Backpropagates the jobs into the policy's gradient block: split between the lanes so
-   their tokens (what an episode's time is about linear in) are about even, each lane in
-   job order, then lane 1's gradient added into the policy's. */
-static void run_jobs(Learner *l, Job *jobs, int n) {
-    int tokens[LANES] = {0};
-    for (int i = 0; i < n; i++) {
-        jobs[i].lane = tokens[1] < tokens[0];
-        tokens[jobs[i].lane] += jobs[i].e->n + 1;
-    }
-    JobList jl = {l, jobs, n};
-    if (n < 2) run_part(&jl, 0, 1);
-    else parallel_team(run_part, &jl);
-    Lane *second = &l->lanes[1];
-    if (second->used) parallel_add_clear(l->policy->grad_block, second->view.grad_block, l->policy->num_params);
-    l->lanes[0].used = second->used = 0;
 }
 
 /* The unrated candidates, leave-one-out (the baseline of each is the mean reward of the
