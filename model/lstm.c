@@ -217,19 +217,18 @@ static void cell_backward(int n, int stride, const float *restrict g, const floa
 }
 
 /* The rows of the four gate blocks that belong to units [u0, u1), in a matrix with one row
-   per gate pre-activation (G rows of `cols`): gates[:, those rows] (+)= x w[those rows]^T
+   per gate pre-activation (G rows of `cols`): gates[:, those rows] += x w[those rows]^T
    for x (n, cols), gates (n, G). A part that has every unit does it in one product. At
    n = 1 it is a matrix-vector product, several times faster than a one-row sgemm. */
-static void unit_rows_product(int H, int u0, int u1, int n, int cols, const float *x, const float *w, float beta,
-                              float *gates) {
+static void unit_rows_product(int H, int u0, int u1, int n, int cols, const float *x, const float *w, float *gates) {
     int blocks = u1 - u0 == H ? 1 : 4, rows = u1 - u0 == H ? G(H) : u1 - u0;
     for (int q = 0; q < blocks; q++) {
         size_t r = (size_t)q * H + u0;
         if (n == 1)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, w + r * cols, cols, x, 1, beta, gates + r, 1);
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, w + r * cols, cols, x, 1, 1.0f, gates + r, 1);
         else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, cols, 1.0f, x, cols, w + r * cols, cols,
-                        beta, gates + r, G(H));
+                        1.0f, gates + r, G(H));
     }
 }
 
@@ -246,7 +245,7 @@ static void layer_forward(const Model *m, Acts *a, int l, const float *x, int B,
         for (int q = 0; q < 4; q++)
             memcpy(gates + (size_t)r * G(H) + q * H + u0, m->params.bias[l] + q * H + u0,
                    (size_t)(u1 - u0) * sizeof(float));
-    unit_rows_product(H, u0, u1, N, In, x, m->params.w_ih[l], 1.0f, gates);
+    unit_rows_product(H, u0, u1, N, In, x, m->params.w_ih[l], gates);
     for (int t = 0; t < T; t++) {
         float *g = gates + (size_t)t * B * G(H);
         const float *h_prev = a->h[l] + (size_t)t * B * H;
@@ -255,7 +254,7 @@ static void layer_forward(const Model *m, Acts *a, int l, const float *x, int B,
         float *c_now = a->c[l] + (size_t)(t + 1) * B * H;
         float *tc = a->tanh_c[l] + (size_t)t * B * H;
         /* The recurrence: gates += h_{t-1} W_hh^T. */
-        unit_rows_product(H, u0, u1, B, H, h_prev, m->params.w_hh[l], 1.0f, g);
+        unit_rows_product(H, u0, u1, B, H, h_prev, m->params.w_hh[l], g);
         for (int b = 0; b < B; b++) {
             size_t k = (size_t)b * H + u0;
             lstm_cell_forward(u1 - u0, H, g + (size_t)b * G(H) + u0, c_prev + k, c_now + k, tc + k, h_now + k);
