@@ -236,9 +236,9 @@ static void run_part(void *ctx, int part, int parts) {
    into it. Split, an episode takes 1.4-1.6 times less than whole on one core (21-81
    tokens): its recurrence and products halve, but not its pass over the 12 MB of weight
    gradients. So two run fastest side by side (bench_learner, two 41-token episodes: an
-   update 40-42 ms, against 47-50 with each split in turn), and a lone one split (60
-   tokens: 33-36 ms, against 51-53 whole); three of 31 tokens take 52-54 ms, against 60-61
-   as 62 tokens on one core and 31 on the other. */
+   update 40-45 ms, against 47-50 with each split in turn), and a lone one split (60
+   tokens: 33-38 ms, against 51-53 whole); three of 31 tokens took 52-63 ms, against 54-64
+   as 62 tokens on one core and 31 on the other (4 runs each, within the noise). */
 static void run_jobs(Learner *l, Job *jobs, int n) {
     Job **order = xmalloc((size_t)n * sizeof *order);
     for (int i = 0; i < n; i++) {
