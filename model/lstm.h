@@ -73,11 +73,6 @@ int model_build(Model *m, Config c);   /* -1 with err_msg() on a nonsensical con
 void model_init_weights(Model *m, uint64_t seed);
 void model_free(Model *m);
 void model_zero_grad(Model *m);
-/* A model that shares m's weights (not copied, not owned) and has a gradient block of its
-   own, so a second thread can backpropagate through the same weights at once. Free it
-   with model_view_free, never model_free. */
-void model_view_build(Model *view, const Model *m);
-void model_view_free(Model *view);
 void acts_build(Acts *a, const Config *c, int max_batch, int max_time);
 void acts_free(Acts *a);
 void state_build(LstmState *s, const Config *c, int batch);

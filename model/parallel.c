@@ -49,21 +49,6 @@ void parallel_copy(float *dst, const float *src, size_t n) {
     parallel_for(n, copy_range, &j);
 }
 
-typedef struct {
-    float *dst, *src;
-} AddJob;
-
-static void add_clear_range(void *ctx, size_t begin, size_t end) {
-    AddJob *j = ctx;
-    float *restrict d = j->dst, *restrict s = j->src;
-    for (size_t i = begin; i < end; i++) d[i] += s[i], s[i] = 0;
-}
-
-void parallel_add_clear(float *dst, float *src, size_t n) {
-    AddJob j = {dst, src};
-    parallel_for(n, add_clear_range, &j);
-}
-
 /* ---- the team: the caller and one long-lived helper ---- */
 
 /* The helper spins this many polls for the next call before it sleeps: a few hundred

@@ -12,10 +12,6 @@ typedef void (*RangeFn)(void *ctx, size_t begin, size_t end);
 void parallel_for(size_t n, RangeFn fn, void *ctx);
 /* memcpy of n floats, split the same way. */
 void parallel_copy(float *dst, const float *src, size_t n);
-/* dst += src, then src = 0, over n floats, split the same way: folds a second gradient
-   block into the first and leaves it ready for the next accumulation. */
-void parallel_add_clear(float *dst, float *src, size_t n);
-
 /* Calls fn(ctx, part, 2) on the calling thread (part 0) and on a helper thread that
    stays alive between calls (part 1); returns when both are done. For work made of
    short phases, such as a generation step (three phases of tens of microseconds),

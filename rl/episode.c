@@ -51,18 +51,14 @@ void episode_copy(Episode *dst, const Episode *src, const Config *c) {
 
 /* ---- lanes ---- */
 
-void lane_build(Lane *ln, Model *policy, const Model *ref, int own_gradient) {
+void lane_build(Lane *ln, Model *policy, const Model *ref) {
     const Config *c = &policy->config;
     memset(ln, 0, sizeof *ln);
     ln->model = policy;
     ln->ref = ref;
-    if (own_gradient) {
-        model_view_build(&ln->view, policy);
-        ln->model = &ln->view;
-    }
-    acts_build(&ln->acts, c, 1, MAX_EPISODE);
+    acts_build(&ln->acts, c, MAX_BATCH, BATCH_ROWS / MAX_BATCH);
     acts_build(&ln->ref_acts, c, 1, MAX_EPISODE);
-    state_build(&ln->st, c, 1);
+    state_build(&ln->st, c, MAX_BATCH);
     state_build(&ln->ref_st, c, 1);
     for (int p = 0; p < TEAM_PARTS; p++) {
         ln->probs[p] = xmalloc((size_t)c->vocab_size * sizeof(float));
@@ -71,7 +67,6 @@ void lane_build(Lane *ln, Model *policy, const Model *ref, int own_gradient) {
 }
 
 void lane_free(Lane *ln) {
-    if (ln->model == &ln->view) model_view_free(&ln->view);
     acts_free(&ln->acts);
     acts_free(&ln->ref_acts);
     state_free(&ln->st);
@@ -90,38 +85,26 @@ static int episode_sequence(Lane *ln, const Episode *e) {
 }
 
 /* Runs model over the episode from the given context; leaves log-probabilities in
-   a->logits (T, V). As part `part` of `parts` (lstm_forward_part), with that part's
-   scratch (V); returns when every part is done. */
+   a->logits (T, V). scratch: (V). */
 static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float *h, const float *c,
-                             const int32_t *in, int T, float *scratch, int part, int parts) {
+                             const int32_t *in, int T, float *scratch) {
     const Config *cf = &m->config;
     size_t nh = (size_t)cf->num_layers * cf->hidden_dim;
-    int V = cf->vocab_size, t0, t1;
-    if (part == 0) {
-        memcpy(st->h, h, nh * sizeof(float));
-        memcpy(st->c, c, nh * sizeof(float));
-    }
-    lstm_forward_part(m, a, in, 1, T, st, part, parts);
-    part_range(T, part, parts, &t0, &t1);
-    for (int t = t0; t < t1; t++) {
+    int V = cf->vocab_size;
+    memcpy(st->h, h, nh * sizeof(float));
+    memcpy(st->c, c, nh * sizeof(float));
+    lstm_forward(m, a, in, 1, T, st);
+    for (int t = 0; t < T; t++) {
         float *row = a->logits + (size_t)t * V, lse = log_sum_exp(row, V, scratch);
         for (int v = 0; v < V; v++) row[v] -= lse;
     }
-    team_meet(parts);
-}
-
-/* The base model's log-probabilities along e, with the lane's in/tg already set for it. */
-static const float *ref_logprobs(Lane *ln, const Episode *e, int part, int parts) {
-    if (e->ref_logp) return e->ref_logp;
-    forward_logprobs(ln->ref, &ln->ref_acts, &ln->ref_st, e->ref_h, e->ref_c, ln->in, e->n + 1, ln->scratch[part],
-                     part, parts);
-    return ln->ref_acts.logits;
 }
 
 const float *lane_ref_logprobs(Lane *ln, const Episode *e) {
     if (e->ref_logp) return e->ref_logp;
-    episode_sequence(ln, e);
-    return ref_logprobs(ln, e, 0, 1);
+    int T = episode_sequence(ln, e);
+    forward_logprobs(ln->ref, &ln->ref_acts, &ln->ref_st, e->ref_h, e->ref_c, ln->in, T, ln->scratch[0]);
+    return ln->ref_acts.logits;
 }
 
 /* The reward model's view of a reply, from the base model's pass just made over it:
@@ -154,11 +137,11 @@ static float step_kl(const float *p, const float *logp, const float *ref, int V,
 
 float lane_logprob(Lane *ln, const Episode *e, float *mean_kl) {
     int T = episode_sequence(ln, e), V = ln->model->config.vocab_size;
-    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0], 0, 1);
+    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0]);
     double lp = 0, kl = 0;
     for (int t = 0; t < T; t++) lp += ln->acts.logits[(size_t)t * V + ln->tg[t]];
     if (mean_kl) {
-        const float *ref = ref_logprobs(ln, e, 0, 1);
+        const float *ref = lane_ref_logprobs(ln, e);
         for (int t = 0; t < T; t++) {
             const float *row = ln->acts.logits + (size_t)t * V;
             for (int v = 0; v < V; v++) ln->probs[0][v] = fast_expf(row[v]);
@@ -208,59 +191,93 @@ static float policy_coef(const EpisodeWeights *w, const Episode *e, int t, float
     return adv * r;
 }
 
-/* Writes d loss / d logits for the episode into the lane's logits and backpropagates it.
-   Per step t, with p = pi(.|s_t), q = pi_ref(.|s_t):
+int weights_need_ref(const EpisodeWeights *w) { return w->beta > 0 || (w->eta != 0 && w->entropy_floor); }
+
+int lane_batch_fits(int episodes, int longest_n) {
+    return episodes <= MAX_BATCH && episodes * (longest_n + 1) <= BATCH_ROWS;
+}
+
+/* Turns row, the logits of job j's step t (target y), into d loss / d logits and returns
+   what the step measured. With p = pi(.|s_t), q = pi_ref(.|s_t):
      policy term  coef_t * (p - e_y)        (coef_t: policy_coef)
      KL term      beta * p_k (log p_k - log q_k - KL_t)
      entropy term eta_t * p_k (log p_k + H_t)  (eta_t: entropy_weight)
-   Each part takes its rows of steps; the passes through the LSTM are split in
-   lstm_forward_part and lstm_backward_part. */
-EpisodeTerms lane_backward(Lane *ln, const Episode *e, const EpisodeWeights *w, int part, int parts) {
-    float beta = w->beta;
-    int need_ref = beta > 0 || (w->eta != 0 && w->entropy_floor);
-    int T = e->n + 1, V = ln->model->config.vocab_size, t0, t1;
-    if (part == 0) episode_sequence(ln, e);
+   probs and term: (V) scratch. */
+static EpisodeTerms step_gradient(const EpisodeJob *j, int t, int y, float *row, int V, float *probs, float *term) {
+    const EpisodeWeights *w = &j->w;
+    const float *ref = weights_need_ref(w) ? j->e->ref_logp + (size_t)t * V : NULL;
+    float beta = w->beta, lse = log_sum_exp(row, V, term), kl = 0;
+    /* Each pass is a plain map or a sum_floats, so all of them vectorize. */
+    for (int v = 0; v < V; v++) row[v] -= lse; /* log p, becomes the gradient */
+    for (int v = 0; v < V; v++) probs[v] = fast_expf(row[v]);
+    if (ref) kl = step_kl(probs, row, ref, V, term);
+    for (int v = 0; v < V; v++) term[v] = probs[v] * row[v];
+    float ent = -sum_floats(term, V);
+    float c = policy_coef(w, j->e, t, row[y]), gap;
+    float eta_t = entropy_weight(w, ent, ref, V, term, &gap);
+    EpisodeTerms measured = {.kl = kl, .entropy = ent, .logprob = row[y], .entropy_gap = gap};
+    if (ref)
+        for (int v = 0; v < V; v++) row[v] = probs[v] * (c + beta * (row[v] - ref[v] - kl) + eta_t * (row[v] + ent));
+    else
+        for (int v = 0; v < V; v++) row[v] = probs[v] * (c + eta_t * (row[v] + ent));
+    row[y] -= c;
+    return measured;
+}
+
+/* Part 0's set-up of a batch of B episodes padded to T steps: inputs and targets (B, T),
+   [TOK_BOT, y_1..y_n] -> [y_1..y_n, TOK_EOT], then TOK_EOT as padding; each episode's
+   context state as row b of the initial state (L, B, H). */
+static void batch_inputs(Lane *ln, EpisodeJob *const *jobs, int B, int T) {
+    const Config *c = &ln->model->config;
+    size_t H = (size_t)c->hidden_dim;
+    for (int b = 0; b < B; b++) {
+        const Episode *e = jobs[b]->e;
+        int32_t *in = ln->in + (size_t)b * T, *tg = ln->tg + (size_t)b * T;
+        in[0] = TOK_BOT;
+        for (int t = 0; t < T; t++) {
+            tg[t] = t < e->n ? e->tokens[t] : TOK_EOT;
+            if (t + 1 < T) in[t + 1] = tg[t];
+        }
+        for (int l = 0; l < c->num_layers; l++) {
+            memcpy(ln->st.h + ((size_t)l * B + b) * H, e->ctx_h + l * H, H * sizeof(float));
+            memcpy(ln->st.c + ((size_t)l * B + b) * H, e->ctx_c + l * H, H * sizeof(float));
+        }
+    }
+}
+
+/* Row r = t B + b of the batch (time-major, lstm.h) is episode b's step t. A padded row's
+   gradient is zero, and since padding only follows an episode's last step, no gradient
+   flows from it into a real one: the padding changes nothing but the time. */
+void lane_backward(Lane *ln, EpisodeJob *const *jobs, int B, int part, int parts) {
+    int T = 0, V = ln->model->config.vocab_size, r0, r1;
+    for (int b = 0; b < B; b++) T = jobs[b]->e->n + 1 > T ? jobs[b]->e->n + 1 : T;
+    if (part == 0) batch_inputs(ln, jobs, B, T);
     team_meet(parts);
-    const float *ref_all = need_ref ? ref_logprobs(ln, e, part, parts) : NULL;
-    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[part], part, parts);
-    part_range(T, part, parts, &t0, &t1);
-    for (int t = t0; t < t1; t++) {
-        float *row = ln->acts.logits + (size_t)t * V; /* log p, becomes the gradient */
-        const float *ref = ref_all ? ref_all + (size_t)t * V : NULL;
-        int y = ln->tg[t];
-        float *probs = ln->probs[part], *term = ln->scratch[part], kl = 0;
-        /* Each pass is a plain map or a sum_floats, so all of them vectorize. */
-        for (int v = 0; v < V; v++) probs[v] = fast_expf(row[v]);
-        if (ref) kl = step_kl(probs, row, ref, V, term);
-        for (int v = 0; v < V; v++) term[v] = probs[v] * row[v];
-        float ent = -sum_floats(term, V);
-        float c = policy_coef(w, e, t, row[y]), gap;
-        float eta_t = entropy_weight(w, ent, ref, V, term, &gap);
-        ln->steps[t] = (EpisodeTerms){.kl = kl, .entropy = ent, .logprob = row[y], .entropy_gap = gap};
-        if (ref)
-            for (int v = 0; v < V; v++)
-                row[v] = probs[v] * (c + beta * (row[v] - ref[v] - kl) + eta_t * (row[v] + ent));
-        else
-            for (int v = 0; v < V; v++) row[v] = probs[v] * (c + eta_t * (row[v] + ent));
-        row[y] -= c;
+    lstm_forward_part(ln->model, &ln->acts, ln->in, B, T, &ln->st, part, parts);
+    part_range(B * T, part, parts, &r0, &r1);
+    for (int r = r0; r < r1; r++) {
+        int t = r / B, b = r % B;
+        float *row = ln->acts.logits + (size_t)r * V;
+        if (t > jobs[b]->e->n) memset(row, 0, (size_t)V * sizeof(float));
+        else ln->steps[r] = step_gradient(jobs[b], t, ln->tg[b * T + t], row, V, ln->probs[part], ln->scratch[part]);
     }
-    team_meet(parts); /* the backward's products read every step's row */
+    team_meet(parts); /* the backward's products read every row */
     lstm_backward_part(ln->model, &ln->acts, ln->in, part, parts);
-    if (part == 0) ln->used = 1;
-    EpisodeTerms terms = {0};
-    for (int t = 0; t < T; t++) {
-        terms.logprob += ln->steps[t].logprob;
-        terms.kl += ln->steps[t].kl;
-        terms.entropy += ln->steps[t].entropy;
-        terms.entropy_gap += ln->steps[t].entropy_gap;
+    if (part != 0) return;
+    for (int b = 0; b < B; b++) {
+        EpisodeTerms sum = {0};
+        for (int t = 0; t <= jobs[b]->e->n; t++) {
+            const EpisodeTerms *s = &ln->steps[(size_t)t * B + b];
+            sum.logprob += s->logprob, sum.kl += s->kl, sum.entropy += s->entropy, sum.entropy_gap += s->entropy_gap;
+        }
+        jobs[b]->terms = sum;
     }
-    return terms;
 }
 
 double lane_loss(Lane *ln, const Episode *e, const EpisodeWeights *w) {
+    const float *ref_all = lane_ref_logprobs(ln, e);
     int T = episode_sequence(ln, e), V = ln->model->config.vocab_size;
-    const float *ref_all = ref_logprobs(ln, e, 0, 1);
-    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0], 0, 1);
+    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0]);
     double loss = 0;
     for (int t = 0; t < T; t++) {
         const float *row = ln->acts.logits + (size_t)t * V, *ref = ref_all + (size_t)t * V;

@@ -2,12 +2,10 @@
    update is made of: its log-probabilities under the policy and the base model, its KL to
    the base, and the gradient of its share of the loss (learner.h gives the loss).
 
-   The passes run on a lane: the activations and scratch they need. An update runs its
-   episodes on two lanes at once, one whole on each core (learner.c). The first lane adds
-   its gradients into the policy's own block; the second into a block of its own (a view
-   of the policy, sharing its weights), which the learner folds into the policy's. An
-   episode can also be split between the cores (lane_backward's parts), on the first lane:
-   so an update of one episode, or an odd one out, still has both. */
+   The passes run on a lane: the activations and scratch they need. An update's episodes
+   run as one batch (lane_backward), padded to the longest, and the batch is split between
+   the two cores: a reply is tens of tokens, and one product over all the update's rows
+   packs the weights once, where one per episode packs them again each time. */
 #ifndef RLCHAT_EPISODE_H
 #define RLCHAT_EPISODE_H
 
@@ -17,6 +15,8 @@
 #include "model/parallel.h"
 
 #define MAX_EPISODE 256 /* T capacity of one pass: reply tokens + TOK_EOT */
+#define MAX_BATCH 8     /* episodes in one batch */
+#define BATCH_ROWS 512  /* B x T capacity of a batch (one whole MAX_EPISODE episode fits) */
 
 /* One rated reply. */
 typedef struct {
@@ -43,15 +43,14 @@ typedef struct {
 
 /* The passes' activations and scratch: what they need besides the weights. */
 typedef struct {
-    Model *model;             /* the policy, or view: where the gradients go */
-    Model view;               /* a second lane's: the policy's weights, its own gradient block */
+    Model *model;             /* the policy: where the gradients go */
     const Model *ref;         /* the frozen base model */
-    Acts acts, ref_acts;      /* B = 1, T = MAX_EPISODE */
-    LstmState st, ref_st;     /* scratch states */
-    int32_t in[MAX_EPISODE], tg[MAX_EPISODE];
+    Acts acts;                /* the policy's: B x T up to BATCH_ROWS (B <= MAX_BATCH) */
+    Acts ref_acts;            /* the base model's: B = 1, T = MAX_EPISODE */
+    LstmState st, ref_st;     /* scratch states, B = MAX_BATCH and 1 */
+    int32_t in[BATCH_ROWS], tg[BATCH_ROWS]; /* (B, T) row-major */
     float *probs[TEAM_PARTS], *scratch[TEAM_PARTS]; /* (V) each, one per part of a team */
-    EpisodeTerms steps[MAX_EPISODE]; /* lane_backward's per step, summed in step order */
-    int used;                 /* ran a pass in this update (a view's block needs folding in) */
+    EpisodeTerms steps[BATCH_ROWS]; /* lane_backward's per row, summed in step order */
 } Lane;
 
 /* How one episode's share of the loss is weighed. */
@@ -64,6 +63,13 @@ typedef struct {
     float ppo_eps;            /* the ratio's clip */
 } EpisodeWeights;
 
+/* One episode of a batch: its weights in the loss, and what its pass measured. */
+typedef struct {
+    const Episode *e;
+    EpisodeWeights w;
+    EpisodeTerms terms;
+} EpisodeJob;
+
 /* Episodes: built from a context state and a reply; the learner copies what it keeps. */
 int reply_feature_dim(const Config *c); /* 2H */
 void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, const StepState *ref_ctx,
@@ -71,8 +77,7 @@ void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, cons
 void episode_free(Episode *e);
 void episode_copy(Episode *dst, const Episode *src, const Config *c);
 
-/* own_gradient 0: the lane adds into the policy's gradient block; 1: into a view's. */
-void lane_build(Lane *ln, Model *policy, const Model *ref, int own_gradient);
+void lane_build(Lane *ln, Model *policy, const Model *ref);
 void lane_free(Lane *ln);
 
 /* The base model's log-probabilities along e, (n + 1, V): e's cache, or this lane's
@@ -85,12 +90,18 @@ void lane_fill_ref(Lane *ln, Episode *e);
 float lane_logprob(Lane *ln, const Episode *e, float *mean_kl);
 /* Mean log-probability per token under the base model. */
 float lane_ref_logprob(Lane *ln, const Episode *e);
-/* Backpropagates e's share of the loss, ADDING into the lane's gradient block. Written
-   as part `part` of `parts` (parallel.h): alone, (0, 1); in a team, each part calls it
-   with the same arguments and does its share of the steps' rows and of the LSTM's passes
-   (lstm_forward_part). The result does not depend on which: the sums over steps are
-   made in step order either way. Every part returns the same terms. */
-EpisodeTerms lane_backward(Lane *ln, const Episode *e, const EpisodeWeights *w, int part, int parts);
+/* Backpropagates the jobs' shares of the loss, ADDING into the policy's gradient block,
+   and sets each job's terms. They run as one batch, padded to the longest: at most
+   MAX_BATCH, and (longest n + 1) x their number at most BATCH_ROWS (lane_batch_fits);
+   each job whose weights need the base model's log-probabilities must have them cached
+   (lane_fill_ref). Written as part `part` of `parts` (parallel.h): alone, (0, 1); in a
+   team, each part calls it with the same arguments and does its share of the rows and
+   of the LSTM's passes (lstm_forward_part). The terms are summed in step order either
+   way. */
+void lane_backward(Lane *ln, EpisodeJob *const *jobs, int n, int part, int parts);
+int lane_batch_fits(int episodes, int longest_n);
+/* Whether w needs the base model's log-probabilities. */
+int weights_need_ref(const EpisodeWeights *w);
 /* That loss at the current weights, in double and without the PPO ratio (for tests). */
 double lane_loss(Lane *ln, const Episode *e, const EpisodeWeights *w);
 

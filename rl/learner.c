@@ -10,7 +10,6 @@
 #include "model/parallel.h"
 
 #define REPLAY_CAP 32
-#define LANES 2          /* episodes backpropagated at once: the machine has two cores */
 #define TAG_LRNR CKPT_TAG('L', 'R', 'N', 'R')
 
 /* Everything an update changes, so it can be undone bit for bit. */
@@ -30,7 +29,7 @@ struct Learner {
     Model *policy;            /* updated in place, not owned */
     const Model *ref;         /* frozen base, not owned */
     Adam adam;                /* rating-update optimizer */
-    Lane lanes[LANES];        /* lane 0 also serves everything outside an update */
+    Lane lane;                /* every pass over an episode */
     float beta;               /* current KL weight (adapts) */
     float beta_set;           /* cfg.kl_beta when beta was last set from it */
     double baseline;          /* running mean of rewards (EMA) */
@@ -105,16 +104,16 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
     Learner *l = xcalloc(1, sizeof *l);
     const Config *c = &policy->config;
     /* An update splits its work between the cores itself (run_jobs): OpenBLAS's own threads
-       would only contend with the other lane (40 updates of 41-token episodes: with them
-       the two lanes' passes took 29-126 ms, p95 82; without, 29-45 ms and one 65). The
-       base model's single pass is as fast either way. */
+       would only contend with the other part (with two 41-token episodes, one whole on each
+       core, 40 updates took 29-126 ms, p95 82, with them; without, 29-45 ms and one 65).
+       The base model's single pass is as fast either way. */
     parallel_blas_serial();
     l->cfg = *cfg;
     l->policy = policy;
     l->ref = reference;
     adam_build(&l->adam, policy->num_params);
     without_momentum(&l->adam);
-    for (int i = 0; i < LANES; i++) lane_build(&l->lanes[i], policy, reference, i > 0);
+    lane_build(&l->lane, policy, reference);
     l->beta = l->beta_set = cfg->kl_beta;
     l->value_w = xcalloc((size_t)c->hidden_dim + 1, sizeof(float));
     int depth = cfg->undo_depth > 0 ? cfg->undo_depth : 1;
@@ -127,7 +126,7 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
 void learner_free(Learner *l) {
     if (!l) return;
     adam_free(&l->adam);
-    for (int i = 0; i < LANES; i++) lane_free(&l->lanes[i]);
+    lane_free(&l->lane);
     free(l->value_w);
     for (int i = 0; i < (l->cfg.undo_depth > 0 ? l->cfg.undo_depth : 1); i++) {
         free(l->undo[i].params), free(l->undo[i].v), free(l->undo[i].value_w);
@@ -195,72 +194,64 @@ int learner_undo(Learner *l) {
 
 /* ---- an update's episodes ---- */
 
-/* One episode of an update. */
-typedef struct {
-    const Episode *e;
-    EpisodeWeights w;   /* its weights in the loss */
-    EpisodeTerms terms; /* what its pass measured */
-} Job;
-
 /* A job for e: the update's weights (base) with this advantage and policy term. */
-static Job job(const Episode *e, const EpisodeWeights *base, float advantage, int ppo) {
-    Job j = {.e = e, .w = *base};
+static EpisodeJob job(const Episode *e, const EpisodeWeights *base, float advantage, int ppo) {
+    EpisodeJob j = {.e = e, .w = *base};
     j.w.advantage = advantage, j.w.ppo = ppo;
     return j;
 }
 
 typedef struct {
-    Learner *l;
-    Job **order; /* the jobs, longest first */
+    Lane *lane;
+    EpisodeJob **order; /* the jobs, longest first */
     int n;
 } JobList;
 
-/* One part of parallel_team. The jobs run two at a time, one whole on each core (lane
-   `part`), paired longest with next longest; an odd one out, the shortest, is split
-   between the cores on lane 0 (lane_backward's parts). Alone (parts 1), all run on lane 0. */
+/* One part of parallel_team: the jobs in batches as large as fit, longest first, so that
+   a batch's episodes are of about one length and its padding is small. */
 static void run_part(void *ctx, int part, int parts) {
     JobList *jl = ctx;
-    int pairs = parts > 1 ? jl->n / 2 : 0;
-    for (int k = 0; k < pairs; k++) {
-        Job *j = jl->order[2 * k + part];
-        j->terms = lane_backward(&jl->l->lanes[part], j->e, &j->w, 0, 1);
-    }
-    for (int i = 2 * pairs; i < jl->n; i++) {
-        Job *j = jl->order[i];
-        EpisodeTerms terms = lane_backward(&jl->l->lanes[0], j->e, &j->w, part, parts);
-        if (part == 0) j->terms = terms;
+    for (int i = 0, k; i < jl->n; i += k) {
+        for (k = 1; i + k < jl->n && lane_batch_fits(k + 1, jl->order[i]->e->n); k++) {}
+        lane_backward(jl->lane, jl->order + i, k, part, parts);
     }
 }
 
-/* Backpropagates the jobs into the policy's gradient block, then adds lane 1's gradient
-   into it. Split, an episode takes 1.4-1.6 times less than whole on one core (21-81
-   tokens): its recurrence and products halve, but not its pass over the 12 MB of weight
-   gradients. So two run fastest side by side (bench_learner, two 41-token episodes: an
-   update 40-45 ms, against 47-50 with each split in turn), and a lone one split (60
-   tokens: 33-38 ms, against 51-53 whole); three of 31 tokens took 52-63 ms, against 54-64
-   as 62 tokens on one core and 31 on the other (4 runs each, within the noise). */
-static void run_jobs(Learner *l, Job *jobs, int n) {
-    Job **order = xmalloc((size_t)n * sizeof *order);
+/* Backpropagates the jobs into the policy's gradient block, as one batch split between
+   the cores. A job that needs the base model's log-probabilities and lacks them (a
+   penalised sample, a caller's candidate) runs on a copy that has them. Each episode on
+   its own pass packs the weights for every product again, about 8 ms however short it is;
+   one pass over all of them packs them once. bench_learner, 2 runs beside the previous
+   way (episodes two at a time, one whole on each core): 40-token replies 40-44 ms an
+   update against 47-49, 30-token (three episodes) 44-47 against 65-71, one 60-token
+   36-39 against 51-53, two candidates 39-44 against 54-56. */
+static void run_jobs(Learner *l, EpisodeJob *jobs, int n) {
+    Episode *filled = xcalloc((size_t)n, sizeof *filled);
+    EpisodeJob **order = xmalloc((size_t)n * sizeof *order);
     for (int i = 0; i < n; i++) {
+        if (weights_need_ref(&jobs[i].w) && !jobs[i].e->ref_logp) {
+            episode_copy(&filled[i], jobs[i].e, &l->policy->config);
+            lane_fill_ref(&l->lane, &filled[i]);
+            jobs[i].e = &filled[i];
+        }
         int k = i;
         for (; k > 0 && order[k - 1]->e->n < jobs[i].e->n; k--) order[k] = order[k - 1];
         order[k] = &jobs[i];
     }
-    JobList jl = {l, order, n};
+    JobList jl = {&l->lane, order, n};
     parallel_team(run_part, &jl);
+    for (int i = 0; i < n; i++) episode_free(&filled[i]);
+    free(filled);
     free(order);
-    Lane *second = &l->lanes[1];
-    if (second->used) parallel_add_clear(l->policy->grad_block, second->view.grad_block, l->policy->num_params);
-    l->lanes[0].used = second->used = 0;
 }
 
 /* ---- one episode ---- */
 
-void learner_fill_ref(Learner *l, Episode *e) { lane_fill_ref(&l->lanes[0], e); }
+void learner_fill_ref(Learner *l, Episode *e) { lane_fill_ref(&l->lane, e); }
 
-float learner_logprob(Learner *l, const Episode *e, float *mean_kl) { return lane_logprob(&l->lanes[0], e, mean_kl); }
+float learner_logprob(Learner *l, const Episode *e, float *mean_kl) { return lane_logprob(&l->lane, e, mean_kl); }
 
-float learner_ref_logprob(Learner *l, const Episode *e) { return lane_ref_logprob(&l->lanes[0], e); }
+float learner_ref_logprob(Learner *l, const Episode *e) { return lane_ref_logprob(&l->lane, e); }
 
 /* An episode's weights in this learner's loss with the given KL and entropy weights, and
    REINFORCE's policy term with this advantage (job() sets them for an update's episodes). */
@@ -272,14 +263,21 @@ static EpisodeWeights episode_weights(const Learner *l, float advantage, float b
 
 double learner_episode_loss(Learner *l, const Episode *e, float advantage, float beta, float eta) {
     EpisodeWeights w = episode_weights(l, advantage, beta, eta);
-    return lane_loss(&l->lanes[0], e, &w);
+    return lane_loss(&l->lane, e, &w);
 }
 
-/* Leaves the gradient in the block: callers zero it before the next update. Made as an
-   update makes it, on both cores. */
+/* Leaves the gradient in the block: callers zero it before the next update. */
 void learner_episode_gradient(Learner *l, const Episode *e, float advantage, float beta, float eta) {
-    Job j = {.e = e, .w = episode_weights(l, advantage, beta, eta)};
-    run_jobs(l, &j, 1);
+    learner_batch_gradient(l, &e, &advantage, 1, beta, eta);
+}
+
+void learner_batch_gradient(Learner *l, const Episode *const *es, const float *advantages, int n, float beta,
+                            float eta) {
+    EpisodeWeights base = episode_weights(l, 0, beta, eta);
+    EpisodeJob *jobs = xmalloc((size_t)n * sizeof *jobs);
+    for (int i = 0; i < n; i++) jobs[i] = job(es[i], &base, advantages[i], 0);
+    run_jobs(l, jobs, n);
+    free(jobs);
 }
 
 /* ---- the value head (critic): v = running mean + w . h_top + b, trained on observed rewards ---- */
@@ -412,7 +410,7 @@ float learner_recent_overlap(const Learner *l, const int32_t *tokens, int n, int
    rest of its group, the rated reply included), while the update's tokens stay within
    budget. Appends their jobs; returns how many. */
 static int plan_candidates(const Learner *l, const Episode *rated, const Episode *cands, int k, float trust,
-                           const EpisodeWeights *base, int *tokens, Job *out) {
+                           const EpisodeWeights *base, int *tokens, EpisodeJob *out) {
     double group = rated->reward;
     for (int i = 0; i < k; i++) group += cands[i].reward;
     int n = 0;
@@ -431,7 +429,7 @@ static int plan_candidates(const Learner *l, const Episode *rated, const Episode
    at 1.2 times their sampled probability, which is what keeps a rare liked reply rare).
    Then older rated episodes at random, re-weighted by how much the policy moved since
    (PPO). Appends their jobs; returns how many. */
-static int plan_replay(Learner *l, const EpisodeWeights *base, int *tokens, Job *out) {
+static int plan_replay(Learner *l, const EpisodeWeights *base, int *tokens, EpisodeJob *out) {
     int n = 0;
     for (int k = 0; k < l->cfg.replay && k < l->replay_count; k++) {
         float old_adv = 0;
@@ -459,7 +457,7 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
     const Episode *e = is_rating ? stage_for_replay(l, e_in) : e_in;
     int learn_more = algo == ALGO_FULL && is_rating, tokens = e->n + 1, n = 0;
     EpisodeWeights base = episode_weights(l, 0, beta, eta);
-    Job *jobs = xmalloc((size_t)(1 + n_cands + REPLAY_CAP) * sizeof(Job));
+    EpisodeJob *jobs = xmalloc((size_t)(1 + n_cands + REPLAY_CAP) * sizeof(EpisodeJob));
     jobs[n++] = job(e, &base, adv, algo == ALGO_FULL);
     if (learn_more && n_cands > 0 && trust > 0)
         st->candidates = plan_candidates(l, e, cands, n_cands, trust, &base, &tokens, jobs + n);
@@ -528,7 +526,7 @@ int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, U
     push_undo(l)->staged = 0;
     /* d loss / d lp_a = -b sigmoid(-z): a REINFORCE-shaped step with advantage b sigmoid(-z). */
     EpisodeWeights base = episode_weights(l, 0, 0, 0);
-    Job jobs[2] = {job(chosen, &base, b * sig_neg, 0), job(rejected, &base, -b * sig_neg, 0)};
+    EpisodeJob jobs[2] = {job(chosen, &base, b * sig_neg, 0), job(rejected, &base, -b * sig_neg, 0)};
     run_jobs(l, jobs, 2);
     if (finish_update(l, st->loss, st) != 0) {
         st->ms = (now_seconds() - t0) * 1e3;

@@ -117,6 +117,45 @@ static void test_kl_and_entropy_gradients_match_finite_differences(void) {
     }
 }
 
+/* An update backpropagates its episodes as one batch, padded to the longest, and splits
+   a list longer than a batch holds: the gradient must be the sum of the episodes' own,
+   with the KL and entropy terms on (so the base model's pass is needed too). */
+static void test_a_batch_gives_the_sum_of_its_episodes_gradients(void) {
+    const char *replies[3] = {"rock, mostly.", "i am fine thanks. and you?", "hi"};
+    for (int n = 3; n <= 11; n += 8) {
+        Fixture f;
+        fixture(&f, ALGO_FULL, 1e-2f);
+        Episode es[11];
+        const Episode *ptrs[11];
+        float adv[11];
+        for (int i = 0; i < n; i++) {
+            episode(&f, &es[i], replies[i % 3], 0);
+            ptrs[i] = &es[i];
+            adv[i] = 0.7f - 0.3f * (float)i;
+        }
+        size_t np = f.policy.num_params;
+        float *sum = xcalloc(np, sizeof(float));
+        for (int i = 0; i < n; i++) {
+            model_zero_grad(&f.policy);
+            learner_episode_gradient(f.l, &es[i], adv[i], 0.5f, 0.3f);
+            for (size_t p = 0; p < np; p++) sum[p] += f.policy.grad_block[p];
+        }
+        model_zero_grad(&f.policy);
+        learner_batch_gradient(f.l, ptrs, adv, n, 0.5f, 0.3f);
+        double worst = 0, scale = 1e-30;
+        for (size_t p = 0; p < np; p++) {
+            double d = fabs((double)f.policy.grad_block[p] - sum[p]);
+            worst = d > worst ? d : worst;
+            scale = fabs(sum[p]) > scale ? fabs(sum[p]) : scale;
+        }
+        CHECK(worst / scale < 1e-5, "%d episodes: the batch's gradient differs from the sum by %.3g (relative)", n,
+              worst / scale);
+        free(sum);
+        for (int i = 0; i < n; i++) episode_free(&es[i]);
+        fixture_free(&f);
+    }
+}
+
 static void test_undo_restores_the_weights_bit_for_bit(void) {
     Fixture f;
     fixture(&f, ALGO_FULL, 1e-2f);
@@ -442,6 +481,7 @@ static void test_recent_overlap_counts_the_bigrams_of_the_last_rated_replies(voi
 int main(void) {
     RUN(test_positive_reward_raises_and_negative_lowers_the_reply_logprob);
     RUN(test_kl_and_entropy_gradients_match_finite_differences);
+    RUN(test_a_batch_gives_the_sum_of_its_episodes_gradients);
     RUN(test_undo_restores_the_weights_bit_for_bit);
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);

@@ -258,62 +258,6 @@ static void test_state_carries_across_batches(void) {
     model_free(&m);
 }
 
-/* Backpropagates the loss of one random sequence (seed) into m's gradient block. */
-static void add_sequence_gradient(Model *m, Acts *a, int T, uint64_t seed) {
-    int32_t in[16], tg[16];
-    random_tokens(in, T, m->config.vocab_size, seed);
-    random_tokens(tg, T, m->config.vocab_size, seed + 1);
-    LstmState s;
-    state_build(&s, &m->config, 1);
-    int count;
-    lstm_forward(m, a, in, 1, T, &s);
-    xent_forward(m, a, tg, &count);
-    xent_backward(m, a, tg, 1.0f / count);
-    lstm_backward(m, a, in);
-    state_free(&s);
-}
-
-/* The learner backpropagates two episodes at once, one into the policy's gradient block and
-   one into a view's, then folds the view's in: that must be the gradient of both
-   backpropagated into the model, and leave the view's block zeroed and the model's
-   weights untouched. Tied, so the shared embedding/output block takes both uses. */
-static void test_a_view_accumulates_the_same_gradient_in_its_own_block(void) {
-    Config c = {.vocab_size = 23, .embed_dim = 8, .hidden_dim = 8, .num_layers = 2, .tied = 1};
-    Model m, view;
-    Acts a;
-    model_build(&m, c);
-    model_init_weights(&m, 3);
-    acts_build(&a, &c, 1, 16);
-    model_zero_grad(&m);
-    add_sequence_gradient(&m, &a, 9, 10);
-    add_sequence_gradient(&m, &a, 12, 20);
-    float *both = xmalloc(m.num_params * sizeof(float));
-    memcpy(both, m.grad_block, m.num_params * sizeof(float));
-    float *weights = xmalloc(m.num_params * sizeof(float));
-    memcpy(weights, m.param_block, m.num_params * sizeof(float));
-
-    model_zero_grad(&m);
-    model_view_build(&view, &m);
-    CHECK(view.param_block == m.param_block && view.grad_block != m.grad_block, "a view shares weights, not gradients");
-    add_sequence_gradient(&m, &a, 9, 10);
-    add_sequence_gradient(&view, &a, 12, 20);
-    parallel_add_clear(m.grad_block, view.grad_block, m.num_params);
-    double worst = 0, left = 0;
-    for (size_t i = 0; i < m.num_params; i++) {
-        double d = fabs((double)m.grad_block[i] - both[i]) / (fabs(both[i]) + 1e-6);
-        worst = d > worst ? d : worst;
-        left += fabs(view.grad_block[i]);
-    }
-    CHECK(worst < 1e-5, "folded gradient differs from the model's own by %.3g (relative)", worst);
-    CHECK(left == 0, "the view's gradient block is not zeroed after folding (sum |g| %.3g)", left);
-    CHECK(!memcmp(weights, m.param_block, m.num_params * sizeof(float)), "backpropagating changed the weights");
-    model_view_free(&view);
-    free(both);
-    free(weights);
-    acts_free(&a);
-    model_free(&m);
-}
-
 /* What one part of a team runs: the forward or the backward of one sequence. */
 typedef struct {
     Model *m;
@@ -401,7 +345,6 @@ int main(void) {
     RUN(test_forward_and_backward_match_pytorch_fixture);
     RUN(test_single_step_matches_sequence_forward);
     RUN(test_state_carries_across_batches);
-    RUN(test_a_view_accumulates_the_same_gradient_in_its_own_block);
     RUN(test_a_team_of_two_computes_what_one_thread_does);
     return check_summary();
 }
