@@ -219,9 +219,10 @@ static void run_part(void *ctx, int part, int parts) {
 
 /* Backpropagates the jobs into the policy's gradient block, as one batch split between
    the cores. A job that needs the base model's log-probabilities and lacks them (a
-   penalised sample, a caller's candidate) runs on a copy that has them. Each episode on
-   its own pass packs the weights for every product again, about 8 ms however short it is;
-   one pass over all of them packs them once. bench_learner, 2 runs beside the previous
+   penalised sample, a caller's candidate) runs on a copy that has them. A pass of its own
+   took 8-9 ms even for a 2-token episode (OpenBLAS packs every weight matrix for each
+   product, and the weight gradients' products read and write all 12 MB); one pass over
+   all the update's rows pays that once. bench_learner, 2 runs beside the previous
    way (episodes two at a time, one whole on each core): 40-token replies 40-44 ms an
    update against 47-49, 30-token (three episodes) 44-47 against 65-71, one 60-token
    36-39 against 51-53, two candidates 39-44 against 54-56. */
