@@ -286,8 +286,9 @@ static double worst_relative(const float *x, const float *y, size_t n) {
 
 /* The learner splits a reply's forward and backward between the two cores (units of the
    recurrence, rows of the products). That must give what one thread gives: the logits,
-   the final state and every gradient. Odd sizes, so the parts' shares are uneven, and one
-   model so small that the second part has no units at all. */
+   the final state and every gradient. Odd sizes, so the parts' shares are uneven, one
+   model so small that the second part has no units at all, and batches on both sides of
+   SGEMV_ROWS (lstm.c). */
 static void check_team_matches_one_thread(Config c, int B, int T) {
     Model m;
     Acts a;
@@ -337,6 +338,8 @@ static void test_a_team_of_two_computes_what_one_thread_does(void) {
     check_team_matches_one_thread((Config){.vocab_size = 37, .embed_dim = 6, .hidden_dim = 12, .num_layers = 3},
                                   2, 7);
     check_team_matches_one_thread((Config){.vocab_size = 11, .embed_dim = 4, .hidden_dim = 4, .num_layers = 1}, 1, 3);
+    check_team_matches_one_thread((Config){.vocab_size = 19, .embed_dim = 8, .hidden_dim = 16, .num_layers = 2}, 6,
+                                  5); /* past SGEMV_ROWS: the recurrence as sgemm */
 }
 
 int main(void) {
