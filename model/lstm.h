@@ -91,10 +91,11 @@ float xent_forward(const Model *m, Acts *a, const int32_t *targets, int *count);
 void xent_backward(const Model *m, Acts *a, const int32_t *targets, float scale);
 /* Backpropagates a->logits (read as d loss/d logits) through time; ADDS into m->grads. */
 void lstm_backward(Model *m, Acts *a, const int32_t *inputs);
-/* The same two passes split between the parts of a team (parallel.h), for a sequence too
-   short for its products alone to keep two cores busy (a rating update's reply): each part
-   calls them with the same arguments and does its share, the units of the recurrence and
-   rows of the products, meeting the other where it needs the other's results. Every part
+/* The same two passes split between the parts of a team (parallel.h), for a batch too
+   small for its products alone to keep two cores busy (a rating update's few replies):
+   each part calls them with the same arguments and does its share, the units of the
+   recurrence and rows (or columns) of the products, meeting the other where it needs the
+   other's results. Every part
    returns at a team_barrier, so what follows may read anything they wrote. The results
    do not depend on the timing; with parts = 1 they are lstm_forward and lstm_backward. */
 void lstm_forward_part(const Model *m, Acts *a, const int32_t *inputs, int B, int T, LstmState *state, int part,

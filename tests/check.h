@@ -4,6 +4,8 @@
 #ifndef RLCHAT_CHECK_H
 #define RLCHAT_CHECK_H
 
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 
 static int check_passed = 0, check_failed = 0;
@@ -27,6 +29,18 @@ static int check_passed = 0, check_failed = 0;
         test();                                                                 \
         printf("%s %s\n", check_failed == before ? "ok  " : "FAIL", #test);     \
     } while (0)
+
+/* Largest |x - y| over n floats, relative to the largest |y|: how far two computations of
+   the same array (a gradient made two ways) are apart. */
+static inline double check_relative_gap(const float *x, const float *y, size_t n) {
+    double worst = 0, scale = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)x[i] - y[i]);
+        worst = d > worst ? d : worst;
+        scale = fabs(y[i]) > scale ? fabs(y[i]) : scale;
+    }
+    return worst / scale;
+}
 
 static inline int check_summary(void) {
     printf("%d passed, %d failed\n", check_passed, check_failed);

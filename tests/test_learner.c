@@ -142,14 +142,8 @@ static void test_a_batch_gives_the_sum_of_its_episodes_gradients(void) {
         }
         model_zero_grad(&f.policy);
         learner_batch_gradient(f.l, ptrs, adv, n, 0.5f, 0.3f);
-        double worst = 0, scale = 1e-30;
-        for (size_t p = 0; p < np; p++) {
-            double d = fabs((double)f.policy.grad_block[p] - sum[p]);
-            worst = d > worst ? d : worst;
-            scale = fabs(sum[p]) > scale ? fabs(sum[p]) : scale;
-        }
-        CHECK(worst / scale < 1e-5, "%d episodes: the batch's gradient differs from the sum by %.3g (relative)", n,
-              worst / scale);
+        double gap = check_relative_gap(f.policy.grad_block, sum, np);
+        CHECK(gap < 1e-5, "%d episodes: the batch's gradient differs from the sum by %.3g (relative)", n, gap);
         free(sum);
         for (int i = 0; i < n; i++) episode_free(&es[i]);
         fixture_free(&f);

@@ -273,18 +273,7 @@ static void pass_part(void *ctx, int part, int parts) {
     else lstm_forward_part(p->m, p->a, p->in, p->B, p->T, p->state, part, parts);
 }
 
-/* Largest |x - y| over n floats, relative to the largest |y|. */
-static double worst_relative(const float *x, const float *y, size_t n) {
-    double worst = 0, scale = 1e-30;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)x[i] - y[i]);
-        worst = d > worst ? d : worst;
-        scale = fabs(y[i]) > scale ? fabs(y[i]) : scale;
-    }
-    return worst / scale;
-}
-
-/* The learner splits a reply's forward and backward between the two cores (units of the
+/* The learner splits a batch's forward and backward between the two cores (units of the
    recurrence, rows of the products). That must give what one thread gives: the logits,
    the final state and every gradient. Odd sizes, so the parts' shares are uneven, one
    model so small that the second part has no units at all, and batches on both sides of
@@ -322,8 +311,8 @@ static void check_team_matches_one_thread(Config c, int B, int T) {
         memcpy(grads[team], m.grad_block, m.num_params * sizeof(float));
         state_free(&s);
     }
-    double dl = worst_relative(logits[1], logits[0], nl), ds = worst_relative(state_h[1], state_h[0], ns);
-    double dg = worst_relative(grads[1], grads[0], m.num_params);
+    double dl = check_relative_gap(logits[1], logits[0], nl), ds = check_relative_gap(state_h[1], state_h[0], ns);
+    double dg = check_relative_gap(grads[1], grads[0], m.num_params);
     CHECK(dl < 1e-6 && ds < 1e-6, "H %d B %d T %d: the team's logits / final h differ by %.3g / %.3g (relative)",
           c.hidden_dim, B, T, dl, ds);
     CHECK(dg < 1e-5, "H %d B %d T %d: the team's gradient differs by %.3g (relative)", c.hidden_dim, B, T, dg);
