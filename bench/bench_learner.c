@@ -25,14 +25,19 @@ static void random_episode(Episode *e, const Config *c, const StepState *ctx, Rn
 
 enum { REPS = 40 };
 
+/* The default learner on policy, its weights reset to base's. */
+static Learner *fresh_learner(Model *policy, const Model *base) {
+    memcpy(policy->param_block, base->param_block, base->num_params * sizeof(float));
+    LearnerConfig lc = learner_default_config();
+    return learner_new(policy, base, &lc);
+}
+
 /* ms[REPS]: the times of REPS rating updates of n-token replies, rewards alternating, by
    a learner new on a policy reset to the base (so replay draws on replies of that length).
    Returns the mean number of episodes an update backpropagated (the rated one + replay). */
 static double time_updates(Model *policy, const Model *base, const StepState *ctx, Rng *r, int n, double *ms) {
     double episodes = 0;
-    memcpy(policy->param_block, base->param_block, base->num_params * sizeof(float));
-    LearnerConfig lc = learner_default_config();
-    Learner *l = learner_new(policy, base, &lc);
+    Learner *l = fresh_learner(policy, base);
     for (int k = 0; k < REPS; k++) {
         Episode e;
         random_episode(&e, &policy->config, ctx, r, n, k % 2 ? 1.0f : -1.0f);
@@ -81,9 +86,7 @@ int main(int argc, char **argv) {
         printf("%s_ms_p95 %.1f ms\n", runs[i].name, bench_quantile(ms, REPS, 0.95));
         printf("%s_episodes_mean %.2f count\n", runs[i].name, episodes);
     }
-    memcpy(policy.param_block, base.param_block, base.num_params * sizeof(float));
-    LearnerConfig lc = learner_default_config();
-    Learner *l = learner_new(&policy, &base, &lc);
+    Learner *l = fresh_learner(&policy, &base);
     double cand_ms[REPS];
     for (int k = 0; k < REPS; k++) {
         Episode e, cands[2];

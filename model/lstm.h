@@ -95,9 +95,9 @@ void lstm_backward(Model *m, Acts *a, const int32_t *inputs);
    small for its products alone to keep two cores busy (a rating update's few replies):
    each part calls them with the same arguments and does its share, the units of the
    recurrence and rows (or columns) of the products, meeting the other where it needs the
-   other's results. Every part
-   returns at a team_barrier, so what follows may read anything they wrote. The results
-   do not depend on the timing; with parts = 1 they are lstm_forward and lstm_backward. */
+   other's results. Every part returns at a team_barrier, so what follows may read
+   anything they wrote. The results do not depend on the timing; with parts = 1 they are
+   lstm_forward and lstm_backward. */
 void lstm_forward_part(const Model *m, Acts *a, const int32_t *inputs, int B, int T, LstmState *state, int part,
                        int parts);
 void lstm_backward_part(Model *m, Acts *a, const int32_t *inputs, int part, int parts);
