@@ -4,6 +4,7 @@
    cblas_sgemm each; only the recurrence steps through time. See lstm.h for shapes. */
 #include "lstm.h"
 
+#include <assert.h>
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -83,6 +84,7 @@ void acts_build(Acts *a, const Config *c, int max_batch, int max_time) {
     size_t V = (size_t)c->vocab_size, E = (size_t)c->embed_dim, H = (size_t)c->hidden_dim;
     a->max_batch = max_batch;
     a->max_time = max_time;
+    a->step_start = xzalloc((N + 1) * sizeof(int)); /* a packed batch may have T up to N */
     a->emb = xzalloc(N * E * sizeof(float));
     for (int l = 0; l < c->num_layers; l++) {
         a->gates[l] = xzalloc(N * G(H) * sizeof(float));
@@ -97,9 +99,11 @@ void acts_build(Acts *a, const Config *c, int max_batch, int max_time) {
     a->d_x = xzalloc(N * (E > H ? E : H) * sizeof(float));
     a->d_h_next = xzalloc(B * H * sizeof(float));
     a->d_c_next = xzalloc(B * H * sizeof(float));
+    a->h_prev = xzalloc(N * H * sizeof(float));
 }
 
 void acts_free(Acts *a) {
+    free(a->step_start);
     free(a->emb);
     for (int l = 0; l < MAX_LAYERS; l++) {
         free(a->gates[l]);
@@ -114,6 +118,7 @@ void acts_free(Acts *a) {
     free(a->d_x);
     free(a->d_h_next);
     free(a->d_c_next);
+    free(a->h_prev);
     memset(a, 0, sizeof *a);
 }
 
@@ -142,26 +147,47 @@ void state_free(LstmState *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* ---- the rows of a batch ---- */
+
+/* Sets a's shape and step_start for B sequences of lengths (NULL: T each): step t has a row
+   for each sequence longer than t, and since they come longest first, those are b < its
+   count. */
+static void set_steps(Acts *a, const int *lengths, int B, int T) {
+    a->B = B;
+    a->T = T;
+    a->step_start[0] = 0;
+    for (int t = 0, running = B; t < T; t++) {
+        while (lengths && running > 0 && lengths[running - 1] <= t) running--;
+        a->step_start[t + 1] = a->step_start[t] + running;
+    }
+}
+
+static int step_rows(const Acts *a, int t) { return a->step_start[t + 1] - a->step_start[t]; }
+
+/* The row of h[l] and c[l] where the state entering step t begins: the initial state's
+   B rows come first, then each row's output. */
+static size_t state_row(const Acts *a, int t) { return t == 0 ? 0 : (size_t)a->B + a->step_start[t - 1]; }
+
 /* ---- embedding ---- */
 
-/* emb (N, E) <- rows of the table for inputs (B, T), reordered time-major. */
-static void embedding_forward(const Model *m, Acts *a, const int32_t *inputs, int B, int T) {
-    int E = m->config.embed_dim;
+/* emb (N, E) <- rows of the table for inputs (B, T), reordered into the batch's rows. */
+static void embedding_forward(const Model *m, Acts *a, const int32_t *inputs) {
+    int E = m->config.embed_dim, T = a->T;
     for (int t = 0; t < T; t++)
-        for (int b = 0; b < B; b++)
-            memcpy(a->emb + ((size_t)t * B + b) * E,
+        for (int b = 0; b < step_rows(a, t); b++)
+            memcpy(a->emb + ((size_t)a->step_start[t] + b) * E,
                    m->params.embedding + (size_t)inputs[b * T + t] * E, E * sizeof(float));
 }
 
 /* d embedding[token] += d_emb row, for each position whose token is in [v0, v1). */
-static void embedding_backward(Model *m, const float *d_emb, const int32_t *inputs, int B, int T, int v0, int v1) {
-    int E = m->config.embed_dim;
+static void embedding_backward(Model *m, const Acts *a, const float *d_emb, const int32_t *inputs, int v0, int v1) {
+    int E = m->config.embed_dim, T = a->T;
     for (int t = 0; t < T; t++)
-        for (int b = 0; b < B; b++) {
+        for (int b = 0; b < step_rows(a, t); b++) {
             int token = inputs[b * T + t];
             if (token < v0 || token >= v1) continue;
             float *dst = m->grads.embedding + (size_t)token * E;
-            const float *src = d_emb + ((size_t)t * B + b) * E;
+            const float *src = d_emb + ((size_t)a->step_start[t] + b) * E;
             for (int e = 0; e < E; e++) dst[e] += src[e];
         }
 }
@@ -227,12 +253,12 @@ static void unit_rows_product(int H, int u0, int u1, int n, int cols, const floa
     }
 }
 
-/* x (N, In) -> h[1..T] (T, B, H), starting from h[0], c[0] (already set): this part's
-   units [u0, u1) of every step, meeting the other part after each step, whose h the
-   recurrence reads whole. */
-static void layer_forward(const Model *m, Acts *a, int l, const float *x, int B, int T, int part, int parts) {
+/* x (N, In) -> the rows' outputs in h[l] (N, H) after the initial state (already set):
+   this part's units [u0, u1) of every step, meeting the other part after each step, whose
+   h the recurrence reads whole. */
+static void layer_forward(const Model *m, Acts *a, int l, const float *x, int part, int parts) {
     const Config *c = &m->config;
-    int H = c->hidden_dim, In = layer_in(c, l), N = B * T, u0, u1;
+    int H = c->hidden_dim, In = layer_in(c, l), T = a->T, N = a->step_start[T], u0, u1;
     part_range(H, part, parts, &u0, &u1);
     float *gates = a->gates[l];
     /* Input projection for the whole sequence at once: gates = x W_ih^T + bias. */
@@ -242,12 +268,13 @@ static void layer_forward(const Model *m, Acts *a, int l, const float *x, int B,
                    (size_t)(u1 - u0) * sizeof(float));
     unit_rows_product(H, u0, u1, N, In, x, m->params.w_ih[l], gates);
     for (int t = 0; t < T; t++) {
-        float *g = gates + (size_t)t * B * G(H);
-        const float *h_prev = a->h[l] + (size_t)t * B * H;
-        const float *c_prev = a->c[l] + (size_t)t * B * H;
-        float *h_now = a->h[l] + (size_t)(t + 1) * B * H;
-        float *c_now = a->c[l] + (size_t)(t + 1) * B * H;
-        float *tc = a->tanh_c[l] + (size_t)t * B * H;
+        int B = step_rows(a, t);
+        float *g = gates + (size_t)a->step_start[t] * G(H);
+        const float *h_prev = a->h[l] + state_row(a, t) * H;
+        const float *c_prev = a->c[l] + state_row(a, t) * H;
+        float *h_now = a->h[l] + state_row(a, t + 1) * H;
+        float *c_now = a->c[l] + state_row(a, t + 1) * H;
+        float *tc = a->tanh_c[l] + (size_t)a->step_start[t] * H;
         /* The recurrence: gates += h_{t-1} W_hh^T. */
         unit_rows_product(H, u0, u1, B, H, h_prev, m->params.w_hh[l], g);
         for (int b = 0; b < B; b++) {
@@ -258,27 +285,45 @@ static void layer_forward(const Model *m, Acts *a, int l, const float *x, int B,
     }
 }
 
+/* The state entering each row's step, in row order (N, H), for the weight gradient of
+   the recurrence: h[l] itself when every sequence runs all T steps, else gathered into
+   a->h_prev, each part its share of the steps, meeting the other before it returns. */
+static const float *rows_h_prev(Acts *a, int l, int H, int part, int parts) {
+    int T = a->T, t0, t1;
+    if (a->step_start[T] == a->B * T) return a->h[l];
+    part_range(T, part, parts, &t0, &t1);
+    for (int t = t0; t < t1; t++)
+        memcpy(a->h_prev + (size_t)a->step_start[t] * H, a->h[l] + state_row(a, t) * H,
+               (size_t)step_rows(a, t) * H * sizeof(float));
+    team_meet(parts);
+    return a->h_prev;
+}
+
 /* d_h (N, H) arriving from above -> grads of this layer, and d_x (N, In) for the layer
    below. Walks time in reverse; the gradient into the initial state is dropped
    (truncated BPTT). Each part steps its units [u0, u1) back through time, meeting the
    other after each step, since d h_{t-1} of a unit takes the gate gradients of all of
-   them; then the weight gradients (rows of G) and d_x (rows of N) are split. */
+   them; then the weight gradients (rows of G) and d_x (rows of N) are split. In a packed
+   batch a sequence's last step finds d h_next and d c_next still zero: the steps after
+   it had fewer rows and never wrote its row. */
 static void layer_backward(Model *m, Acts *a, int l, const float *x, const float *d_h, float *d_x, int part,
                            int parts) {
     const Config *c = &m->config;
-    int B = a->B, T = a->T, H = c->hidden_dim, In = layer_in(c, l), N = B * T, u0, u1, g0, g1, r0, r1;
+    int T = a->T, H = c->hidden_dim, In = layer_in(c, l), N = a->step_start[T], u0, u1, g0, g1, r0, r1;
     part_range(H, part, parts, &u0, &u1);
     float *dg = a->d_gates, *dh_next = a->d_h_next, *dc_next = a->d_c_next;
-    for (int b = 0; b < B; b++) {
+    for (int b = 0; b < a->B; b++) {
         memset(dh_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof(float));
         memset(dc_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof(float));
     }
     for (int t = T - 1; t >= 0; t--) {
-        const float *gt = a->gates[l] + (size_t)t * B * G(H);
-        const float *c_prev = a->c[l] + (size_t)t * B * H;
-        const float *tc = a->tanh_c[l] + (size_t)t * B * H;
-        const float *dh_above = d_h + (size_t)t * B * H;
-        float *dgt = dg + (size_t)t * B * G(H);
+        int B = step_rows(a, t);
+        size_t row = (size_t)a->step_start[t];
+        const float *gt = a->gates[l] + row * G(H);
+        const float *c_prev = a->c[l] + state_row(a, t) * H;
+        const float *tc = a->tanh_c[l] + row * H;
+        const float *dh_above = d_h + row * H;
+        float *dgt = dg + row * G(H);
         for (int b = 0; b < B; b++) {
             size_t k = (size_t)b * H + u0, kg = (size_t)b * G(H) + u0;
             cell_backward(u1 - u0, H, gt + kg, c_prev + k, tc + k, dh_above + k, dh_next + k, dgt + kg,
@@ -293,10 +338,10 @@ static void layer_backward(Model *m, Acts *a, int l, const float *x, const float
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, u1 - u0, G(H), 1.0f, dgt, G(H),
                         m->params.w_hh[l] + u0, H, 0.0f, dh_next + u0, H);
     }
-    /* Weight gradients for the whole sequence at once, this part's rows of G. h[l] rows
-       0..T-1 are h_{t-1}. */
+    const float *h_prev = rows_h_prev(a, l, H, part, parts);
+    /* Weight gradients for the whole batch at once, this part's rows of G. */
     part_range(G(H), part, parts, &g0, &g1);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, H, N, 1.0f, dg + g0, G(H), a->h[l], H, 1.0f,
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, H, N, 1.0f, dg + g0, G(H), h_prev, H, 1.0f,
                 m->grads.w_hh[l] + (size_t)g0 * H, H);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, In, N, 1.0f, dg + g0, G(H), x, In, 1.0f,
                 m->grads.w_ih[l] + (size_t)g0 * In, In);
@@ -319,34 +364,43 @@ static const float *layer_input(const Acts *a, int l, int H) {
 }
 
 void lstm_forward(const Model *m, Acts *a, const int32_t *inputs, int B, int T, LstmState *state) {
-    lstm_forward_part(m, a, inputs, B, T, state, 0, 1);
+    lstm_forward_part(m, a, inputs, B, T, NULL, state, 0, 1);
 }
 
 void lstm_backward(Model *m, Acts *a, const int32_t *inputs) { lstm_backward_part(m, a, inputs, 0, 1); }
 
-void lstm_forward_part(const Model *m, Acts *a, const int32_t *inputs, int B, int T, LstmState *state, int part,
-                       int parts) {
+/* Copies each sequence's state after its last step (packed: lengths[b] - 1) into row b of
+   the carried state (L, B, H). */
+static void save_final_state(const Acts *a, const int *lengths, LstmState *state, int L, int H) {
+    size_t BH = (size_t)a->B * H;
+    for (int l = 0; l < L; l++)
+        for (int b = 0; b < a->B; b++) {
+            size_t from = (state_row(a, lengths ? lengths[b] : a->T) + b) * H, to = l * BH + (size_t)b * H;
+            memcpy(state->h + to, a->h[l] + from, (size_t)H * sizeof(float));
+            memcpy(state->c + to, a->c[l] + from, (size_t)H * sizeof(float));
+        }
+}
+
+void lstm_forward_part(const Model *m, Acts *a, const int32_t *inputs, int B, int T, const int *lengths,
+                       LstmState *state, int part, int parts) {
     const Config *c = &m->config;
-    int H = c->hidden_dim, V = c->vocab_size, N = B * T, r0, r1;
+    int H = c->hidden_dim, V = c->vocab_size, r0, r1;
     size_t BH = (size_t)B * H;
     if (part == 0) {
-        a->B = B;
-        a->T = T;
-        embedding_forward(m, a, inputs, B, T);
+        for (int b = 0; lengths && b < B; b++) /* the caller's promise (lstm.h) */
+            assert(lengths[b] >= 1 && lengths[b] <= (b ? lengths[b - 1] : T) && lengths[0] == T);
+        set_steps(a, lengths, B, T);
+        embedding_forward(m, a, inputs);
         for (int l = 0; l < c->num_layers; l++) {
             memcpy(a->h[l], state->h + l * BH, BH * sizeof(float));
             memcpy(a->c[l], state->c + l * BH, BH * sizeof(float));
         }
     }
     team_meet(parts);
-    for (int l = 0; l < c->num_layers; l++) layer_forward(m, a, l, layer_input(a, l, H), B, T, part, parts);
-    if (part == 0)
-        for (int l = 0; l < c->num_layers; l++) {
-            memcpy(state->h + l * BH, a->h[l] + (size_t)T * BH, BH * sizeof(float));
-            memcpy(state->c + l * BH, a->c[l] + (size_t)T * BH, BH * sizeof(float));
-        }
-    /* Output layer for the whole sequence, this part's rows: logits = h_top W_out^T + b_out. */
-    part_range(N, part, parts, &r0, &r1);
+    for (int l = 0; l < c->num_layers; l++) layer_forward(m, a, l, layer_input(a, l, H), part, parts);
+    if (part == 0) save_final_state(a, lengths, state, c->num_layers, H);
+    /* Output layer for the whole batch, this part's rows: logits = h_top W_out^T + b_out. */
+    part_range(a->step_start[T], part, parts, &r0, &r1);
     const float *top = a->h[c->num_layers - 1] + BH;
     for (int r = r0; r < r1; r++) memcpy(a->logits + (size_t)r * V, m->params.out_b, V * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, V, H, 1.0f, top + (size_t)r0 * H, H,
@@ -356,8 +410,8 @@ void lstm_forward_part(const Model *m, Acts *a, const int32_t *inputs, int B, in
 
 void lstm_backward_part(Model *m, Acts *a, const int32_t *inputs, int part, int parts) {
     const Config *c = &m->config;
-    int B = a->B, T = a->T, H = c->hidden_dim, V = c->vocab_size, N = B * T, L = c->num_layers, v0, v1, r0, r1;
-    const float *top = a->h[L - 1] + (size_t)B * H;
+    int H = c->hidden_dim, V = c->vocab_size, N = a->step_start[a->T], L = c->num_layers, v0, v1, r0, r1;
+    const float *top = a->h[L - 1] + (size_t)a->B * H;
     part_range(V, part, parts, &v0, &v1);
     part_range(N, part, parts, &r0, &r1);
     /* Output layer: dW_out += dlogits^T h_top and db_out += sum of rows (this part's rows
@@ -378,19 +432,19 @@ void lstm_backward_part(Model *m, Acts *a, const int32_t *inputs, int part, int 
     }
     /* This part's rows of the embedding: with tied weights the same rows of dW_out it
        wrote above, so no two parts write one row. */
-    embedding_backward(m, a->d_x, inputs, B, T, v0, v1);
+    embedding_backward(m, a, a->d_x, inputs, v0, v1);
     team_meet(parts);
 }
 
 /* ---- softmax cross-entropy ---- */
 
 float xent_forward(const Model *m, Acts *a, const int32_t *targets, int *count) {
-    int B = a->B, T = a->T, V = m->config.vocab_size;
+    int T = a->T, V = m->config.vocab_size;
     double total = 0;
     int n = 0;
     for (int t = 0; t < T; t++)
-        for (int b = 0; b < B; b++) {
-            size_t r = (size_t)t * B + b;
+        for (int b = 0; b < step_rows(a, t); b++) {
+            size_t r = (size_t)a->step_start[t] + b;
             float *row = a->logits + r * V;
             float mx = max_floats(row, V);
             for (int v = 0; v < V; v++) row[v] = fast_expf(row[v] - mx);
@@ -409,10 +463,10 @@ float xent_forward(const Model *m, Acts *a, const int32_t *targets, int *count) 
 }
 
 void xent_backward(const Model *m, Acts *a, const int32_t *targets, float scale) {
-    int B = a->B, T = a->T, V = m->config.vocab_size;
+    int T = a->T, V = m->config.vocab_size;
     for (int t = 0; t < T; t++)
-        for (int b = 0; b < B; b++) {
-            float *row = a->logits + ((size_t)t * B + b) * V;
+        for (int b = 0; b < step_rows(a, t); b++) {
+            float *row = a->logits + ((size_t)a->step_start[t] + b) * V;
             int y = targets[b * T + t];
             if (y < 0) {
                 memset(row, 0, V * sizeof(float));

@@ -5,8 +5,11 @@
    Dimension letters, used in every shape comment:
      B batch, T time steps, V vocabulary, E embedding width, H hidden width, L layers,
      G = 4H gate pre-activations (PyTorch's order: input i, forget f, cell g, output o),
-     N = T*B rows of a sequence, stored time-major (row t*B + b), so the rows of one time
-     step are contiguous for the recurrence's matrix product. */
+     N rows of a batch, stored time-major: step t's rows are contiguous for the
+     recurrence's matrix product. Sequences of one length: N = T*B, row t*B + b. A packed
+     batch (lengths given, longest first, as PyTorch's pack_padded_sequence): step t has a
+     row for each sequence still running, so N is the sum of the lengths and no row is
+     padding. */
 #ifndef RLCHAT_LSTM_H
 #define RLCHAT_LSTM_H
 
@@ -55,10 +58,12 @@ typedef struct {
 typedef struct {
     int max_batch, max_time;  /* capacity */
     int B, T;                 /* shape of the last forward */
+    int *step_start;          /* (T+1) step t's rows are step_start[t] .. step_start[t+1]-1,
+                                 those of sequences b < their count; step_start[T] = N */
     float *emb;               /* (N, E) embedded inputs */
     float *gates[MAX_LAYERS]; /* (N, G) activated gates i, f, g, o */
-    float *h[MAX_LAYERS];     /* (T+1, B, H): h[0] is the initial state */
-    float *c[MAX_LAYERS];     /* (T+1, B, H) */
+    float *h[MAX_LAYERS];     /* (B + N, H): the initial state, then each row's output */
+    float *c[MAX_LAYERS];     /* (B + N, H) */
     float *tanh_c[MAX_LAYERS];/* (N, H) */
     float *logits;            /* (N, V): logits, then probabilities, then d loss/d logits */
     float *losses;            /* (N) per-row cross-entropy (0 where the target is ignored) */
@@ -66,6 +71,8 @@ typedef struct {
     float *d_h;               /* (N, H) gradient arriving from above */
     float *d_x;               /* (N, max(E, H)) gradient for the layer below */
     float *d_h_next, *d_c_next; /* (B, H) recurrent gradients */
+    float *h_prev;            /* (N, H) backward's scratch for a packed batch: the state
+                                 entering each row's step, in row order */
 } Acts;
 
 /* ---- building ---- */
@@ -97,9 +104,12 @@ void lstm_backward(Model *m, Acts *a, const int32_t *inputs);
    recurrence and rows (or columns) of the products, meeting the other where it needs the
    other's results. Every part returns at a team_barrier, so what follows may read
    anything they wrote. The results do not depend on the timing; with parts = 1 they are
-   lstm_forward and lstm_backward. */
-void lstm_forward_part(const Model *m, Acts *a, const int32_t *inputs, int B, int T, LstmState *state, int part,
-                       int parts);
+   lstm_forward and lstm_backward.
+   lengths (B), or NULL for T each, makes the batch a packed one: sequence b runs lengths[b]
+   steps (1..T, none longer than the one before it, T = lengths[0]), its inputs past that
+   are not read, and row b of *state becomes its state after its last step. */
+void lstm_forward_part(const Model *m, Acts *a, const int32_t *inputs, int B, int T, const int *lengths,
+                       LstmState *state, int part, int parts);
 void lstm_backward_part(Model *m, Acts *a, const int32_t *inputs, int part, int parts);
 
 /* ---- one step at batch 1 (generation) ---- */

@@ -193,9 +193,7 @@ static float policy_coef(const EpisodeWeights *w, const Episode *e, int t, float
 
 int weights_need_ref(const EpisodeWeights *w) { return w->beta > 0 || (w->eta != 0 && w->entropy_floor); }
 
-int lane_batch_fits(int episodes, int longest_n) {
-    return episodes <= MAX_BATCH && episodes * (longest_n + 1) <= BATCH_ROWS;
-}
+int lane_batch_fits(int episodes, int rows) { return episodes <= MAX_BATCH && rows <= BATCH_ROWS; }
 
 /* Turns row, the logits of job j's step t (target y), into d loss / d logits and returns
    what the step measured. With p = pi(.|s_t), q = pi_ref(.|s_t):
@@ -224,9 +222,9 @@ static EpisodeTerms step_gradient(const EpisodeJob *j, int t, int y, float *row,
     return measured;
 }
 
-/* Part 0's set-up of a batch of B episodes padded to T steps: inputs and targets (B, T),
-   [TOK_BOT, y_1..y_n] -> [y_1..y_n, TOK_EOT], then TOK_EOT as padding; each episode's
-   context state as row b of the initial state (L, B, H). */
+/* Part 0's set-up of a packed batch of B episodes, T steps the longest: inputs and targets
+   (B, T), [TOK_BOT, y_1..y_n] -> [y_1..y_n, TOK_EOT] (what follows in a row is not read),
+   and each episode's context state as row b of the initial state (L, B, H). */
 static void batch_inputs(Lane *ln, EpisodeJob *const *jobs, int B, int T) {
     const Config *c = &ln->model->config;
     size_t H = (size_t)c->hidden_dim;
@@ -234,10 +232,8 @@ static void batch_inputs(Lane *ln, EpisodeJob *const *jobs, int B, int T) {
         const Episode *e = jobs[b]->e;
         int32_t *in = ln->in + (size_t)b * T, *tg = ln->tg + (size_t)b * T;
         in[0] = TOK_BOT;
-        for (int t = 0; t < T; t++) {
-            tg[t] = t < e->n ? e->tokens[t] : TOK_EOT;
-            if (t + 1 < T) in[t + 1] = tg[t];
-        }
+        for (int t = 0; t < e->n; t++) in[t + 1] = tg[t] = e->tokens[t];
+        tg[e->n] = TOK_EOT;
         for (int l = 0; l < c->num_layers; l++) {
             memcpy(ln->st.h + ((size_t)l * B + b) * H, e->ctx_h + l * H, H * sizeof(float));
             memcpy(ln->st.c + ((size_t)l * B + b) * H, e->ctx_c + l * H, H * sizeof(float));
@@ -245,29 +241,28 @@ static void batch_inputs(Lane *ln, EpisodeJob *const *jobs, int B, int T) {
     }
 }
 
-/* Row r = t B + b of the batch (time-major, lstm.h) is episode b's step t. A padded row's
-   gradient is zero, and since padding only follows an episode's last step, no gradient
-   flows from it into a real one: the padding changes nothing but the time. */
+/* The batch is packed (lstm.h): step t has a row for each episode still running, at
+   acts.step_start[t] + b, so no row is padding. That needs the longest first. */
 void lane_backward(Lane *ln, EpisodeJob *const *jobs, int B, int part, int parts) {
-    int T = 0, V = ln->model->config.vocab_size, r0, r1;
-    for (int b = 0; b < B; b++) T = jobs[b]->e->n + 1 > T ? jobs[b]->e->n + 1 : T;
+    int T = jobs[0]->e->n + 1, V = ln->model->config.vocab_size, lengths[MAX_BATCH], r0, r1;
+    const int *start = ln->acts.step_start;
+    for (int b = 0; b < B; b++) lengths[b] = jobs[b]->e->n + 1;
     if (part == 0) batch_inputs(ln, jobs, B, T);
     team_meet(parts);
-    lstm_forward_part(ln->model, &ln->acts, ln->in, B, T, &ln->st, part, parts);
-    part_range(B * T, part, parts, &r0, &r1);
-    for (int r = r0; r < r1; r++) {
-        int t = r / B, b = r % B;
-        float *row = ln->acts.logits + (size_t)r * V;
-        if (t > jobs[b]->e->n) memset(row, 0, (size_t)V * sizeof(float));
-        else ln->steps[r] = step_gradient(jobs[b], t, ln->tg[b * T + t], row, V, ln->probs[part], ln->scratch[part]);
-    }
+    lstm_forward_part(ln->model, &ln->acts, ln->in, B, T, lengths, &ln->st, part, parts);
+    part_range(start[T], part, parts, &r0, &r1);
+    for (int t = 0; t < T; t++)
+        for (int b = 0, r = start[t]; r < start[t + 1]; b++, r++)
+            if (r >= r0 && r < r1)
+                ln->steps[r] = step_gradient(jobs[b], t, ln->tg[b * T + t], ln->acts.logits + (size_t)r * V, V,
+                                             ln->probs[part], ln->scratch[part]);
     team_meet(parts); /* the backward's products read every row */
     lstm_backward_part(ln->model, &ln->acts, ln->in, part, parts);
     if (part != 0) return;
     for (int b = 0; b < B; b++) {
         EpisodeTerms sum = {0};
         for (int t = 0; t <= jobs[b]->e->n; t++) {
-            const EpisodeTerms *s = &ln->steps[(size_t)t * B + b];
+            const EpisodeTerms *s = &ln->steps[start[t] + b];
             sum.logprob += s->logprob, sum.kl += s->kl, sum.entropy += s->entropy, sum.entropy_gap += s->entropy_gap;
         }
         jobs[b]->terms = sum;

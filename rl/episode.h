@@ -3,9 +3,10 @@
    the base, and the gradient of its share of the loss (learner.h gives the loss).
 
    The passes run on a lane: the activations and scratch they need. An update's episodes
-   run as one batch (lane_backward), padded to the longest, and the batch is split between
-   the two cores: a reply is tens of tokens, and one product over all the update's rows
-   packs the weights once, where one per episode packs them again each time. */
+   run as one packed batch (lane_backward: each step has a row for each episode still
+   running, none for padding), and the batch is split between the two cores: a reply is
+   tens of tokens, and one product over all the update's rows packs the weights once,
+   where one per episode packs them again each time. */
 #ifndef RLCHAT_EPISODE_H
 #define RLCHAT_EPISODE_H
 
@@ -16,7 +17,7 @@
 
 #define MAX_EPISODE 256 /* T capacity of one pass: reply tokens + TOK_EOT */
 #define MAX_BATCH 8     /* episodes in one batch */
-#define BATCH_ROWS 512  /* B x T capacity of a batch (one whole MAX_EPISODE episode fits) */
+#define BATCH_ROWS 512  /* rows of a batch, the sum of its T's (one MAX_EPISODE episode fits) */
 
 /* One rated reply. */
 typedef struct {
@@ -45,7 +46,7 @@ typedef struct {
 typedef struct {
     Model *model;             /* the policy: where the gradients go */
     const Model *ref;         /* the frozen base model */
-    Acts acts;                /* the policy's: B x T up to BATCH_ROWS (B <= MAX_BATCH) */
+    Acts acts;                /* the policy's: up to BATCH_ROWS rows (B <= MAX_BATCH) */
     Acts ref_acts;            /* the base model's: B = 1, T = MAX_EPISODE */
     LstmState st, ref_st;     /* scratch states, B = MAX_BATCH and 1 */
     int32_t in[BATCH_ROWS], tg[BATCH_ROWS]; /* (B, T) row-major */
@@ -91,15 +92,16 @@ float lane_logprob(Lane *ln, const Episode *e, float *mean_kl);
 /* Mean log-probability per token under the base model. */
 float lane_ref_logprob(Lane *ln, const Episode *e);
 /* Backpropagates the jobs' shares of the loss, ADDING into the policy's gradient block,
-   and sets each job's terms. They run as one batch, padded to the longest: at most
-   MAX_BATCH, and (longest n + 1) x their number at most BATCH_ROWS (lane_batch_fits);
-   each job whose weights need the base model's log-probabilities must have them cached
+   and sets each job's terms. They run as one packed batch, longest first (n never more
+   than the job's before): at most MAX_BATCH, with at most BATCH_ROWS rows, the sum of
+   their n + 1 (lane_batch_fits); each job whose weights need the base model's
+   log-probabilities must have them cached
    (lane_fill_ref). Written as part `part` of `parts` (parallel.h): alone, (0, 1); in a
    team, each part calls it with the same arguments and does its share of the rows and
    of the LSTM's passes (lstm_forward_part). The terms are summed in step order either
    way. */
 void lane_backward(Lane *ln, EpisodeJob *const *jobs, int n, int part, int parts);
-int lane_batch_fits(int episodes, int longest_n);
+int lane_batch_fits(int episodes, int rows);
 /* Whether w needs the base model's log-probabilities. */
 int weights_need_ref(const EpisodeWeights *w);
 /* That loss at the current weights, in double and without the PPO ratio (for tests). */

@@ -207,12 +207,14 @@ typedef struct {
     int n;
 } JobList;
 
-/* One part of parallel_team: the jobs in batches as large as fit, longest first, so that
-   a batch's episodes are of about one length and its padding is small. */
+/* One part of parallel_team: the jobs in batches as large as fit, each longest first as a
+   packed batch needs. */
 static void run_part(void *ctx, int part, int parts) {
     JobList *jl = ctx;
     for (int i = 0, k; i < jl->n; i += k) {
-        for (k = 1; i + k < jl->n && lane_batch_fits(k + 1, jl->order[i]->e->n); k++) {}
+        int rows = jl->order[i]->e->n + 1;
+        for (k = 1; i + k < jl->n && lane_batch_fits(k + 1, rows + jl->order[i + k]->e->n + 1); k++)
+            rows += jl->order[i + k]->e->n + 1;
         lane_backward(jl->lane, jl->order + i, k, part, parts);
     }
 }

@@ -111,8 +111,8 @@ int64_t learner_updates(const Learner *l);
    the policy's gradient block. */
 double learner_episode_loss(Learner *l, const Episode *e, float advantage, float beta, float eta);
 void learner_episode_gradient(Learner *l, const Episode *e, float advantage, float beta, float eta);
-/* The same for n episodes with their advantages, made as an update makes it: as batches,
-   padded to their longest, split between the cores. */
+/* The same for n episodes with their advantages, made as an update makes it: as packed
+   batches, split between the cores. */
 void learner_batch_gradient(Learner *l, const Episode *const *es, const float *advantages, int n, float beta,
                             float eta);
 

@@ -117,8 +117,8 @@ static void test_kl_and_entropy_gradients_match_finite_differences(void) {
     }
 }
 
-/* An update backpropagates its episodes as one batch, padded to the longest, and splits
-   a list longer than a batch holds: the gradient must be the sum of the episodes' own,
+/* An update backpropagates its episodes as one packed batch, and splits a list longer
+   than a batch holds: the gradient must be the sum of the episodes' own,
    with the KL and entropy terms on (so the base model's pass is needed too). */
 static void test_a_batch_gives_the_sum_of_its_episodes_gradients(void) {
     const char *replies[3] = {"rock, mostly.", "i am fine thanks. and you?", "hi"};

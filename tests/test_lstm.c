@@ -123,6 +123,7 @@ static void test_softmax_cross_entropy_gradient_matches_finite_differences(void)
     model_build(&m, c);
     acts_build(&a, &c, 1, 1);
     a.B = a.T = 1;
+    a.step_start[1] = 1; /* one row, as a forward of one step leaves it */
     float logits[7] = {0.3f, -1.2f, 2.0f, 0.1f, 0.0f, -0.4f, 1.1f};
     int32_t y = 4;
     double analytic[7], numeric[7];
@@ -265,12 +266,13 @@ typedef struct {
     const int32_t *in;
     int B, T, backward;
     LstmState *state;
+    const int *lengths; /* NULL, or a packed batch's */
 } PartPass;
 
 static void pass_part(void *ctx, int part, int parts) {
     PartPass *p = ctx;
     if (p->backward) lstm_backward_part(p->m, p->a, p->in, part, parts);
-    else lstm_forward_part(p->m, p->a, p->in, p->B, p->T, p->state, part, parts);
+    else lstm_forward_part(p->m, p->a, p->in, p->B, p->T, p->lengths, p->state, part, parts);
 }
 
 /* The learner splits a batch's forward and backward between the two cores (units of the
@@ -294,7 +296,7 @@ static void check_team_matches_one_thread(Config c, int B, int T) {
         state_build(&s, &c, B);
         for (size_t i = 0; i < ns; i++) s.h[i] = 0.1f * (float)(i % 7) - 0.3f, s.c[i] = 0.05f * (float)(i % 5);
         model_zero_grad(&m);
-        PartPass p = {&m, &a, in, B, T, 0, &s};
+        PartPass p = {&m, &a, in, B, T, 0, &s, NULL};
         if (team) parallel_team(pass_part, &p);
         else lstm_forward(&m, &a, in, B, T, &s);
         logits[team] = xmalloc(nl * sizeof(float));
@@ -331,10 +333,93 @@ static void test_a_team_of_two_computes_what_one_thread_does(void) {
                                   5); /* past SGEMV_ROWS: the recurrence as sgemm */
 }
 
+/* A packed batch (lengths longest first) must compute for each sequence what a pass over
+   it alone computes: its logits at each step, its state after its last step, and, with
+   each row's cross-entropy, the sum of their gradients. With one thread and with a team,
+   with sequences of one length among others, and past SGEMV_ROWS. */
+static void check_packed_matches_alone(Config c, int B, const int *lengths, int team) {
+    int T = lengths[0], V = c.vocab_size, H = c.hidden_dim, L = c.num_layers;
+    Model m;
+    Acts packed, alone;
+    LstmState s, s1;
+    model_build(&m, c);
+    model_init_weights(&m, 8);
+    acts_build(&packed, &c, B, T);
+    acts_build(&alone, &c, 1, T);
+    state_build(&s, &c, B);
+    state_build(&s1, &c, 1);
+    int32_t in[64], tg[64], in1[16], tg1[16];
+    random_tokens(in, B * T, V, 40);
+    random_tokens(tg, B * T, V, 41);
+    size_t ns = (size_t)L * B * H;
+    for (size_t i = 0; i < ns; i++) s.h[i] = 0.07f * (float)(i % 9) - 0.3f, s.c[i] = 0.04f * (float)(i % 6);
+    float *start_h = xmalloc(ns * sizeof(float)), *start_c = xmalloc(ns * sizeof(float));
+    memcpy(start_h, s.h, ns * sizeof(float));
+    memcpy(start_c, s.c, ns * sizeof(float));
+    model_zero_grad(&m);
+    PartPass p = {&m, &packed, in, B, T, 0, &s, lengths};
+    if (team) parallel_team(pass_part, &p);
+    else lstm_forward_part(&m, &packed, in, B, T, lengths, &s, 0, 1);
+    int rows = 0;
+    for (int b = 0; b < B; b++) rows += lengths[b];
+    CHECK(packed.step_start[T] == rows, "B %d: %d rows, not the %d of the lengths", B, packed.step_start[T], rows);
+    float *logits = xmalloc((size_t)rows * V * sizeof(float));
+    memcpy(logits, packed.logits, (size_t)rows * V * sizeof(float));
+    xent_forward(&m, &packed, tg, NULL);
+    xent_backward(&m, &packed, tg, 1.0f);
+    p.backward = 1;
+    if (team) parallel_team(pass_part, &p);
+    else lstm_backward(&m, &packed, in);
+    float *grads = xmalloc(m.num_params * sizeof(float));
+    memcpy(grads, m.grad_block, m.num_params * sizeof(float));
+    double worst_logit = 0, worst_state = 0;
+    model_zero_grad(&m);
+    for (int b = 0; b < B; b++) {
+        int n = lengths[b];
+        for (int t = 0; t < n; t++) in1[t] = in[b * T + t], tg1[t] = tg[b * T + t];
+        for (int l = 0; l < L; l++) {
+            memcpy(s1.h + (size_t)l * H, start_h + ((size_t)l * B + b) * H, (size_t)H * sizeof(float));
+            memcpy(s1.c + (size_t)l * H, start_c + ((size_t)l * B + b) * H, (size_t)H * sizeof(float));
+        }
+        lstm_forward(&m, &alone, in1, 1, n, &s1);
+        for (int t = 0; t < n; t++)
+            worst_logit = fmax(worst_logit, check_relative_gap(logits + ((size_t)packed.step_start[t] + b) * V,
+                                                               alone.logits + (size_t)t * V, (size_t)V));
+        for (int l = 0; l < L; l++) {
+            worst_state = fmax(worst_state, check_relative_gap(s.h + ((size_t)l * B + b) * H, s1.h + (size_t)l * H, H));
+            worst_state = fmax(worst_state, check_relative_gap(s.c + ((size_t)l * B + b) * H, s1.c + (size_t)l * H, H));
+        }
+        xent_forward(&m, &alone, tg1, NULL);
+        xent_backward(&m, &alone, tg1, 1.0f);
+        lstm_backward(&m, &alone, in1); /* adds: the sum over the sequences */
+    }
+    double dg = check_relative_gap(grads, m.grad_block, m.num_params);
+    CHECK(worst_logit < 1e-6 && worst_state < 1e-6, "B %d%s: packed logits / final states differ by %.3g / %.3g",
+          B, team ? ", team" : "", worst_logit, worst_state);
+    CHECK(dg < 1e-5, "B %d%s: the packed batch's gradient differs from the sum by %.3g (relative)", B,
+          team ? ", team" : "", dg);
+    free(start_h), free(start_c), free(logits), free(grads);
+    state_free(&s), state_free(&s1);
+    acts_free(&packed), acts_free(&alone);
+    model_free(&m);
+}
+
+static void test_a_packed_batch_computes_each_sequence_as_alone(void) {
+    Config small = {.vocab_size = 17, .embed_dim = 6, .hidden_dim = 10, .num_layers = 2};
+    Config tied = {.vocab_size = 13, .embed_dim = 8, .hidden_dim = 8, .num_layers = 3, .tied = 1};
+    const int three[3] = {7, 4, 1}, six[6] = {9, 9, 6, 6, 3, 2}, same[2] = {5, 5};
+    for (int team = 0; team < 2; team++) {
+        check_packed_matches_alone(small, 3, three, team);
+        check_packed_matches_alone(tied, 6, six, team); /* past SGEMV_ROWS */
+        check_packed_matches_alone(small, 2, same, team);
+    }
+}
+
 int main(void) {
     RUN(test_every_parameter_gradient_matches_finite_differences);
     RUN(test_softmax_cross_entropy_gradient_matches_finite_differences);
     RUN(test_forward_and_backward_match_pytorch_fixture);
+    RUN(test_a_packed_batch_computes_each_sequence_as_alone);
     RUN(test_single_step_matches_sequence_forward);
     RUN(test_state_carries_across_batches);
     RUN(test_a_team_of_two_computes_what_one_thread_does);
