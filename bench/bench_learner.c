@@ -2,8 +2,10 @@
    policy gradient, exact KL against the base, entropy, replay, Adam, undo snapshot; the
    base model's pass over the reply is made before, as the session makes it when the
    reply is sampled) on 40-token replies, and on 30- and 60-token ones (an update's
-   episodes: one, two or three, as its 96-token budget lets replay in), and of one with
-   two scored candidates (`/set candidates 2`) on 20-token replies:
+   episodes: one, two or three, as its 96-token budget lets replay in), on replies of 60
+   and 15 tokens in turn (a long reply batched with short ones, as `simulate`'s topic
+   rater makes them), and of one with two scored candidates (`/set candidates 2`) on
+   20-token replies:
    `bench_learner MODEL_FILE` on that model, or `bench_learner E H L V [TIED]` on a random one
    of that shape; printed as `name value unit` lines. */
 #include <stdio.h>
@@ -32,15 +34,17 @@ static Learner *fresh_learner(Model *policy, const Model *base) {
     return learner_new(policy, base, &lc);
 }
 
-/* ms[REPS]: the times of REPS rating updates of n-token replies, rewards alternating, by
-   a learner new on a policy reset to the base (so replay draws on replies of that length).
-   Returns the mean number of episodes an update backpropagated (the rated one + replay). */
-static double time_updates(Model *policy, const Model *base, const StepState *ctx, Rng *r, int n, double *ms) {
+/* ms[REPS]: the times of REPS rating updates of replies of n and n_odd tokens in turn,
+   rewards alternating, by a learner new on a policy reset to the base (so replay draws on
+   replies of those lengths). Returns the mean number of episodes an update backpropagated
+   (the rated one + replay). */
+static double time_updates(Model *policy, const Model *base, const StepState *ctx, Rng *r, int n, int n_odd,
+                           double *ms) {
     double episodes = 0;
     Learner *l = fresh_learner(policy, base);
     for (int k = 0; k < REPS; k++) {
         Episode e;
-        random_episode(&e, &policy->config, ctx, r, n, k % 2 ? 1.0f : -1.0f);
+        random_episode(&e, &policy->config, ctx, r, k % 2 ? n_odd : n, k % 2 ? 1.0f : -1.0f);
         learner_fill_ref(l, &e); /* the session does it when the reply is sampled */
         UpdateStats st;
         learner_update(l, &e, &st);
@@ -77,11 +81,14 @@ int main(int argc, char **argv) {
     Rng r;
     rng_seed(&r, 3);
     static const struct {
-        int tokens;
+        int tokens, tokens_odd;
         const char *name;
-    } runs[] = {{40, "learner_update"}, {30, "learner_update_30_tokens"}, {60, "learner_update_60_tokens"}};
-    for (int i = 0; i < 3; i++) {
-        double ms[REPS], episodes = time_updates(&policy, &base, &ctx, &r, runs[i].tokens, ms);
+    } runs[] = {{40, 40, "learner_update"},
+                {30, 30, "learner_update_30_tokens"},
+                {60, 60, "learner_update_60_tokens"},
+                {60, 15, "learner_update_60_15_tokens"}};
+    for (int i = 0; i < 4; i++) {
+        double ms[REPS], episodes = time_updates(&policy, &base, &ctx, &r, runs[i].tokens, runs[i].tokens_odd, ms);
         printf("%s_ms_median %.1f ms\n", runs[i].name, bench_quantile(ms, REPS, 0.5));
         printf("%s_ms_p95 %.1f ms\n", runs[i].name, bench_quantile(ms, REPS, 0.95));
         printf("%s_episodes_mean %.2f count\n", runs[i].name, episodes);
