@@ -387,8 +387,8 @@ void lstm_forward_part(const Model *m, Acts *a, const int32_t *inputs, int B, in
     int H = c->hidden_dim, V = c->vocab_size, r0, r1;
     size_t BH = (size_t)B * H;
     if (part == 0) {
-        for (int b = 0; lengths && b < B; b++) /* the caller's promise (lstm.h) */
-            assert(lengths[b] >= 1 && lengths[b] <= (b ? lengths[b - 1] : T) && lengths[0] == T);
+        assert(!lengths || lengths[0] == T); /* the caller's promise (lstm.h) */
+        for (int b = 1; lengths && b < B; b++) assert(lengths[b] >= 1 && lengths[b] <= lengths[b - 1]);
         set_steps(a, lengths, B, T);
         embedding_forward(m, a, inputs);
         for (int l = 0; l < c->num_layers; l++) {

@@ -49,7 +49,8 @@ typedef struct {
     Acts acts;                /* the policy's: up to BATCH_ROWS rows (B <= MAX_BATCH) */
     Acts ref_acts;            /* the base model's: B = 1, T = MAX_EPISODE */
     LstmState st, ref_st;     /* scratch states, B = MAX_BATCH and 1 */
-    int32_t in[BATCH_ROWS], tg[BATCH_ROWS]; /* (B, T) row-major */
+    int32_t in[MAX_BATCH * MAX_EPISODE], tg[MAX_BATCH * MAX_EPISODE]; /* (B, T) row-major: a
+                                 packed batch's B x T may exceed its rows */
     float *probs[TEAM_PARTS], *scratch[TEAM_PARTS]; /* (V) each, one per part of a team */
     EpisodeTerms steps[BATCH_ROWS]; /* lane_backward's per row, summed in step order */
 } Lane;

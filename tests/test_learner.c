@@ -119,17 +119,26 @@ static void test_kl_and_entropy_gradients_match_finite_differences(void) {
 
 /* An update backpropagates its episodes as one packed batch, and splits a list longer
    than a batch holds: the gradient must be the sum of the episodes' own,
-   with the KL and entropy terms on (so the base model's pass is needed too). */
+   with the KL and entropy terms on (so the base model's pass is needed too). Three
+   replies; eleven (two batches); and a full batch of eight whose first reply is long
+   enough that eight times its length is more rows than a batch has. */
 static void test_a_batch_gives_the_sum_of_its_episodes_gradients(void) {
     const char *replies[3] = {"rock, mostly.", "i am fine thanks. and you?", "hi"};
-    for (int n = 3; n <= 11; n += 8) {
+    char long_reply[1200] = "";
+    while (strlen(long_reply) < 1000) strcat(long_reply, "well, i think it is mostly rock and some jazz. ");
+    static const struct {
+        int n, with_long;
+    } cases[] = {{3, 0}, {11, 0}, {8, 1}};
+    for (int k = 0; k < 3; k++) {
+        int n = cases[k].n, with_long = cases[k].with_long;
         Fixture f;
         fixture(&f, ALGO_FULL, 1e-2f);
         Episode es[11];
         const Episode *ptrs[11];
         float adv[11];
         for (int i = 0; i < n; i++) {
-            episode(&f, &es[i], replies[i % 3], 0);
+            episode(&f, &es[i], with_long && i == 0 ? long_reply : replies[i % 3], 0);
+            if (with_long && i == 0) CHECK(es[0].n > BATCH_ROWS / n, "the long reply has only %d tokens", es[0].n);
             ptrs[i] = &es[i];
             adv[i] = 0.7f - 0.3f * (float)i;
         }
