@@ -27,7 +27,7 @@ typedef struct {
     int ratings, seeds, first_seed, eval_every, samples, valid_bytes, no_safety, verbose;
     float lr, clip, beta, kl_target, entropy, critic_lr, candidate_weight;
     int replay, self_imitation, entropy_floor, candidates;
-    float imitate_above;
+    float imitate_above, w_informativeness;
 } SimArgs;
 
 /* Every shown reply is screened again by an independent filter: none may fail it. */
@@ -176,6 +176,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     if (a->entropy_floor >= 0) cfg.learn.entropy_floor = a->entropy_floor;
     if (a->candidates >= 0) cfg.learn.candidates = a->candidates;
     if (a->candidate_weight >= 0) cfg.learn.candidate_weight = a->candidate_weight;
+    if (a->w_informativeness > -1e9f) cfg.weights.informativeness = a->w_informativeness;
     Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, (uint64_t)seed * 7919 + 1);
     if (!s) return -1;
     int n_rep = p->n_heldout * a->samples;
@@ -258,7 +259,7 @@ static void print_ratings(const char *rater, const char *algo, const char *name,
 int cli_simulate(int argc, char **argv) {
     SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .first_seed = 1, .eval_every = 5,
                  .samples = 2, .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1,
-                 .self_imitation = -1, .imitate_above = -1e10f, .critic_lr = -1,
+                 .self_imitation = -1, .imitate_above = -1e10f, .w_informativeness = -1e10f, .critic_lr = -1,
                  .entropy_floor = -1, .candidates = -1, .candidate_weight = -1};
     const char *rater_specs = "question,short,positive,topic:music";
     const Option opts[] = {
@@ -280,6 +281,7 @@ int cli_simulate(int argc, char **argv) {
         {"--imitate-above", OPT_FLOAT, &a.imitate_above, "advantage a reply needs to be imitated (full)"},
         {"--candidates", OPT_INT, &a.candidates, "unseen replies scored by the reward model per rating (full)"},
         {"--candidate-weight", OPT_FLOAT, &a.candidate_weight, "their advantages' scale (full)"},
+        {"--w-informativeness", OPT_FLOAT, &a.w_informativeness, "the reward's informativeness weight (/set w_informativeness)"},
         {"--prompts", OPT_STRING, &a.prompts, "prompt file (default: assets/prompts.txt)"},
         {"--valid", OPT_STRING, &a.valid, "corpus for the bits-per-byte drift (default ../shared/data/corpus/valid.txt)"},
         {"--valid-bytes", OPT_INT, &a.valid_bytes, "bytes of it to evaluate (65536)"},
