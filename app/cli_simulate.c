@@ -281,7 +281,7 @@ int cli_simulate(int argc, char **argv) {
         {"--imitate-above", OPT_FLOAT, &a.imitate_above, "advantage a reply needs to be imitated (full)"},
         {"--candidates", OPT_INT, &a.candidates, "unseen replies scored by the reward model per rating (full)"},
         {"--candidate-weight", OPT_FLOAT, &a.candidate_weight, "their advantages' scale (full)"},
-        {"--w-informativeness", OPT_FLOAT, &a.w_informativeness, "the reward's informativeness weight (/set w_informativeness)"},
+        {"--w-informativeness", OPT_FLOAT, &a.w_informativeness, "the reward's informativeness weight (0.3)"},
         {"--prompts", OPT_STRING, &a.prompts, "prompt file (default: assets/prompts.txt)"},
         {"--valid", OPT_STRING, &a.valid, "corpus for the bits-per-byte drift (default ../shared/data/corpus/valid.txt)"},
         {"--valid-bytes", OPT_INT, &a.valid_bytes, "bytes of it to evaluate (65536)"},
