@@ -59,7 +59,8 @@ typedef struct {
     int max_batch, max_time;  /* capacity */
     int B, T;                 /* shape of the last forward */
     int *step_start;          /* (T+1) step t's rows are step_start[t] .. step_start[t+1]-1,
-                                 those of sequences b < their count; step_start[T] = N */
+                                 one for each sequence still running (the first b, as they
+                                 come longest first); step_start[T] = N */
     float *emb;               /* (N, E) embedded inputs */
     float *gates[MAX_LAYERS]; /* (N, G) activated gates i, f, g, o */
     float *h[MAX_LAYERS];     /* (B + N, H): the initial state, then each row's output */
