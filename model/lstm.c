@@ -261,7 +261,7 @@ static void layer_forward(const Model *m, Acts *a, int l, const float *x, int pa
     int H = c->hidden_dim, In = layer_in(c, l), T = a->T, N = a->step_start[T], u0, u1;
     part_range(H, part, parts, &u0, &u1);
     float *gates = a->gates[l];
-    /* Input projection for the whole sequence at once: gates = x W_ih^T + bias. */
+    /* Input projection for the whole batch at once: gates = x W_ih^T + bias. */
     for (int r = 0; r < N; r++)
         for (int q = 0; q < 4; q++)
             memcpy(gates + (size_t)r * G(H) + q * H + u0, m->params.bias[l] + q * H + u0,

@@ -76,11 +76,12 @@ void lane_free(Lane *ln) {
 
 /* ---- forward passes ---- */
 
-/* Fills the lane's in/tg for [TOK_BOT, y_1..y_n] -> [y_1..y_n, TOK_EOT]; returns T = n + 1. */
-static int episode_sequence(Lane *ln, const Episode *e) {
-    ln->in[0] = TOK_BOT;
-    for (int t = 0; t < e->n; t++) ln->in[t + 1] = ln->tg[t] = e->tokens[t];
-    ln->tg[e->n] = TOK_EOT;
+/* Fills in and tg (n + 1 each) for [TOK_BOT, y_1..y_n] -> [y_1..y_n, TOK_EOT]; returns
+   T = n + 1. */
+static int episode_sequence(const Episode *e, int32_t *in, int32_t *tg) {
+    in[0] = TOK_BOT;
+    for (int t = 0; t < e->n; t++) in[t + 1] = tg[t] = e->tokens[t];
+    tg[e->n] = TOK_EOT;
     return e->n + 1;
 }
 
@@ -102,7 +103,7 @@ static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float
 
 const float *lane_ref_logprobs(Lane *ln, const Episode *e) {
     if (e->ref_logp) return e->ref_logp;
-    int T = episode_sequence(ln, e);
+    int T = episode_sequence(e, ln->in, ln->tg);
     forward_logprobs(ln->ref, &ln->ref_acts, &ln->ref_st, e->ref_h, e->ref_c, ln->in, T, ln->scratch[0]);
     return ln->ref_acts.logits;
 }
@@ -136,7 +137,7 @@ static float step_kl(const float *p, const float *logp, const float *ref, int V,
 }
 
 float lane_logprob(Lane *ln, const Episode *e, float *mean_kl) {
-    int T = episode_sequence(ln, e), V = ln->model->config.vocab_size;
+    int T = episode_sequence(e, ln->in, ln->tg), V = ln->model->config.vocab_size;
     forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0]);
     double lp = 0, kl = 0;
     for (int t = 0; t < T; t++) lp += ln->acts.logits[(size_t)t * V + ln->tg[t]];
@@ -154,7 +155,7 @@ float lane_logprob(Lane *ln, const Episode *e, float *mean_kl) {
 
 float lane_ref_logprob(Lane *ln, const Episode *e) {
     const float *ref = lane_ref_logprobs(ln, e);
-    int T = episode_sequence(ln, e), V = ln->ref->config.vocab_size;
+    int T = episode_sequence(e, ln->in, ln->tg), V = ln->ref->config.vocab_size;
     double lp = 0;
     for (int t = 0; t < T; t++) lp += ref[(size_t)t * V + ln->tg[t]];
     return (float)(lp / T);
@@ -230,10 +231,7 @@ static void batch_inputs(Lane *ln, EpisodeJob *const *jobs, int B, int T) {
     size_t H = (size_t)c->hidden_dim;
     for (int b = 0; b < B; b++) {
         const Episode *e = jobs[b]->e;
-        int32_t *in = ln->in + (size_t)b * T, *tg = ln->tg + (size_t)b * T;
-        in[0] = TOK_BOT;
-        for (int t = 0; t < e->n; t++) in[t + 1] = tg[t] = e->tokens[t];
-        tg[e->n] = TOK_EOT;
+        episode_sequence(e, ln->in + (size_t)b * T, ln->tg + (size_t)b * T);
         for (int l = 0; l < c->num_layers; l++) {
             memcpy(ln->st.h + ((size_t)l * B + b) * H, e->ctx_h + l * H, H * sizeof(float));
             memcpy(ln->st.c + ((size_t)l * B + b) * H, e->ctx_c + l * H, H * sizeof(float));
@@ -271,7 +269,7 @@ void lane_backward(Lane *ln, EpisodeJob *const *jobs, int B, int part, int parts
 
 double lane_loss(Lane *ln, const Episode *e, const EpisodeWeights *w) {
     const float *ref_all = lane_ref_logprobs(ln, e);
-    int T = episode_sequence(ln, e), V = ln->model->config.vocab_size;
+    int T = episode_sequence(e, ln->in, ln->tg), V = ln->model->config.vocab_size;
     forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0]);
     double loss = 0;
     for (int t = 0; t < T; t++) {
