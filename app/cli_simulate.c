@@ -13,6 +13,7 @@
 #include "model/trainer.h"
 #include "rl/rater.h"
 #include "rl/session.h"
+#include "rl/tilt.h"
 
 #define MAX_PROMPTS 512
 #define MAX_ALGOS 4
@@ -24,7 +25,7 @@ typedef struct {
 
 typedef struct {
     const char *model, *prompts, *valid, *assets, *algo;
-    int ratings, seeds, first_seed, eval_every, samples, valid_bytes, no_safety, verbose;
+    int ratings, seeds, first_seed, eval_every, samples, valid_bytes, no_safety, verbose, ceiling;
     float lr, clip, beta, kl_target, entropy, critic_lr, candidate_weight;
     int replay, self_imitation, entropy_floor, candidates;
     float imitate_above, w_informativeness;
@@ -251,6 +252,126 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     return 0;
 }
 
+/* ---- the ceiling: how varied a policy at the target rate can stay ----
+
+   The learner's KL penalty aims it at the base tilted toward liked replies (rl/tilt.h),
+   which raises every liked reply by the same factor. So sample a pool of base replies to
+   every held-out prompt, take the share p_x of them the rater likes, find the tilt at which
+   the held-out rate is the target, draw the held-out replies from the tilted policy out of
+   the pools, and measure their distinct-2 against draws from the untilted pools. A learner
+   under this figure narrowed more than the rate needs; were the figure itself under the
+   bound, no policy that keeps to the base's own replies could meet the rate and the bound
+   together. The pools are finite, so the figure is a lower bound on the tilted policy's:
+   a prompt whose pool holds one liked reply repeats it. */
+
+typedef struct {
+    char **text;        /* (n_heldout * pool) base replies, prompt by prompt ("" when blocked) */
+    unsigned char *blocked, *liked; /* the same: blocked by the filter; preferred by the rater */
+    int n_prompts, pool;
+} Pools;
+
+static void sample_pools(Pools *pl, const SimArgs *a, const Prompts *p, int pool) {
+    SessionConfig cfg = session_default_config();
+    cfg.learn_from_blocked = 0, cfg.sample_candidates = 0; /* the base, unchanged throughout */
+    Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, 7919);
+    int n = p->n_heldout * pool;
+    *pl = (Pools){.text = xcalloc((size_t)n, sizeof(char *)), .blocked = xmalloc((size_t)n),
+                  .liked = xmalloc((size_t)n), .n_prompts = p->n_heldout, .pool = pool};
+    for (int k = 0; k < n && s; k++) {
+        const char *prompt = p->lines[p->n_train + k / pool];
+        session_clear(s);
+        const Turn *t = session_say(s, prompt, strlen(prompt), NULL, NULL, NULL);
+        pl->text[k] = xstrdup(t->blocked ? "" : t->text);
+        pl->blocked[k] = (unsigned char)t->blocked;
+    }
+    if (!s) pl->n_prompts = 0;
+    session_free(s);
+}
+
+static void free_pools(Pools *pl) {
+    for (int k = 0; k < pl->n_prompts * pl->pool; k++) free(pl->text[k]);
+    free(pl->text), free(pl->blocked), free(pl->liked);
+}
+
+/* Draws one of prompt i's pool replies that is liked (want 1) or not, preferring one not
+   drawn before for that prompt; when the pool holds none of that kind, the other kind. */
+static int draw_from_pool(const Pools *pl, int i, int want, const unsigned char *used, Rng *rng) {
+    const unsigned char *liked = pl->liked + i * pl->pool;
+    int have = 0, fresh = 0;
+    for (int r = 0; r < pl->pool; r++) have += liked[r] == want, fresh += liked[r] == want && !used[r];
+    if (!have) return draw_from_pool(pl, i, !want, used, rng);
+    int u = (int)(rng_u32(rng) % (uint32_t)(fresh ? fresh : have));
+    for (int r = 0; r < pl->pool; r++)
+        if (liked[r] == want && (!fresh || !used[r]) && u-- == 0) return r;
+    return -1; /* not reached */
+}
+
+/* The mean distinct-2 over `draws` sets of held-out replies: for each prompt `samples`
+   replies, each liked with probability w_x. */
+static float tilted_distinct2(const Pools *pl, const float *w, int samples, int draws, Rng *rng) {
+    char **set = xmalloc((size_t)(pl->n_prompts * samples) * sizeof(char *));
+    unsigned char *used = xmalloc((size_t)pl->pool);
+    double sum = 0;
+    for (int d = 0; d < draws; d++) {
+        int k = 0;
+        for (int i = 0; i < pl->n_prompts; i++) {
+            memset(used, 0, (size_t)pl->pool);
+            for (int j = 0; j < samples; j++) {
+                int r = draw_from_pool(pl, i, rng_float(rng) < w[i], used, rng);
+                used[r] = 1;
+                set[k++] = pl->text[i * pl->pool + r];
+            }
+        }
+        sum += distinct2(set, k);
+    }
+    free(used);
+    free(set);
+    return (float)(sum / draws);
+}
+
+#define CEILING_DRAWS 200
+#define MAX_TILT 30.0f
+
+static void ceiling_report(Pools *pl, const Rater *r, int samples) {
+    int n = pl->n_prompts, liked_total = 0;
+    float *px = xmalloc((size_t)n * sizeof(float)), *w = xmalloc((size_t)n * sizeof(float));
+    for (int i = 0; i < n; i++) {
+        int liked = 0;
+        for (int j = 0; j < pl->pool; j++) {
+            int k = i * pl->pool + j;
+            pl->liked[k] = (unsigned char)(!pl->blocked[k] && rater_prefers(r, pl->text[k]));
+            liked += pl->liked[k];
+        }
+        px[i] = (float)liked / (float)pl->pool, liked_total += liked;
+    }
+    const char *rs = r->spec;
+    Rng rng;
+    rng_seed(&rng, 17);
+    float p0 = tilt_rate(px, n, 0, w), target = fminf(0.8f, p0 + 0.4f);
+    float d2_base = tilted_distinct2(pl, w, samples, CEILING_DRAWS, &rng);
+    printf("ceiling_%s_pool %d replies\nceiling_%s_liked_in_pool %d replies\nceiling_%s_p0 %.3f rate\n"
+           "ceiling_%s_distinct2_base %.3f distinct2\n", rs, n * pl->pool, rs, liked_total, rs, p0, rs, d2_base);
+    /* The target, then a curve: how much variety the rate costs the tilted policy. */
+    float rates[] = {target, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f};
+    for (int k = 0; k < (int)(sizeof rates / sizeof *rates); k++) {
+        if (k > 0 && rates[k] <= p0) continue;
+        float c = tilt_for_rate(px, n, rates[k], MAX_TILT, w);
+        char at[32];
+        snprintf(at, sizeof at, k ? "at_%.2f" : "at_target", rates[k]);
+        if (c < 0) {
+            printf("ceiling_%s_%s_reachable 0 flag\n", rs, at);
+            break;
+        }
+        float d2 = tilted_distinct2(pl, w, samples, CEILING_DRAWS, &rng);
+        if (!k) printf("ceiling_%s_target %.3f rate\n", rs, target);
+        printf("ceiling_%s_%s_tilt %.2f nats\nceiling_%s_%s_kl %.2f nats_per_reply\n"
+               "ceiling_%s_%s_distinct2_ratio %.3f ratio\n", rs, at, c, rs, at, tilt_kl(px, w, n, c), rs, at,
+               d2 / d2_base);
+    }
+    fflush(stdout);
+    free(px), free(w);
+}
+
 static void print_ratings(const char *rater, const char *algo, const char *name, float ratings) {
     if (ratings >= 1e9f) printf("sim_%s_%s_%s never ratings\n", rater, algo, name);
     else printf("sim_%s_%s_%s %.0f ratings\n", rater, algo, name, ratings);
@@ -289,6 +410,8 @@ int cli_simulate(int argc, char **argv) {
         {"--samples", OPT_INT, &a.samples, "replies per held-out prompt per check (2)"},
         {"--assets", OPT_STRING, &a.assets, "safety filter folder (default: the shipped assets)"},
         {"--no-safety", OPT_FLAG, &a.no_safety, "run without the safety filter"},
+        {"--ceiling", OPT_INT, &a.ceiling, "N: sample N base replies a held-out prompt and print how varied the "
+                                           "base tilted to the target rate stays, instead of the runs"},
         {"--verbose", OPT_FLAG, &a.verbose, "print every rated exchange, and each check that met the rate with its bounds"},
         {NULL, 0, NULL, NULL}};
     const char *usage = "rlchat simulate [--model FILE] [--rater SPEC] [--ratings N] [--seeds S] [--algo NAME]";
@@ -351,6 +474,17 @@ int cli_simulate(int argc, char **argv) {
     if (!a.no_safety && !(tally.filter = safety_load(a.assets))) {
         fprintf(stderr, "rlchat: %s\n", err_msg());
         status = 1;
+        goto done;
+    }
+    if (a.ceiling > 0) {
+        Pools pl;
+        sample_pools(&pl, &a, &p, a.ceiling);
+        if (!pl.n_prompts) {
+            fprintf(stderr, "rlchat: %s\n", err_msg());
+            status = 1;
+        }
+        for (int ri = 0; ri < n_raters && pl.n_prompts; ri++) ceiling_report(&pl, &raters[ri], a.samples);
+        free_pools(&pl);
         goto done;
     }
     for (int ri = 0; ri < n_raters; ri++)
