@@ -232,6 +232,24 @@ test_simulate_prints_every_measure() {
 }
 check test_simulate_prints_every_measure test_simulate_prints_every_measure
 
+# --ceiling on the fixture: each rater's pool and base rate; the tilted policy's distinct-2
+# at the target for the raters the pools let reach it (at least one of these three), the
+# tilt rising with the rate; a rater that likes nothing cannot reach it.
+test_simulate_ceiling_reports_the_tilted_policy() {
+    $BIN simulate --model "$TMP/tiny.model" --assets "$TMP/assets" --prompts "$TMP/prompts.txt" \
+        --valid "$TMP/corpus.txt" --rater topic:i,topic:you,question,topic:zzzz --ceiling 10 \
+        >"$TMP/ceil.out" 2>"$TMP/ceil.err" || { cat "$TMP/ceil.err"; return 1; }
+    for rater in topic:i topic:you question topic:zzzz; do
+        grep -q "^ceiling_${rater}_pool 20 replies" "$TMP/ceil.out" &&
+            grep -q "^ceiling_${rater}_p0 " "$TMP/ceil.out" || { echo "no pool or p0 for $rater"; return 1; }
+        awk -v r="ceiling_${rater}_at_0" 'index($1, r) == 1 && $1 ~ /_tilt$/ { if ($2 <= last) bad = 1; last = $2 }
+            END { exit bad }' "$TMP/ceil.out" || { echo "tilts of $rater do not rise with the rate"; return 1; }
+    done
+    grep -q '^ceiling_topic:zzzz_at_target_reachable 0 flag' "$TMP/ceil.out" &&
+        awk '$1 ~ /_at_target_distinct2_ratio$/ && $2 > 0 && $2 < 3 { n++ } END { exit n < 1 }' "$TMP/ceil.out"
+}
+check test_simulate_ceiling_reports_the_tilted_policy test_simulate_ceiling_reports_the_tilted_policy
+
 test_simulate_rejects_an_unknown_rater() {
     $BIN simulate --model "$TMP/tiny.model" --rater loud >/dev/null 2>"$TMP/sim2.err"
     [ $? -eq 2 ] && grep -q "unknown rater 'loud'" "$TMP/sim2.err"
