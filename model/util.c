@@ -50,6 +50,9 @@ void *xmalloc_at(size_t n, const char *where) {
     return p;
 }
 
+/* calloc's own alignment: calloc leaves the pages of a buffer that are never used
+   untouched, where an aligned buffer must be zeroed by hand. Aligned, bench_learner took
+   17 MB more peak memory for 0.7-2.7 ms an update (README, "Measured"). */
 void *xcalloc_at(size_t count, size_t size, const char *where) {
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p) out_of_memory(count * size, where);
