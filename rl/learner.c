@@ -56,10 +56,15 @@ struct Learner {
    successes of the short and positive raters, and distinct-2 fell to 0.85 of the base.
    candidates 0: two a rating at weight 2 (10 seeds) kept distinct-2 at 0.92-1.12 of the
    base but reached positive and music later (30 and 50 ratings against 20 and 40), and
-   the worst seeds drifted 13-21% in bits per byte. README, "Measured". */
+   the worst seeds drifted 13-21% in bits per byte. README, "Measured".
+   entropy 0.06: at 0.03 a topic the model seldom raises (topic:music, 10 seeds) was
+   learned by narrowing onto the few liked lines it had been shown, distinct-2 0.88 of
+   the base; at 0.06, 0.99, and question, short and positive 1.01-1.13 (10 seeds), at
+   the cost of 10 more ratings to reach short and 12.5 more for positive. README,
+   "Measured". */
 LearnerConfig learner_default_config(void) {
     LearnerConfig c = {.algo = ALGO_FULL, .lr = 7e-4f, .clip = 1.0f, .kl_beta = 0.1f, .kl_target = 0.2f,
-                       .entropy = 0.03f, .replay = 2, .self_imitation = 1, .imitate_above = 1.0f,
+                       .entropy = 0.06f, .replay = 2, .self_imitation = 1, .imitate_above = 1.0f,
                        .replay_tokens = 96, .ppo_eps = 0.2f, .dpo_beta = 0.5f,
                        .critic_lr = 0.02f, .candidates = 0, .candidate_weight = 1.0f,
                        .undo_depth = 4};
