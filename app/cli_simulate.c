@@ -98,24 +98,32 @@ static int load_prompts(Prompts *p, const char *path) {
     return 0;
 }
 
-/* Samples replies to every held-out prompt (fresh conversation each) without learning;
-   returns the preferred fraction; fills replies (caller frees) for distinct-2. */
-static float heldout_rate(Session *s, const Prompts *p, const Rater *r, int samples, char **replies) {
+/* Samples `samples` replies to every held-out prompt (a fresh conversation each) without
+   learning, into replies (prompt by prompt, "" when blocked; caller frees) and, when given,
+   blocked. Returns how many the rater prefers (0 without one). */
+static int heldout_replies(Session *s, const Prompts *p, const Rater *r, int samples, char **replies,
+                           unsigned char *blocked) {
     SessionConfig *cfg = session_config(s);
     int keep = cfg->learn_from_blocked, keep_candidates = cfg->sample_candidates, liked = 0, k = 0;
     cfg->learn_from_blocked = 0, cfg->sample_candidates = 0; /* these replies are never rated */
     for (int i = 0; i < p->n_heldout; i++)
-        for (int j = 0; j < samples; j++) {
+        for (int j = 0; j < samples; j++, k++) {
             const char *prompt = p->lines[p->n_train + i];
             session_clear(s);
             const Turn *t = session_say(s, prompt, strlen(prompt), NULL, NULL, NULL);
             count_turn(t);
-            liked += !t->blocked && rater_prefers(r, t->text);
-            if (replies) replies[k++] = xstrdup(t->blocked ? "" : t->text);
+            liked += r && !t->blocked && rater_prefers(r, t->text);
+            replies[k] = xstrdup(t->blocked ? "" : t->text);
+            if (blocked) blocked[k] = (unsigned char)t->blocked;
         }
     cfg->learn_from_blocked = keep, cfg->sample_candidates = keep_candidates;
     session_clear(s);
-    return (float)liked / (float)(p->n_heldout * samples);
+    return liked;
+}
+
+/* The preferred fraction of fresh held-out replies; fills replies for distinct-2. */
+static float heldout_rate(Session *s, const Prompts *p, const Rater *r, int samples, char **replies) {
+    return (float)heldout_replies(s, p, r, samples, replies, NULL) / (float)(p->n_heldout * samples);
 }
 
 static float bits_per_byte(const Model *m, const int32_t *ids, size_t n, size_t bytes) {
@@ -273,19 +281,11 @@ typedef struct {
 
 static void sample_pools(Pools *pl, const SimArgs *a, const Prompts *p, int pool) {
     SessionConfig cfg = session_default_config();
-    cfg.learn_from_blocked = 0, cfg.sample_candidates = 0; /* the base, unchanged throughout */
     Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, 7919);
     int n = p->n_heldout * pool;
     *pl = (Pools){.text = xcalloc((size_t)n, sizeof(char *)), .blocked = xmalloc((size_t)n),
-                  .liked = xmalloc((size_t)n), .n_prompts = p->n_heldout, .pool = pool};
-    for (int k = 0; k < n && s; k++) {
-        const char *prompt = p->lines[p->n_train + k / pool];
-        session_clear(s);
-        const Turn *t = session_say(s, prompt, strlen(prompt), NULL, NULL, NULL);
-        pl->text[k] = xstrdup(t->blocked ? "" : t->text);
-        pl->blocked[k] = (unsigned char)t->blocked;
-    }
-    if (!s) pl->n_prompts = 0;
+                  .liked = xmalloc((size_t)n), .n_prompts = s ? p->n_heldout : 0, .pool = pool};
+    if (s) heldout_replies(s, p, NULL, pool, pl->text, pl->blocked);
     session_free(s);
 }
 

@@ -27,7 +27,7 @@ float tilt_for_rate(const float *p, int n, float rate, float max_c, float *w) {
 }
 
 float tilt_kl(const float *p, const float *w, int n, float c) {
-    double sum = 0;
-    for (int i = 0; i < n; i++) sum += w[i] * c - log(p[i] * exp(c) + 1 - p[i]);
+    double sum = 0, e_c = exp(c);
+    for (int i = 0; i < n; i++) sum += w[i] * c - log(p[i] * e_c + 1 - p[i]);
     return n ? (float)(sum / n) : 0;
 }
