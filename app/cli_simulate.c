@@ -27,7 +27,7 @@ typedef struct {
     const char *model, *prompts, *valid, *assets, *algo;
     int ratings, seeds, first_seed, eval_every, samples, valid_bytes, no_safety, verbose, ceiling;
     float lr, clip, beta, kl_target, entropy, critic_lr, candidate_weight;
-    int replay, self_imitation, entropy_floor, candidates;
+    int replay, self_imitation, entropy_floor, candidates, best_of;
     float imitate_above, w_informativeness;
 } SimArgs;
 
@@ -185,6 +185,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     if (a->entropy_floor >= 0) cfg.learn.entropy_floor = a->entropy_floor;
     if (a->candidates >= 0) cfg.learn.candidates = a->candidates;
     if (a->candidate_weight >= 0) cfg.learn.candidate_weight = a->candidate_weight;
+    if (a->best_of > 0) cfg.best_of = a->best_of;
     if (a->w_informativeness > -1e9f) cfg.weights.informativeness = a->w_informativeness;
     Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, (uint64_t)seed * 7919 + 1);
     if (!s) return -1;
@@ -394,7 +395,7 @@ int cli_simulate(int argc, char **argv) {
     SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .first_seed = 1, .eval_every = 5,
                  .samples = 2, .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1,
                  .self_imitation = -1, .imitate_above = -1e10f, .w_informativeness = -1e10f, .critic_lr = -1,
-                 .entropy_floor = -1, .candidates = -1, .candidate_weight = -1};
+                 .entropy_floor = -1, .candidates = -1, .candidate_weight = -1, .best_of = -1};
     const char *rater_specs = "question,short,positive,topic:music";
     const Option opts[] = {
         {"--model", OPT_STRING, &a.model, "base model (default: the shipped model)"},
@@ -415,6 +416,7 @@ int cli_simulate(int argc, char **argv) {
         {"--imitate-above", OPT_FLOAT, &a.imitate_above, "advantage a reply needs to be imitated (full)"},
         {"--candidates", OPT_INT, &a.candidates, "unseen replies scored by the reward model per rating (full)"},
         {"--candidate-weight", OPT_FLOAT, &a.candidate_weight, "their advantages' scale (full)"},
+        {"--best-of", OPT_INT, &a.best_of, "replies sampled per message, the reward model's best shown (full)"},
         {"--w-informativeness", OPT_FLOAT, &a.w_informativeness, "the reward's informativeness weight (0.3)"},
         {"--prompts", OPT_STRING, &a.prompts, "prompt file (default: assets/prompts.txt)"},
         {"--valid", OPT_STRING, &a.valid, "corpus for the bits-per-byte drift (default ../shared/data/corpus/valid.txt)"},

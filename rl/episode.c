@@ -12,7 +12,14 @@
 
 /* ---- episodes ---- */
 
-int reply_feature_dim(const Config *c) { return 2 * c->hidden_dim; }
+int reply_feature_dim(const Config *c) { return 2 * c->hidden_dim + c->vocab_size + 1; }
+
+int reply_feature_blocks(const Config *c, int *ends) {
+    ends[0] = 2 * c->hidden_dim;
+    ends[1] = ends[0] + c->vocab_size;
+    ends[2] = ends[1] + 1;
+    return REPLY_FEATURE_BLOCKS;
+}
 
 static float *copy_floats(const float *src, size_t n) {
     float *d = xmalloc(n * sizeof(float));
@@ -108,17 +115,25 @@ const float *lane_ref_logprobs(Lane *ln, const Episode *e) {
     return ln->ref_acts.logits;
 }
 
-/* The reward model's view of a reply, from the base model's pass just made over it:
-   the mean of the top layer's h after each input (what the reply talked about) and the
-   last one (how it ended, e.g. on a question mark). */
-static float *reply_features(const Lane *ln, int T) {
+/* The reward model's view of a reply, from the base model's pass just made over it and
+   its tokens. Three blocks (the reward model weighs each alike, whatever its scale):
+   - the mean of the top layer's h after each input (what the reply talked about) and the
+     last one (how it ended, e.g. on a question mark);
+   - which tokens it holds (1 each, once however often): a liked word is learned from the
+     few replies that had it, where the state blurs it with the rest of the reply;
+   - log(1 + its tokens): its length, which neither says on its own. */
+static float *reply_features(const Lane *ln, const Episode *e) {
     const Config *c = &ln->ref->config;
-    int H = c->hidden_dim;
+    int H = c->hidden_dim, T = e->n + 1;
     float *f = xcalloc((size_t)reply_feature_dim(c), sizeof(float));
     const float *h = ln->ref_acts.h[c->num_layers - 1]; /* (T + 1, 1, H) */
     for (int t = 1; t <= T; t++)
         for (int j = 0; j < H; j++) f[j] += h[(size_t)t * H + j] / T;
     memcpy(f + H, h + (size_t)T * H, (size_t)H * sizeof(float));
+    float *bag = f + 2 * H;
+    for (int t = 0; t < e->n; t++)
+        if (e->tokens[t] >= 0 && e->tokens[t] < c->vocab_size) bag[e->tokens[t]] = 1;
+    bag[c->vocab_size] = logf(1.0f + (float)e->n);
     return f;
 }
 
@@ -126,7 +141,7 @@ void lane_fill_ref(Lane *ln, Episode *e) {
     if (e->ref_logp) return;
     const float *lp = lane_ref_logprobs(ln, e);
     e->ref_logp = copy_floats(lp, (size_t)(e->n + 1) * ln->ref->config.vocab_size);
-    e->features = reply_features(ln, e->n + 1);
+    e->features = reply_features(ln, e);
 }
 
 /* KL(pi || pi_ref) at one step, from pi's probabilities p and both log-probabilities

@@ -32,7 +32,7 @@ typedef struct {
                                NULL until then */
     float *features;        /* (reply_feature_dim) the reward model's input, with ref_logp:
                                the base model's top-layer h along the reply (its mean, then
-                               its last value) */
+                               its last value), the tokens it holds, its length */
     float reward;           /* R, set when rated */
 } Episode;
 
@@ -73,7 +73,11 @@ typedef struct {
 } EpisodeJob;
 
 /* Episodes: built from a context state and a reply; the learner copies what it keeps. */
-int reply_feature_dim(const Config *c); /* 2H */
+#define REPLY_FEATURE_BLOCKS 3
+int reply_feature_dim(const Config *c); /* 2H + V + 1 */
+/* Where each block of the features ends (ends: REPLY_FEATURE_BLOCKS ints): the base
+   model's state, the tokens held, the length. Returns REPLY_FEATURE_BLOCKS. */
+int reply_feature_blocks(const Config *c, int *ends);
 void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, const StepState *ref_ctx,
                   const int32_t *tokens, const float *behaviour_lp, int n);
 void episode_free(Episode *e);

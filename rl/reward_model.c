@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TAG_RMOD CKPT_TAG('R', 'M', 'O', 'D')
+/* RMOD held examples of the base model's view alone (2H wide): a profile with it loads
+   with no examples, as one saved before there was a reward model, and relearns. */
+#define TAG_RMOD CKPT_TAG('R', 'M', 'D', '2')
 
 void rm_build(RewardModel *m, int dim, int cap, int spare, float ridge) {
     memset(m, 0, sizeof *m);
@@ -15,30 +17,74 @@ void rm_build(RewardModel *m, int dim, int cap, int spare, float ridge) {
     m->y = xcalloc((size_t)m->slots, sizeof(float));
     m->mean_x = xcalloc((size_t)dim, sizeof(float));
     m->w = xcalloc((size_t)dim, sizeof(float));
+    m->scale = xcalloc((size_t)dim, sizeof(float));
+    m->n_blocks = 1, m->block_end[0] = dim;
     m->k = xcalloc((size_t)cap * cap, sizeof(double));
+    m->kb = xcalloc((size_t)RM_MAX_BLOCKS * cap * cap, sizeof(double));
     m->linv = xcalloc((size_t)cap * cap, sizeof(double));
     m->alpha = xcalloc((size_t)cap, sizeof(double));
 }
 
 void rm_free(RewardModel *m) {
-    free(m->x), free(m->y), free(m->mean_x), free(m->w), free(m->k), free(m->linv), free(m->alpha);
+    free(m->x), free(m->y), free(m->mean_x), free(m->w), free(m->scale), free(m->k), free(m->kb), free(m->linv), free(m->alpha);
     memset(m, 0, sizeof *m);
 }
 
 /* The back-th most recent example (back >= 1). */
 static int slot_of(const RewardModel *m, int back) { return (m->head + m->slots - back) % m->slots; }
 
-/* m->loo_r2 from the factor L, alpha and lambda of the n examples just fitted. The fit is
-   ridge with an unpenalised intercept, a linear smoother y^ = S y with
+static void rm_fit(RewardModel *m);
+
+void rm_set_blocks(RewardModel *m, int n, const int *ends) {
+    m->n_blocks = n;
+    memcpy(m->block_end, ends, (size_t)n * sizeof(int));
+    rm_fit(m);
+}
+
+/* m->scale: 1 over each block's spread, the mean over the n examples of its squared
+   distance from their mean (0 for a block they all agree on, which then has no say). */
+static void block_scales(RewardModel *m, int n) {
+    for (int b = 0, start = 0; b < m->n_blocks; start = m->block_end[b++]) {
+        double spread = 0;
+        for (int i = 0; i < n; i++) {
+            const float *xi = m->x + (size_t)slot_of(m, i + 1) * m->dim;
+            for (int d = start; d < m->block_end[b]; d++) spread += (double)(xi[d] - m->mean_x[d]) * (xi[d] - m->mean_x[d]);
+        }
+        spread /= n;
+        for (int d = start; d < m->block_end[b]; d++) m->scale[d] = spread > 1e-12 ? (float)(1 / spread) : 0;
+    }
+}
+
+/* m->kb: each block's kernel over the n examples, K_b,ij = sum_{d in b} scale_d
+   (x_id - mean_d) (x_jd - mean_d). A fit's kernel is the sum of the blocks it uses. */
+static void block_kernels(RewardModel *m, int n) {
+    for (int b = 0, start = 0; b < m->n_blocks; start = m->block_end[b++]) {
+        double *K = m->kb + (size_t)b * m->cap * m->cap;
+        for (int i = 0; i < n; i++) {
+            const float *xi = m->x + (size_t)slot_of(m, i + 1) * m->dim;
+            for (int j = 0; j <= i; j++) {
+                const float *xj = m->x + (size_t)slot_of(m, j + 1) * m->dim;
+                double dot = 0;
+                for (int d = start; d < m->block_end[b]; d++)
+                    dot += (double)m->scale[d] * (xi[d] - m->mean_x[d]) * (xj[d] - m->mean_x[d]);
+                K[i * n + j] = K[j * n + i] = dot;
+            }
+        }
+    }
+}
+
+/* The leave-one-out R^2 of the fit just solved, from its factor L, alpha and lambda. The
+   fit is ridge with an unpenalised intercept, a linear smoother y^ = S y with
    S = 11'/n + K (K + lambda I)^-1 = 11'/n + I - lambda (K + lambda I)^-1, so the residual
    of example i left out is (y_i - y^_i) / (1 - S_ii) = alpha_i / (G_ii - 1 / (n lambda)),
    G = (K + lambda I)^-1 = L^-T L^-1, whose diagonal is the column sums of squares of L^-1.
    (lambda itself scales with the examples' kernel, so refitting without one would move it
-   a little; the test holds the two within 0.1.) */
-static void loo_fit_quality(RewardModel *m, int n, double lambda) {
+   a little; the test holds the two within 0.1.) 0 with fewer than 3 examples or targets
+   that all agree. */
+static float loo_fit_quality(RewardModel *m, int n, double lambda) {
     const double *L = m->k;
     double *Li = m->linv, residual = 0, spread = 0;
-    if (n < 3) return;
+    if (n < 3) return 0;
     for (int j = 0; j < n; j++) /* column j of L^-1 by forward substitution */
         for (int i = 0; i < n; i++) {
             double t = i == j ? 1 : 0;
@@ -51,36 +97,19 @@ static void loo_fit_quality(RewardModel *m, int n, double lambda) {
         double r = m->alpha[i] / (hii - 1 / (n * lambda));
         residual += r * r, spread += dev * dev;
     }
-    if (spread > 1e-12) m->loo_r2 = (float)(1 - residual / spread);
+    return spread > 1e-12 ? (float)(1 - residual / spread) : 0;
 }
 
 /* Solves (K + lambda I) alpha = y - mean_y over the n most recent examples by Cholesky,
-   then folds alpha into primal weights w, so a prediction is one dot product. */
-static void rm_fit(RewardModel *m) {
-    int n = m->count < m->cap ? m->count : m->cap, D = m->dim;
-    m->fitted = n;
-    memset(m->mean_x, 0, (size_t)D * sizeof(float));
-    memset(m->w, 0, (size_t)D * sizeof(float));
-    m->mean_y = 0;
-    m->loo_r2 = 0;
-    if (n == 0) return;
-    for (int i = 0; i < n; i++) {
-        const float *xi = m->x + (size_t)slot_of(m, i + 1) * D;
-        for (int d = 0; d < D; d++) m->mean_x[d] += xi[d] / n;
-        m->mean_y += m->y[slot_of(m, i + 1)] / n;
-    }
-    if (n < 2) return;
+   K the sum of the kernels of the blocks in `use` (a bit each), and returns the fit's
+   leave-one-out R^2. m->k holds the factor L, m->alpha the solution. */
+static float solve(RewardModel *m, int n, unsigned use) {
     double trace = 0, *K = m->k;
-    for (int i = 0; i < n; i++) {
-        const float *xi = m->x + (size_t)slot_of(m, i + 1) * D;
-        for (int j = 0; j <= i; j++) {
-            const float *xj = m->x + (size_t)slot_of(m, j + 1) * D;
-            double dot = 0;
-            for (int d = 0; d < D; d++) dot += (double)(xi[d] - m->mean_x[d]) * (xj[d] - m->mean_x[d]);
-            K[i * n + j] = K[j * n + i] = dot;
-        }
-        trace += K[i * n + i];
-    }
+    for (int i = 0; i < n * n; i++) K[i] = 0;
+    for (int b = 0; b < m->n_blocks; b++)
+        if (use >> b & 1)
+            for (int i = 0; i < n * n; i++) K[i] += m->kb[(size_t)b * m->cap * m->cap + i];
+    for (int i = 0; i < n; i++) trace += K[i * n + i];
     double lambda = m->ridge * trace / n + 1e-12;
     for (int i = 0; i < n; i++) K[i * n + i] += lambda;
     /* K = L L^T in place (lower triangle); K + lambda I is positive definite. */
@@ -105,11 +134,46 @@ static void rm_fit(RewardModel *m) {
         for (int p = i + 1; p < n; p++) t -= K[p * n + i] * a[p];
         a[i] = t / K[i * n + i];
     }
+    return loo_fit_quality(m, n, lambda);
+}
+
+/* Fits the n most recent examples with the blocks that predict them best: every
+   non-empty set of blocks is solved (a few n x n systems, n <= cap), and the one with
+   the highest leave-one-out R^2 is kept, all of them on a tie. Which blocks tell a
+   user's taste depends on the taste (a question shows in the state, a length in the
+   length), and a block that does not tell it only adds noise to the few examples there
+   are. Then alpha is folded into primal weights w, so a prediction is one dot product. */
+static void rm_fit(RewardModel *m) {
+    int n = m->count < m->cap ? m->count : m->cap, D = m->dim;
+    m->fitted = n;
+    memset(m->mean_x, 0, (size_t)D * sizeof(float));
+    memset(m->w, 0, (size_t)D * sizeof(float));
+    m->mean_y = 0;
+    m->loo_r2 = 0;
+    if (n == 0) return;
     for (int i = 0; i < n; i++) {
         const float *xi = m->x + (size_t)slot_of(m, i + 1) * D;
-        for (int d = 0; d < D; d++) m->w[d] += (float)(a[i] * (xi[d] - m->mean_x[d]));
+        for (int d = 0; d < D; d++) m->mean_x[d] += xi[d] / n;
+        m->mean_y += m->y[slot_of(m, i + 1)] / n;
     }
-    loo_fit_quality(m, n, lambda);
+    if (n < 2) return;
+    block_scales(m, n);
+    block_kernels(m, n);
+    unsigned all = (1u << m->n_blocks) - 1;
+    m->blocks_used = all;
+    m->loo_r2 = solve(m, n, all);
+    for (unsigned use = 1; use < all; use++) {
+        float r2 = solve(m, n, use);
+        if (r2 > m->loo_r2) m->loo_r2 = r2, m->blocks_used = use;
+    }
+    if (all > 1) solve(m, n, m->blocks_used); /* the loop's last solve was another set */
+    for (int b = 0, start = 0; b < m->n_blocks; start = m->block_end[b++]) {
+        if (!(m->blocks_used >> b & 1)) continue;
+        for (int i = 0; i < n; i++) {
+            const float *xi = m->x + (size_t)slot_of(m, i + 1) * D;
+            for (int d = start; d < m->block_end[b]; d++) m->w[d] += (float)(m->alpha[i] * m->scale[d] * (xi[d] - m->mean_x[d]));
+        }
+    }
 }
 
 void rm_add(RewardModel *m, const float *x, float y) {

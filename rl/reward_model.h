@@ -2,16 +2,21 @@
    replies that were rated. The critic (learner.c) says how good a context is; this says how
    good a reply is, so candidates the user never saw can be scored and learned from.
 
-   Kernel ridge regression with a linear kernel on the base model's view of a reply
-   (learner_fill_ref: the mean and the last of the top layer's h along the reply, 2H floats).
-   The base is frozen, so a reply's features never change and old examples stay valid. With
-   tens of examples in 2H dimensions the dual form is the cheap one: an n x n system, n the
-   examples kept (at most cap). Features are centred on the examples' mean; the ridge is
-   relative to the kernel's mean diagonal, so it means the same at any H. */
+   Kernel ridge regression with a linear kernel on a reply's features (episode.h: the base
+   model's view of it, the tokens it holds, its length). The base is frozen, so a reply's
+   features never change and old examples stay valid. With tens of examples in thousands
+   of dimensions the dual form is the cheap one: an n x n system, n the examples kept (at
+   most cap). Features are centred on the examples' mean. They come in blocks, each
+   divided by its spread over the examples (its mean squared distance from their mean), so
+   each block has the same say whatever its width or scale, and the fit uses the set of
+   blocks that best predicts the examples left out one at a time; the ridge is relative to
+   the kernel's mean diagonal, so it means the same at any width. */
 #ifndef RLCHAT_REWARD_MODEL_H
 #define RLCHAT_REWARD_MODEL_H
 
 #include "model/checkpoint.h"
+
+#define RM_MAX_BLOCKS 4
 
 typedef struct {
     int dim;       /* D: features per reply */
@@ -19,6 +24,8 @@ typedef struct {
     int slots;     /* examples held: cap + spare, so an undone example's predecessor is
                       still there after rm_pop */
     float ridge;   /* lambda = ridge * mean diagonal of the kernel */
+    int n_blocks;  /* feature blocks (1 unless rm_set_blocks) */
+    int block_end[RM_MAX_BLOCKS]; /* where each ends: block b is [block_end[b-1], block_end[b]) */
     int count;     /* examples held (<= slots) */
     int head;      /* ring slot of the next example */
     float *x;      /* (slots, D) features */
@@ -27,18 +34,26 @@ typedef struct {
     int fitted;    /* examples the fit below used */
     float *mean_x; /* (D) the examples' mean feature */
     double mean_y; /* their mean target */
-    float *w;      /* (D) primal weights: sum_i alpha_i (x_i - mean_x) */
+    float *scale;  /* (D) 1 / the spread of each feature's block over the examples */
+    float *w;      /* (D) primal weights: scale * sum_i alpha_i (x_i - mean_x) */
     float loo_r2;  /* how well it predicts an example it did not see: 1 - the squared
                       leave-one-out residuals over the targets' variance (ridge has them in
                       closed form, alpha_i / [(K + lambda I)^-1]_ii); at most 1, 0 with fewer
-                      than 3 examples or targets that all agree */
+                      than 3 examples or targets that all agree; the best over the sets of
+                      blocks tried, so a little optimistic */
+    unsigned blocks_used; /* the blocks the fit uses, a bit each: the set with the best
+                             leave-one-out R^2 */
     double *k;     /* (cap, cap) scratch: kernel, then its Cholesky factor L */
+    double *kb;    /* (RM_MAX_BLOCKS, cap, cap) scratch: each block's kernel */
     double *linv;  /* (cap, cap) scratch: L^-1 */
     double *alpha; /* (cap) scratch */
 } RewardModel;
 
 void rm_build(RewardModel *m, int dim, int cap, int spare, float ridge);
 void rm_free(RewardModel *m);
+/* Splits the D features into n blocks (n <= RM_MAX_BLOCKS, ends ascending, the last D),
+   and refits. */
+void rm_set_blocks(RewardModel *m, int n, const int *ends);
 /* Adds (x, y), dropping the oldest example when all slots are full, and refits. */
 void rm_add(RewardModel *m, const float *x, float y);
 /* Removes the most recent example (undo) and refits; -1 when there is none. */

@@ -39,10 +39,18 @@ struct Session {
     int ratings, unsaved;
 };
 
+/* The reward model over a reply's features, spare examples kept for undo. */
+static void build_reward_model(RewardModel *rm, const Config *c, int spare) {
+    int ends[REPLY_FEATURE_BLOCKS];
+    rm_build(rm, reply_feature_dim(c), RM_EXAMPLES, spare, RM_RIDGE);
+    rm_set_blocks(rm, reply_feature_blocks(c, ends), ends);
+}
+
 SessionConfig session_default_config(void) {
     SessionConfig c = {.learn = learner_default_config(), .weights = reward_default_weights(),
                        .sampling = chat_sampler_defaults(), .max_tokens = CHAT_MAX_TOKENS,
-                       .resample_tries = 4, .learn_from_blocked = 1, .sample_candidates = 1};
+                       .resample_tries = 4, .learn_from_blocked = 1, .sample_candidates = 1,
+                       .best_of = 1};
     return c;
 }
 
@@ -95,7 +103,7 @@ Session *session_new(const char *model_path, const char *assets_dir, const Sessi
     step_build(&s->ref_ctx, &s->base.config);
     rng_seed(&s->rng, seed);
     rng_seed(&s->candidate_rng, seed ^ 0x9e3779b97f4a7c15ull);
-    rm_build(&s->rm, reply_feature_dim(&s->base.config), RM_EXAMPLES, cfg->learn.undo_depth, RM_RIDGE);
+    build_reward_model(&s->rm, &s->base.config, cfg->learn.undo_depth);
     running_stat_init(&s->human_stats);
     s->kinds = xcalloc(cfg->learn.undo_depth > 0 ? (size_t)cfg->learn.undo_depth : 1, sizeof(UpdateKind));
     return s;
@@ -255,6 +263,45 @@ static void sample_candidates(Session *s, Turn *t, int k, volatile sig_atomic_t 
     }
 }
 
+/* The reward of a reply with the given automatic terms, its human term guessed by the
+   reward model. */
+static float guessed_reward(Session *s, const Episode *e, RewardTerms terms) {
+    terms.human = human_term(s, rm_predict(&s->rm, e->features), 0);
+    reward_combine(&terms, &s->cfg.weights);
+    return terms.total;
+}
+
+/* Shows the reply of the turn's sample and its candidates with the highest guessed
+   reward (a tie keeps the sample): the rating guessed, and the automatic terms, so a
+   short generic line the user might rate well still pays for being generic or said
+   before. That candidate and the sample trade places. The reply is then streamed whole. */
+static void show_best(Session *s, Turn *t, TokenFn on_token, void *ctx) {
+    RewardTerms sample_terms;
+    reward_terms(s, t, &t->episode, t->text, 0, &sample_terms);
+    int best = -1;
+    float top = guessed_reward(s, &t->episode, sample_terms);
+    for (int i = 0; i < t->n_candidates; i++) {
+        float guess = guessed_reward(s, &t->candidates[i], t->candidate_terms[i]);
+        if (guess > top) top = guess, best = i;
+    }
+    if (best >= 0) {
+        Episode sample = t->episode;
+        t->episode = t->candidates[best];
+        t->candidates[best] = sample;
+        t->candidate_terms[best] = sample_terms;
+        free(t->text);
+        Reply shown = {.tokens = t->episode.tokens, .n = t->episode.n};
+        t->text = reply_text(&s->tok, &shown);
+    }
+    if (on_token)
+        for (int i = 0; i < t->episode.n; i++) on_token(ctx, t->episode.tokens[i]);
+}
+
+/* Drops the candidates past the first n: those sampled only to choose the reply shown. */
+static void keep_candidates(Turn *t, int n) {
+    for (; t->n_candidates > n; t->n_candidates--) episode_free(&t->candidates[t->n_candidates - 1]);
+}
+
 /* Moves both conversations past the reply t shows (an empty reply when blocked). */
 static void commit_reply(Session *s, const Turn *t) {
     int n = t->blocked ? 0 : t->episode.n;
@@ -291,10 +338,15 @@ const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_tok
     feed_both(s, &eot, 1);
     step_copy(&s->ctx, &s->gen.state, &s->policy.config);
     step_copy(&s->ref_ctx, &s->ref_gen.state, &s->base.config);
-    sample_screened(s, t, on_token, ctx, stop);
-    int k = s->cfg.learn.algo == ALGO_FULL && s->cfg.sample_candidates ? s->cfg.learn.candidates : 0;
-    if (!t->blocked && k > 0 && !(stop && *stop))
-        sample_candidates(s, t, k < SESSION_MAX_CANDIDATES ? k : SESSION_MAX_CANDIDATES, stop);
+    int full = s->cfg.learn.algo == ALGO_FULL;
+    int learned = full && s->cfg.sample_candidates ? s->cfg.learn.candidates : 0;
+    int choose = full && s->cfg.best_of > 1 && s->rm.loo_r2 > 0; /* streamed once chosen */
+    int k = choose && s->cfg.best_of - 1 > learned ? s->cfg.best_of - 1 : learned;
+    k = k < SESSION_MAX_CANDIDATES ? k : SESSION_MAX_CANDIDATES;
+    sample_screened(s, t, choose ? NULL : on_token, ctx, stop);
+    if (!t->blocked && k > 0 && !(stop && *stop)) sample_candidates(s, t, k, stop);
+    if (choose && !t->blocked) show_best(s, t, on_token, ctx);
+    keep_candidates(t, learned);
     commit_reply(s, t);
     s->has_turn = 1;
     return t;
@@ -341,12 +393,8 @@ int session_rate(Session *s, float human, RatingResult *out) {
     rm_add(&s->rm, e->features, human);
     /* The candidates' guessed ratings come from the reward model that has just seen this
        one; the learner believes them as far as the model predicts ratings it has not seen. */
-    for (int i = 0; i < t->n_candidates; i++) {
-        RewardTerms terms = t->candidate_terms[i];
-        terms.human = human_term(s, rm_predict(&s->rm, t->candidates[i].features), 0);
-        reward_combine(&terms, &s->cfg.weights);
-        t->candidates[i].reward = terms.total;
-    }
+    for (int i = 0; i < t->n_candidates; i++)
+        t->candidates[i].reward = guessed_reward(s, &t->candidates[i], t->candidate_terms[i]);
     out->trust = s->rm.loo_r2 > 0 ? s->rm.loo_r2 : 0;
     if (learner_update_group(s->learner, e, t->candidates, t->n_candidates, out->trust, &out->update) != 0) {
         rm_pop(&s->rm);
@@ -483,7 +531,7 @@ int session_load(Session *s, const char *path) {
     if (ckpt_get_model(&f, &m, &t) != 0) goto err;
     int rc = -1;
     RewardModel rm;
-    rm_build(&rm, s->rm.dim, s->rm.cap, s->rm.slots - s->rm.cap, s->rm.ridge);
+    build_reward_model(&rm, &s->base.config, s->cfg.learn.undo_depth);
     if (m.num_params != s->policy.num_params || memcmp(&m.config, &s->policy.config, sizeof m.config)) {
         err_set("%s: the profile's model has a different shape from the base", path);
     } else if (rm_load(&rm, &f) == 0 && learner_load(s->learner, &f) == 0) { /* each checks, then changes */

@@ -31,6 +31,10 @@ typedef struct {
     int sample_candidates;    /* 1: each reply also samples the learner's candidates (when it
                                  takes any); off for replies that are never rated */
     int learn_from_blocked;   /* penalise blocked samples through the learner (1) */
+    int best_of;              /* replies sampled per message under the full learner, once the
+                                 reward model predicts ratings it has not seen (R^2 > 0): the
+                                 one it guesses best is shown, the rest may be candidates; 1:
+                                 every reply is the policy's first sample */
 } SessionConfig;
 
 /* The last reply shown, and what is needed to rate it. */

@@ -1,5 +1,6 @@
 /* test_reward_model: the kernel ridge regression that scores unseen replies fits a linear
-   target from few examples, says the mean when it knows too little, fits only the most
+   target from few examples, weighs blocks of features alike and keeps those that tell,
+   says the mean when it knows too little, fits only the most
    recent examples, forgets exactly on undo, and survives a profile round trip (a missing
    section is an empty model, a malformed one is refused and changes nothing). */
 #include <math.h>
@@ -45,6 +46,56 @@ static void test_fits_a_linear_target_from_few_examples(void) {
     /* 32 examples in 24 dimensions: a near-exact fit, far better than the mean (ratio 1). */
     CHECK(err / var < 0.05, "unexplained variance on new points %.3f of the target's", err / var);
     rm_free(&m);
+}
+
+/* The block tests' target: the first 4 features alone, the other 20 noise to it. */
+#define FIRST 4
+static float target_of_first(const float *x) { return 0.5f + 0.4f * x[0] - 0.3f * x[1] + 0.2f * x[2] + 0.1f * x[3]; }
+
+/* The target's variance that m leaves unexplained on 200 new points, its first block's
+   features multiplied by `first` as m's examples were. */
+static double unexplained(const RewardModel *m, Rng *r, float first) {
+    double err = 0, var = 0;
+    float x[D];
+    for (int i = 0; i < 200; i++) {
+        random_x(r, x);
+        float y = target_of_first(x);
+        for (int d = 0; d < FIRST; d++) x[d] *= first;
+        err += (rm_predict(m, x) - y) * (rm_predict(m, x) - y), var += (y - 0.5) * (y - 0.5);
+    }
+    return err / var;
+}
+
+/* Split into blocks, the features of each have the same say whatever their scale (a block
+   a thousand times larger predicts the same), and from 12 examples the fit keeps the
+   block that tells the target, which predicts new points better than one block of all 24
+   features, where the noise shares the say. */
+static void test_blocks_have_equal_say_and_the_fit_keeps_the_one_that_tells(void) {
+    int ends[2] = {FIRST, D};
+    RewardModel blocks, scaled, whole;
+    rm_build(&blocks, D, 16, 0, 0.1f), rm_build(&scaled, D, 16, 0, 0.1f), rm_build(&whole, D, 16, 0, 0.1f);
+    rm_set_blocks(&blocks, 2, ends), rm_set_blocks(&scaled, 2, ends);
+    Rng r;
+    rng_seed(&r, 21);
+    for (int i = 0; i < 12; i++) {
+        float x[D];
+        random_x(&r, x);
+        float y = target_of_first(x);
+        rm_add(&blocks, x, y), rm_add(&whole, x, y);
+        for (int d = 0; d < FIRST; d++) x[d] *= 1000;
+        rm_add(&scaled, x, y);
+    }
+    CHECK(blocks.blocks_used == 1 && scaled.blocks_used == 1, "blocks used: %u and, scaled, %u (1: the first)",
+          blocks.blocks_used, scaled.blocks_used);
+    Rng a, b;
+    rng_seed(&a, 5), rng_seed(&b, 5);
+    double e_blocks = unexplained(&blocks, &a, 1), e_scaled = unexplained(&scaled, &b, 1000);
+    CHECK(fabs(e_blocks - e_scaled) < 1e-3 * e_blocks + 1e-6, "unexplained %.6f, the first block scaled %.6f",
+          e_blocks, e_scaled);
+    rng_seed(&a, 5);
+    double e_whole = unexplained(&whole, &a, 1);
+    CHECK(e_blocks < 0.5 * e_whole, "unexplained: %.3f with blocks, %.3f as one", e_blocks, e_whole);
+    rm_free(&blocks), rm_free(&scaled), rm_free(&whole);
 }
 
 static void test_with_too_few_examples_it_says_the_mean(void) {
@@ -175,6 +226,7 @@ int main(void) {
     RUN(test_fits_only_the_most_recent_examples);
     RUN(test_pop_restores_the_fit_exactly);
     RUN(test_leave_one_out_fit_quality_matches_refitting);
+    RUN(test_blocks_have_equal_say_and_the_fit_keeps_the_one_that_tells);
     RUN(test_round_trip_and_bad_sections);
     return check_summary();
 }

@@ -1,7 +1,8 @@
 /* test_session: the turn loop every front end uses. A tiny model trained here to say a
    blocked phrase shows that blocked replies are resampled, penalised and, when every try
    is blocked, replaced by the placeholder; that masked tokens never reach a reply; that
-   no shown reply fails the filter; and which learners standardise the rating. */
+   no shown reply fails the filter; which learners standardise the rating; and that the
+   best of several samples shows the kind of reply the ratings liked. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,43 @@ static void test_a_liked_reply_gains_and_the_policy_leaves_the_base(void) {
     session_free(s);
 }
 
+/* The share of replies that hold "apple" after the first 10 of `turns`, each rated +1
+   when it does and -1 when not, by a session that shows the best of best_of samples; the
+   policy stays the base (step size 0), so only the choice of the reply shown can move
+   the share. */
+static double apple_share(int best_of, int turns) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/mixed.model", dir);
+    SessionConfig cfg = session_default_config();
+    cfg.best_of = best_of;
+    cfg.learn.lr = 0;
+    Session *s = session_new(path, dir, &cfg, 42);
+    CHECK(s != NULL, "session_new: %s", err_msg());
+    if (!s) return 0;
+    int liked = 0;
+    for (int k = 0; k < turns; k++) {
+        session_clear(s);
+        const Turn *t = session_say(s, "hi", 2, NULL, NULL, NULL);
+        int apple = strstr(t->text, "apple") != NULL;
+        RatingResult r;
+        CHECK(session_rate(s, apple ? 1.0f : -1.0f, &r) == 0, "rating: %s", err_msg());
+        CHECK(t->n_candidates == 0, "%d candidates kept for the learner, which takes none", t->n_candidates);
+        liked += apple && k >= 10;
+    }
+    session_free(s);
+    return (double)liked / (turns - 10);
+}
+
+/* Showing the best of 4 by the reward model's guess: once it has learned from a few
+   ratings which replies are liked, the liked kind is shown far more often than the
+   policy's own share of it (about half). */
+static void test_best_of_shows_the_reply_the_reward_model_guesses_is_liked(void) {
+    write_blocklist("food 2 no such words here\n");
+    double one = apple_share(1, 40), four = apple_share(4, 40);
+    CHECK(four > one + 0.2 && four > 0.75, "liked share of shown replies: %.2f of the best of 4, %.2f of one", four,
+          one);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/rlchat_session_XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -231,6 +269,7 @@ int main(void) {
     RUN(test_reinforce_takes_the_rating_as_it_is_and_the_rest_standardise_it);
     RUN(test_candidates_are_screened_and_undo_takes_back_the_reward_model_too);
     RUN(test_a_liked_reply_gains_and_the_policy_leaves_the_base);
+    RUN(test_best_of_shows_the_reply_the_reward_model_guesses_is_liked);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
