@@ -65,6 +65,8 @@ typedef struct {
     float bpb_final;            /* bits per byte on the validation slice */
     float d2_base, d2_final;    /* distinct-2 of held-out replies */
     float ms_p50, ms_p95;       /* a rating's time: reward, candidates, update */
+    float reply_p50, reply_p95; /* a reply's time: sampled, screened, the base model's pass,
+                                   and with best_of the other samples and their guesses */
     float trust;                /* the reward model's leave-one-out R^2 at the last rating */
     float rm_corr;              /* correlation of the reward model's guesses with the ratings,
                                    after the first RM_WARMUP ratings; 0 with too few */
@@ -142,6 +144,12 @@ static float median(float *x, int n) {
     return n ? x[n / 2] : 0;
 }
 
+/* The median and the 95th percentile of x (sorted in place). */
+static void percentiles(float *x, int n, float *p50, float *p95) {
+    *p50 = median(x, n);
+    *p95 = n ? x[(int)(0.95 * (n - 1))] : 0;
+}
+
 static void free_replies(char **r, int n) {
     for (int i = 0; i < n; i++) free(r[i]);
 }
@@ -201,7 +209,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     }
     float target = fminf(0.8f, out->p0 + 0.4f);
     out->reach = out->reach_bounded = out->p0 >= target ? 0 : -1;
-    float *ms = xmalloc((size_t)a->ratings * sizeof(float));
+    float *ms = xmalloc((size_t)a->ratings * sizeof(float)), *reply_ms = xmalloc((size_t)a->ratings * sizeof(float));
     int n_ms = 0, liked_in_window = 0;
     double guess[4] = {0}, guessed = 0; /* sums of g, y, g^2, gy over guesses g of ratings y */
     Rng rng;
@@ -209,7 +217,9 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     for (int i = 1; i <= a->ratings; i++) {
         const char *prompt = p->lines[rng_u32(&rng) % (uint32_t)p->n_train];
         session_clear(s);
+        double t0 = now_seconds();
         const Turn *t = session_say(s, prompt, strlen(prompt), NULL, NULL, NULL);
+        reply_ms[i - 1] = (float)((now_seconds() - t0) * 1e3);
         count_turn(t);
         int liked = !t->blocked && rater_prefers(r, t->text);
         liked_in_window += liked;
@@ -254,9 +264,9 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     double my = guessed ? guess[1] / guessed : 0, mg = guessed ? guess[0] / guessed : 0;
     double vg = guessed ? guess[2] / guessed - mg * mg : 0, vy = 1 - my * my;
     if (guessed > 2 && vg > 1e-12 && vy > 1e-12) out->rm_corr = (float)((guess[3] / guessed - mg * my) / sqrt(vg * vy));
-    out->ms_p50 = median(ms, n_ms);
-    out->ms_p95 = n_ms ? ms[(int)(0.95 * (n_ms - 1))] : 0;
-    free(ms);
+    percentiles(ms, n_ms, &out->ms_p50, &out->ms_p95);
+    percentiles(reply_ms, a->ratings, &out->reply_p50, &out->reply_p95);
+    free(ms), free(reply_ms);
     session_free(s);
     return 0;
 }
@@ -498,7 +508,7 @@ int cli_simulate(int argc, char **argv) {
     }
     for (int ri = 0; ri < n_raters; ri++)
         for (int ai = 0; ai < n_algos; ai++) {
-            float finals[64], p0s[64], reach[64], reach_b[64], drift[64], d2r[64], p50[64], p95[64];
+            float finals[64], p0s[64], reach[64], reach_b[64], drift[64], d2r[64], p50[64], p95[64], r50[64], r95[64];
             int n = 0, nonfinite = 0, rollbacks = 0;
             for (int seed = a.first_seed; seed < a.first_seed + a.seeds && n < 64; seed++) {
                 RunResult res;
@@ -509,11 +519,11 @@ int cli_simulate(int argc, char **argv) {
                 }
                 drift[n] = v.bpb_base > 0 ? 100 * (res.bpb_final - v.bpb_base) / v.bpb_base : 0;
                 printf("run rater=%s algo=%s seed=%d p0=%.3f final=%.3f reach=%d reach_in_bounds=%d bpb_drift=%+.2f%% "
-                       "distinct2=%.3f/%.3f update_ms_p50=%.1f p95=%.1f rm_corr=%.2f rm_r2=%.2f rollbacks=%d "
-                       "nonfinite=%d curve=",
+                       "distinct2=%.3f/%.3f update_ms_p50=%.1f p95=%.1f reply_ms_p50=%.1f reply_ms_p95=%.1f rm_corr=%.2f "
+                       "rm_r2=%.2f rollbacks=%d nonfinite=%d curve=",
                        raters[ri].spec, algo_name(algos[ai]), seed, res.p0, res.final, res.reach, res.reach_bounded,
-                       drift[n], res.d2_base,
-                       res.d2_final, res.ms_p50, res.ms_p95, res.rm_corr, res.trust, res.rollbacks, res.nonfinite);
+                       drift[n], res.d2_base, res.d2_final, res.ms_p50, res.ms_p95, res.reply_p50, res.reply_p95,
+                       res.rm_corr, res.trust, res.rollbacks, res.nonfinite);
                 for (int w = 0; w < res.windows; w++) printf("%s%.1f", w ? "," : "", res.curve[w]);
                 printf("\n");
                 fflush(stdout);
@@ -521,7 +531,7 @@ int cli_simulate(int argc, char **argv) {
                 reach[n] = res.reach < 0 ? 1e9f : (float)res.reach;
                 reach_b[n] = res.reach_bounded < 0 ? 1e9f : (float)res.reach_bounded;
                 d2r[n] = res.d2_base > 0 ? res.d2_final / res.d2_base : 0;
-                p50[n] = res.ms_p50, p95[n] = res.ms_p95;
+                p50[n] = res.ms_p50, p95[n] = res.ms_p95, r50[n] = res.reply_p50, r95[n] = res.reply_p95;
                 nonfinite += res.nonfinite, rollbacks += res.rollbacks;
                 n++;
             }
@@ -534,6 +544,8 @@ int cli_simulate(int argc, char **argv) {
             printf("sim_%s_%s_distinct2_ratio %.3f ratio\n", rs, an, median(d2r, n));
             printf("sim_%s_%s_update_ms_p50 %.1f ms\n", rs, an, median(p50, n));
             printf("sim_%s_%s_update_ms_p95 %.1f ms\n", rs, an, median(p95, n));
+            printf("sim_%s_%s_reply_ms_p50 %.1f ms\n", rs, an, median(r50, n));
+            printf("sim_%s_%s_reply_ms_p95 %.1f ms\n", rs, an, median(r95, n));
             printf("sim_%s_%s_nonfinite %d count\nsim_%s_%s_rollbacks %d count\n", rs, an, nonfinite, rs, an,
                    rollbacks);
             fflush(stdout);

@@ -216,11 +216,11 @@ check test_missing_model_is_reported test_missing_model_is_reported
 test_simulate_prints_every_measure() {
     printf 'hello\nhow are you\ntell me a joke\n# held-out\nwhat is your name?\ndo you like music?\n' >"$TMP/prompts.txt"
     $BIN simulate --model "$TMP/tiny.model" --assets "$TMP/assets" --prompts "$TMP/prompts.txt" \
-        --valid "$TMP/corpus.txt" --rater question,topic:music --algo full --ratings 10 --seeds 2 \
+        --valid "$TMP/corpus.txt" --rater question,topic:music --algo full --ratings 10 --seeds 2 --best-of 3 \
         --eval-every 5 >"$TMP/sim.out" 2>"$TMP/sim.err" || { cat "$TMP/sim.err"; return 1; }
     for rater in question topic:music; do
         for m in p0 final ratings_to_target ratings_to_target_in_bounds bpb_drift distinct2_ratio \
-            update_ms_p50 update_ms_p95 nonfinite rollbacks; do
+            update_ms_p50 update_ms_p95 reply_ms_p50 reply_ms_p95 nonfinite rollbacks; do
             grep -q "^sim_${rater}_full_${m} " "$TMP/sim.out" || { echo "no sim_${rater}_full_${m}"; return 1; }
         done
     done
