@@ -5,7 +5,7 @@
    episodes: one, two or three, as its 96-token budget lets replay in), on replies of 60
    and 15 tokens in turn (a long reply batched with short ones, as `simulate`'s topic
    rater makes them), and of one with two scored candidates (`/set candidates 2`) on
-   20-token replies:
+   20-token replies; and the reward model's refit, which a rating adds to its update:
    `bench_learner MODEL_FILE` on that model, or `bench_learner E H L V [TIED]` on a random one
    of that shape; printed as `name value unit` lines. */
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "model/checkpoint.h"
 #include "model/lstm.h"
 #include "rl/learner.h"
+#include "rl/reward_model.h"
 
 /* An episode of n random tokens (above the byte range) from ctx, with reward R. */
 static void random_episode(Episode *e, const Config *c, const StepState *ctx, Rng *r, int n, float reward) {
@@ -54,6 +55,38 @@ static double time_updates(Model *policy, const Model *base, const StepState *ct
     }
     learner_free(l);
     return episodes;
+}
+
+/* The reward model's refit after a rating (rm_add, its 32 examples held), on the features
+   of 20-token replies: the three blocks the session uses, and beside it the base model's
+   state alone, the features before the tokens and the length were added. */
+static void time_reward_model(Learner *l, const Config *c, const StepState *ctx, Rng *r) {
+    enum { HELD = 32, N = HELD + REPS };
+    int dim = reply_feature_dim(c), ends[REPLY_FEATURE_BLOCKS], n_blocks = reply_feature_blocks(c, ends);
+    float *x = xmalloc((size_t)N * dim * sizeof(float));
+    for (int i = 0; i < N; i++) {
+        Episode e;
+        random_episode(&e, c, ctx, r, 20, 0);
+        learner_fill_ref(l, &e);
+        memcpy(x + (size_t)i * dim, e.features, (size_t)dim * sizeof(float));
+        episode_free(&e);
+    }
+    for (int state_only = 0; state_only < 2; state_only++) {
+        RewardModel m;
+        rm_build(&m, state_only ? ends[0] : dim, HELD, 0, 1.0f);
+        if (!state_only) rm_set_blocks(&m, n_blocks, ends);
+        double ms[REPS];
+        for (int i = 0; i < N; i++) {
+            double t0 = now_seconds();
+            rm_add(&m, x + (size_t)i * dim, i % 3 ? 1.0f : -1.0f); /* the state comes first */
+            if (i >= HELD) ms[i - HELD] = (now_seconds() - t0) * 1e3;
+        }
+        const char *name = state_only ? "reward_model_fit_state_only" : "reward_model_fit";
+        printf("%s_ms_median %.2f ms\n%s_ms_p95 %.2f ms\n", name, bench_quantile(ms, REPS, 0.5), name,
+               bench_quantile(ms, REPS, 0.95));
+        rm_free(&m);
+    }
+    free(x);
 }
 
 int main(int argc, char **argv) {
@@ -110,6 +143,7 @@ int main(int argc, char **argv) {
     }
     printf("learner_update_2_candidates_ms_median %.1f ms\n", bench_quantile(cand_ms, REPS, 0.5));
     printf("learner_update_2_candidates_ms_p95 %.1f ms\n", bench_quantile(cand_ms, REPS, 0.95));
+    time_reward_model(l, &c, &ctx, &r);
     printf("learner_params %zu count\n", policy.num_params);
     step_free(&ctx);
     learner_free(l);

@@ -17,8 +17,8 @@ void rm_build(RewardModel *m, int dim, int cap, int spare, float ridge) {
     m->y = xcalloc((size_t)m->slots, sizeof(float));
     m->mean_x = xcalloc((size_t)dim, sizeof(float));
     m->w = xcalloc((size_t)dim, sizeof(float));
-    m->scale = xcalloc((size_t)dim, sizeof(float));
     m->n_blocks = 1, m->block_end[0] = dim;
+    m->gram = xcalloc((size_t)RM_MAX_BLOCKS * m->slots * m->slots, sizeof(double));
     m->k = xcalloc((size_t)cap * cap, sizeof(double));
     m->kb = xcalloc((size_t)RM_MAX_BLOCKS * cap * cap, sizeof(double));
     m->linv = xcalloc((size_t)cap * cap, sizeof(double));
@@ -26,7 +26,7 @@ void rm_build(RewardModel *m, int dim, int cap, int spare, float ridge) {
 }
 
 void rm_free(RewardModel *m) {
-    free(m->x), free(m->y), free(m->mean_x), free(m->w), free(m->scale), free(m->k), free(m->kb), free(m->linv), free(m->alpha);
+    free(m->x), free(m->y), free(m->mean_x), free(m->w), free(m->gram), free(m->k), free(m->kb), free(m->linv), free(m->alpha);
     memset(m, 0, sizeof *m);
 }
 
@@ -35,41 +35,57 @@ static int slot_of(const RewardModel *m, int back) { return (m->head + m->slots 
 
 static void rm_fit(RewardModel *m);
 
+/* Block b's dot product of slots i and j, into gram both ways. */
+static void put_gram(RewardModel *m, int b, int i, int j) {
+    int start = b ? m->block_end[b - 1] : 0;
+    const float *xi = m->x + (size_t)i * m->dim, *xj = m->x + (size_t)j * m->dim;
+    double dot = 0;
+    for (int d = start; d < m->block_end[b]; d++) dot += (double)xi[d] * xj[d];
+    double *g = m->gram + (size_t)b * m->slots * m->slots;
+    g[i * m->slots + j] = g[j * m->slots + i] = dot;
+}
+
+/* Stores (x, y) in the head slot and its dot products with the examples held. */
+static void put_example(RewardModel *m, const float *x, float y) {
+    int h = m->head;
+    memcpy(m->x + (size_t)h * m->dim, x, (size_t)m->dim * sizeof(float));
+    m->y[h] = y;
+    m->head = (h + 1) % m->slots;
+    if (m->count < m->slots) m->count++;
+    for (int b = 0; b < m->n_blocks; b++)
+        for (int back = 1; back <= m->count; back++) put_gram(m, b, h, slot_of(m, back));
+}
+
 void rm_set_blocks(RewardModel *m, int n, const int *ends) {
     m->n_blocks = n;
     memcpy(m->block_end, ends, (size_t)n * sizeof(int));
+    for (int b = 0; b < n; b++)
+        for (int i = 1; i <= m->count; i++)
+            for (int j = 1; j <= i; j++) put_gram(m, b, slot_of(m, i), slot_of(m, j));
     rm_fit(m);
 }
 
-/* m->scale: 1 over each block's spread, the mean over the n examples of its squared
-   distance from their mean (0 for a block they all agree on, which then has no say). */
-static void block_scales(RewardModel *m, int n) {
-    for (int b = 0, start = 0; b < m->n_blocks; start = m->block_end[b++]) {
-        double spread = 0;
-        for (int i = 0; i < n; i++) {
-            const float *xi = m->x + (size_t)slot_of(m, i + 1) * m->dim;
-            for (int d = start; d < m->block_end[b]; d++) spread += (double)(xi[d] - m->mean_x[d]) * (xi[d] - m->mean_x[d]);
-        }
-        spread /= n;
-        for (int d = start; d < m->block_end[b]; d++) m->scale[d] = spread > 1e-12 ? (float)(1 / spread) : 0;
-    }
-}
-
-/* m->kb: each block's kernel over the n examples, K_b,ij = sum_{d in b} scale_d
-   (x_id - mean_d) (x_jd - mean_d). A fit's kernel is the sum of the blocks it uses. */
+/* m->kb and m->block_scale: each block's kernel over the n examples, centred on their
+   mean, K_b,ij = scale_b (x_i - mean) . (x_j - mean), from the dot products kept in gram
+   (centring them costs n^2, where the features would cost n^2 D). scale_b is 1 over the
+   block's spread, the mean of the centred kernel's diagonal (0 for a block the examples
+   all agree on, which then has no say). */
 static void block_kernels(RewardModel *m, int n) {
-    for (int b = 0, start = 0; b < m->n_blocks; start = m->block_end[b++]) {
-        double *K = m->kb + (size_t)b * m->cap * m->cap;
+    for (int b = 0; b < m->n_blocks; b++) {
+        const double *g = m->gram + (size_t)b * m->slots * m->slots;
+        double *K = m->kb + (size_t)b * m->cap * m->cap, all = 0, spread = 0;
+        double *row = m->alpha; /* scratch: the gram's row means (solve sets alpha later) */
         for (int i = 0; i < n; i++) {
-            const float *xi = m->x + (size_t)slot_of(m, i + 1) * m->dim;
-            for (int j = 0; j <= i; j++) {
-                const float *xj = m->x + (size_t)slot_of(m, j + 1) * m->dim;
-                double dot = 0;
-                for (int d = start; d < m->block_end[b]; d++)
-                    dot += (double)m->scale[d] * (xi[d] - m->mean_x[d]) * (xj[d] - m->mean_x[d]);
-                K[i * n + j] = K[j * n + i] = dot;
-            }
+            row[i] = 0;
+            for (int j = 0; j < n; j++) row[i] += g[slot_of(m, i + 1) * m->slots + slot_of(m, j + 1)] / n;
+            all += row[i] / n;
         }
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                K[i * n + j] = g[slot_of(m, i + 1) * m->slots + slot_of(m, j + 1)] - row[i] - row[j] + all;
+        for (int i = 0; i < n; i++) spread += K[i * n + i] / n;
+        m->block_scale[b] = spread > 1e-12 ? 1 / spread : 0;
+        for (int i = 0; i < n * n; i++) K[i] *= m->block_scale[b];
     }
 }
 
@@ -157,7 +173,6 @@ static void rm_fit(RewardModel *m) {
         m->mean_y += m->y[slot_of(m, i + 1)] / n;
     }
     if (n < 2) return;
-    block_scales(m, n);
     block_kernels(m, n);
     unsigned all = (1u << m->n_blocks) - 1;
     m->blocks_used = all;
@@ -171,16 +186,14 @@ static void rm_fit(RewardModel *m) {
         if (!(m->blocks_used >> b & 1)) continue;
         for (int i = 0; i < n; i++) {
             const float *xi = m->x + (size_t)slot_of(m, i + 1) * D;
-            for (int d = start; d < m->block_end[b]; d++) m->w[d] += (float)(m->alpha[i] * m->scale[d] * (xi[d] - m->mean_x[d]));
+            for (int d = start; d < m->block_end[b]; d++)
+                m->w[d] += (float)(m->alpha[i] * m->block_scale[b] * (xi[d] - m->mean_x[d]));
         }
     }
 }
 
 void rm_add(RewardModel *m, const float *x, float y) {
-    memcpy(m->x + (size_t)m->head * m->dim, x, (size_t)m->dim * sizeof(float));
-    m->y[m->head] = y;
-    m->head = (m->head + 1) % m->slots;
-    if (m->count < m->slots) m->count++;
+    put_example(m, x, y);
     rm_fit(m);
 }
 
@@ -236,10 +249,10 @@ int rm_load(RewardModel *m, const CkptFile *f) {
     m->count = m->head = 0;
     const uint8_t *q = p + 8;
     for (int i = 0; i < count; i++, q += ((size_t)dim + 1) * sizeof(float)) {
-        memcpy(m->x + (size_t)m->head * dim, q, (size_t)dim * sizeof(float));
-        memcpy(&m->y[m->head], q + (size_t)dim * sizeof(float), sizeof(float));
-        m->head = (m->head + 1) % m->slots;
-        m->count++;
+        float y, *x = m->mean_x; /* scratch: the file's floats need not be aligned; rm_fit resets it */
+        memcpy(x, q, (size_t)dim * sizeof(float));
+        memcpy(&y, q + (size_t)dim * sizeof(float), sizeof(float));
+        put_example(m, x, y);
     }
     rm_fit(m);
     return 0;
