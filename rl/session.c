@@ -50,7 +50,7 @@ SessionConfig session_default_config(void) {
     SessionConfig c = {.learn = learner_default_config(), .weights = reward_default_weights(),
                        .sampling = chat_sampler_defaults(), .max_tokens = CHAT_MAX_TOKENS,
                        .resample_tries = 4, .learn_from_blocked = 1, .sample_candidates = 1,
-                       .best_of = 1};
+                       .best_of = 4};
     return c;
 }
 

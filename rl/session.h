@@ -34,7 +34,7 @@ typedef struct {
     int best_of;              /* replies sampled per message under the full learner, once the
                                  reward model predicts ratings it has not seen (R^2 > 0): the
                                  one it guesses best is shown, the rest may be candidates; 1:
-                                 every reply is the policy's first sample */
+                                 every reply is the policy's first sample (4: see README) */
 } SessionConfig;
 
 /* The last reply shown, and what is needed to rate it. */
