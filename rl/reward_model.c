@@ -26,7 +26,8 @@ void rm_build(RewardModel *m, int dim, int cap, int spare, float ridge) {
 }
 
 void rm_free(RewardModel *m) {
-    free(m->x), free(m->y), free(m->mean_x), free(m->w), free(m->gram), free(m->k), free(m->kb), free(m->linv), free(m->alpha);
+    free(m->x), free(m->y), free(m->mean_x), free(m->w), free(m->gram);
+    free(m->k), free(m->kb), free(m->linv), free(m->alpha);
     memset(m, 0, sizeof *m);
 }
 

@@ -1,8 +1,8 @@
 /* test_reward_model: the kernel ridge regression that scores unseen replies fits a linear
    target from few examples, weighs blocks of features alike and keeps those that tell,
-   says the mean when it knows too little, fits only the most
-   recent examples, forgets exactly on undo, and survives a profile round trip (a missing
-   section is an empty model, a malformed one is refused and changes nothing). */
+   says the mean when it knows too little, fits only the most recent examples, forgets
+   exactly on undo, and survives a profile round trip (a missing section is an empty
+   model, a malformed one is refused and changes nothing). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
