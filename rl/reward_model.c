@@ -66,12 +66,12 @@ void rm_set_blocks(RewardModel *m, int n, const int *ends) {
     rm_fit(m);
 }
 
-/* m->kb and m->block_scale: each block's kernel over the n examples, centred on their
-   mean, K_b,ij = scale_b (x_i - mean) . (x_j - mean), from the dot products kept in gram
-   (centring them costs n^2, where the features would cost n^2 D). scale_b is 1 over the
-   block's spread, the mean of the centred kernel's diagonal (0 for a block the examples
-   all agree on, which then has no say). */
-static void block_kernels(RewardModel *m, int n) {
+/* m->kb: each block's kernel over the n examples, centred on their mean,
+   K_b,ij = scale_b (x_i - mean) . (x_j - mean), from the dot products kept in gram
+   (centring them costs n^2, where the features would cost n^2 D). scale_b, into scale,
+   is 1 over the block's spread, the mean of the centred kernel's diagonal (0 for a block
+   the examples all agree on, which then has no say). */
+static void block_kernels(RewardModel *m, int n, double *scale) {
     for (int b = 0; b < m->n_blocks; b++) {
         const double *g = m->gram + (size_t)b * m->slots * m->slots;
         double *K = m->kb + (size_t)b * m->cap * m->cap, all = 0, spread = 0;
@@ -85,8 +85,8 @@ static void block_kernels(RewardModel *m, int n) {
             for (int j = 0; j < n; j++)
                 K[i * n + j] = g[slot_of(m, i + 1) * m->slots + slot_of(m, j + 1)] - row[i] - row[j] + all;
         for (int i = 0; i < n; i++) spread += K[i * n + i] / n;
-        m->block_scale[b] = spread > 1e-12 ? 1 / spread : 0;
-        for (int i = 0; i < n * n; i++) K[i] *= m->block_scale[b];
+        scale[b] = spread > 1e-12 ? 1 / spread : 0;
+        for (int i = 0; i < n * n; i++) K[i] *= scale[b];
     }
 }
 
@@ -174,7 +174,8 @@ static void rm_fit(RewardModel *m) {
         m->mean_y += m->y[slot_of(m, i + 1)] / n;
     }
     if (n < 2) return;
-    block_kernels(m, n);
+    double scale[RM_MAX_BLOCKS];
+    block_kernels(m, n, scale);
     unsigned all = (1u << m->n_blocks) - 1;
     m->blocks_used = all;
     m->loo_r2 = solve(m, n, all);
@@ -188,7 +189,7 @@ static void rm_fit(RewardModel *m) {
         for (int i = 0; i < n; i++) {
             const float *xi = m->x + (size_t)slot_of(m, i + 1) * D;
             for (int d = start; d < m->block_end[b]; d++)
-                m->w[d] += (float)(m->alpha[i] * m->block_scale[b] * (xi[d] - m->mean_x[d]));
+                m->w[d] += (float)(m->alpha[i] * scale[b] * (xi[d] - m->mean_x[d]));
         }
     }
 }

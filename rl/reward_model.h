@@ -37,8 +37,8 @@ typedef struct {
     double *gram;  /* (RM_MAX_BLOCKS, slots, slots) each block's dot products x_i . x_j of
                       the slots held, the new example's made as it comes: a refit centres
                       them instead of going over the features again */
-    double block_scale[RM_MAX_BLOCKS]; /* 1 / each block's spread over the examples */
-    float *w;      /* (D) primal weights: block_scale * sum_i alpha_i (x_i - mean_x) */
+    float *w;      /* (D) primal weights: sum_i alpha_i (x_i - mean_x) over the spread of
+                      each feature's block */
     float loo_r2;  /* how well it predicts an example it did not see: 1 - the squared
                       leave-one-out residuals over the targets' variance (ridge has them in
                       closed form, alpha_i / [(K + lambda I)^-1]_ii); at most 1, 0 with fewer

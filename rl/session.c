@@ -263,6 +263,11 @@ static void sample_candidates(Session *s, Turn *t, int k, volatile sig_atomic_t 
     }
 }
 
+/* How far the reward model's guesses can be believed: its leave-one-out R^2 over its
+   examples, 0 until it predicts better than their mean. It weighs the candidates' pushes
+   and gates the best of K. */
+static float reward_model_trust(const Session *s) { return s->rm.loo_r2 > 0 ? s->rm.loo_r2 : 0; }
+
 /* The reward of a reply with the given automatic terms, its human term guessed by the
    reward model. */
 static float guessed_reward(Session *s, const Episode *e, RewardTerms terms) {
@@ -340,7 +345,7 @@ const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_tok
     step_copy(&s->ref_ctx, &s->ref_gen.state, &s->base.config);
     int full = s->cfg.learn.algo == ALGO_FULL;
     int learned = full && s->cfg.sample_candidates ? s->cfg.learn.candidates : 0;
-    int choose = full && s->cfg.best_of > 1 && s->rm.loo_r2 > 0; /* streamed once chosen */
+    int choose = full && s->cfg.best_of > 1 && reward_model_trust(s) > 0; /* streamed once chosen */
     int k = choose && s->cfg.best_of - 1 > learned ? s->cfg.best_of - 1 : learned;
     k = k < SESSION_MAX_CANDIDATES ? k : SESSION_MAX_CANDIDATES;
     sample_screened(s, t, choose ? NULL : on_token, ctx, stop);
@@ -395,7 +400,7 @@ int session_rate(Session *s, float human, RatingResult *out) {
        one; the learner believes them as far as the model predicts ratings it has not seen. */
     for (int i = 0; i < t->n_candidates; i++)
         t->candidates[i].reward = guessed_reward(s, &t->candidates[i], t->candidate_terms[i]);
-    out->trust = s->rm.loo_r2 > 0 ? s->rm.loo_r2 : 0;
+    out->trust = reward_model_trust(s);
     if (learner_update_group(s->learner, e, t->candidates, t->n_candidates, out->trust, &out->update) != 0) {
         rm_pop(&s->rm);
         out->ms = (now_seconds() - t0) * 1e3;

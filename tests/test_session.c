@@ -58,14 +58,20 @@ static void write_blocklist(const char *entries) {
     fclose(f);
 }
 
-static Session *open_session(const char *name, int tries) {
+/* A session on dir/NAME with the given settings, the filter from dir; NULL (a failed
+   check) when it cannot open. */
+static Session *open_session_with(const char *name, const SessionConfig *cfg) {
     char path[128];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    SessionConfig cfg = session_default_config();
-    cfg.resample_tries = tries;
-    Session *s = session_new(path, dir, &cfg, 42);
+    Session *s = session_new(path, dir, cfg, 42);
     CHECK(s != NULL, "session_new: %s", err_msg());
     return s;
+}
+
+static Session *open_session(const char *name, int tries) {
+    SessionConfig cfg = session_default_config();
+    cfg.resample_tries = tries;
+    return open_session_with(name, &cfg);
 }
 
 static void test_reply_blocked_every_time_gives_the_placeholder_and_is_penalised(void) {
@@ -136,12 +142,9 @@ static void test_masked_word_tokens_never_appear_in_replies(void) {
 /* Standardising the rating centres it on the profile's running mean, a baseline: the
    learners with a baseline get it, REINFORCE (the ablation without one) the rating itself. */
 static float second_human_term(Algo algo) {
-    char path[128];
-    snprintf(path, sizeof path, "%s/insult.model", dir);
     SessionConfig cfg = session_default_config();
     cfg.learn.algo = algo;
-    Session *s = session_new(path, dir, &cfg, 42);
-    CHECK(s != NULL, "session_new: %s", err_msg());
+    Session *s = open_session_with("insult.model", &cfg);
     if (!s) return 0;
     RatingResult r = {0};
     for (int k = 0; k < 2; k++) {
@@ -163,13 +166,10 @@ static void test_reinforce_takes_the_rating_as_it_is_and_the_rest_standardise_it
    a stopped reply samples none; undo takes back the weights and the reward model's example
    alike: rated again, the same reply gets the same guess it got the first time. */
 static void test_candidates_are_screened_and_undo_takes_back_the_reward_model_too(void) {
-    char path[128];
-    snprintf(path, sizeof path, "%s/mixed.model", dir);
     write_blocklist("food 2 banana split\n"); /* half its replies */
     SessionConfig cfg = session_default_config();
     cfg.learn.candidates = 3;
-    Session *s = session_new(path, dir, &cfg, 42);
-    CHECK(s != NULL, "session_new: %s", err_msg());
+    Session *s = open_session_with("mixed.model", &cfg);
     if (!s) return;
     RatingResult r;
     int rated = 0, learned = 0;
@@ -228,13 +228,10 @@ static void test_a_liked_reply_gains_and_the_policy_leaves_the_base(void) {
    policy stays the base (step size 0), so only the choice of the reply shown can move
    the share. */
 static double apple_share(int best_of, int turns) {
-    char path[128];
-    snprintf(path, sizeof path, "%s/mixed.model", dir);
     SessionConfig cfg = session_default_config();
     cfg.best_of = best_of;
     cfg.learn.lr = 0;
-    Session *s = session_new(path, dir, &cfg, 42);
-    CHECK(s != NULL, "session_new: %s", err_msg());
+    Session *s = open_session_with("mixed.model", &cfg);
     if (!s) return 0;
     int liked = 0;
     for (int k = 0; k < turns; k++) {
