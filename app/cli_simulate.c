@@ -67,7 +67,7 @@ typedef struct {
     float ms_p50, ms_p95;       /* a rating's time: reward, candidates, update */
     float reply_p50, reply_p95; /* a reply's time: sampled, screened, the base model's pass,
                                    and with best_of the other samples and their guesses */
-    float trust;                /* the reward model's trust (its skill over the mean) at the last rating */
+    float trust;                /* the reward model's leave-one-out R^2 at the last rating */
     float rm_corr;              /* correlation of the reward model's guesses with the ratings,
                                    after the first RM_WARMUP ratings; 0 with too few */
     int rollbacks, nonfinite;
@@ -520,7 +520,7 @@ int cli_simulate(int argc, char **argv) {
                 drift[n] = v.bpb_base > 0 ? 100 * (res.bpb_final - v.bpb_base) / v.bpb_base : 0;
                 printf("run rater=%s algo=%s seed=%d p0=%.3f final=%.3f reach=%d reach_in_bounds=%d bpb_drift=%+.2f%% "
                        "distinct2=%.3f/%.3f update_ms_p50=%.1f p95=%.1f reply_ms_p50=%.1f reply_ms_p95=%.1f "
-                       "rm_corr=%.2f rm_trust=%.2f rollbacks=%d nonfinite=%d curve=",
+                       "rm_corr=%.2f rm_r2=%.2f rollbacks=%d nonfinite=%d curve=",
                        raters[ri].spec, algo_name(algos[ai]), seed, res.p0, res.final, res.reach, res.reach_bounded,
                        drift[n], res.d2_base, res.d2_final, res.ms_p50, res.ms_p95, res.reply_p50, res.reply_p95,
                        res.rm_corr, res.trust, res.rollbacks, res.nonfinite);

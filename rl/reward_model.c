@@ -166,14 +166,12 @@ static void rm_fit(RewardModel *m) {
     memset(m->mean_x, 0, (size_t)D * sizeof(float));
     memset(m->w, 0, (size_t)D * sizeof(float));
     m->mean_y = 0;
-    m->loo_r2 = m->skill = 0;
+    m->loo_r2 = 0;
     if (n == 0) return;
-    int targets_vary = 0;
     for (int i = 0; i < n; i++) {
         const float *xi = m->x + (size_t)slot_of(m, i + 1) * D;
         for (int d = 0; d < D; d++) m->mean_x[d] += xi[d] / n;
         m->mean_y += m->y[slot_of(m, i + 1)] / n;
-        targets_vary |= m->y[slot_of(m, i + 1)] != m->y[slot_of(m, 1)];
     }
     if (n < 2) return;
     double scale[RM_MAX_BLOCKS];
@@ -186,8 +184,6 @@ static void rm_fit(RewardModel *m) {
         if (r2 > m->loo_r2) m->loo_r2 = r2, m->blocks_used = use;
     }
     if (all > 1) solve(m, n, m->blocks_used); /* the loop's last solve was another set */
-    if (n >= 3 && targets_vary) /* where loo_r2 is measured: see loo_fit_quality */
-        m->skill = (float)(1 - (1 - m->loo_r2) * (n - 1) * (n - 1) / ((double)n * n));
     for (int b = 0, start = 0; b < m->n_blocks; start = m->block_end[b++]) {
         if (!(m->blocks_used >> b & 1)) continue;
         for (int i = 0; i < n; i++) {

@@ -44,12 +44,6 @@ typedef struct {
                       closed form, alpha_i / [(K + lambda I)^-1]_ii); at most 1, 0 with fewer
                       than 3 examples or targets that all agree; the best over the sets of
                       blocks tried, so a little optimistic */
-    float skill;   /* how much better than the examples' mean it predicts an example it did
-                      not see: 1 - its squared leave-one-out residuals over the mean's (the
-                      mean of the others), = 1 - (1 - loo_r2) (n - 1)^2 / n^2; 0 where loo_r2
-                      is. Above 0 when the features tell something the mean does not, which
-                      with a few examples can be while loo_r2 < 0: the mean left out alike
-                      has loo_r2 1 - n^2 / (n - 1)^2, -0.56 with 5 examples */
     unsigned blocks_used; /* the blocks the fit uses, a bit each: the set with the best
                              leave-one-out R^2 */
     double *k;     /* (cap, cap) scratch: kernel, then its Cholesky factor L */

@@ -263,13 +263,10 @@ static void sample_candidates(Session *s, Turn *t, int k, volatile sig_atomic_t 
     }
 }
 
-/* How far the reward model's guesses can be believed: how much better than the mean of
-   the ratings it predicts one left out (its skill), 0 until it does. It weighs the
-   candidates' pushes and gates the best of K. Measured against the mean left out alike,
-   not against the mean of all, so that a few ratings that tell something count: with 5 of
-   them 4 to 1, leaving out the odd one moves their mean away from it, and even a model
-   that tells it has a leave-one-out R^2 under 0. */
-static float reward_model_trust(const Session *s) { return s->rm.skill > 0 ? s->rm.skill : 0; }
+/* How far the reward model's guesses can be believed: its leave-one-out R^2 over its
+   examples, 0 until it predicts better than their mean. It weighs the candidates' pushes
+   and gates the best of K. */
+static float reward_model_trust(const Session *s) { return s->rm.loo_r2 > 0 ? s->rm.loo_r2 : 0; }
 
 /* The reward of a reply with the given automatic terms, its human term guessed by the
    reward model. */

@@ -62,7 +62,7 @@ typedef struct {
     UpdateStats update;      /* what the update did */
     float predicted_human;   /* the reward model's guess of terms.human, made before it saw it */
     float trust;             /* how far the update believed the guesses about them: the reward
-                                model's skill over the mean of the ratings, at least 0 */
+                                model's leave-one-out R^2, at least 0 */
     double ms;               /* the whole rating: reward, candidates' rewards, update */
 } RatingResult;
 
