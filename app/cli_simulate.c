@@ -102,9 +102,10 @@ static int load_prompts(Prompts *p, const char *path) {
 
 /* Samples `samples` replies to every held-out prompt (a fresh conversation each) without
    learning, into replies (prompt by prompt, "" when blocked; caller frees) and, when given,
-   blocked. Returns how many the rater prefers (0 without one). */
+   blocked and the reward model's features of each (reply_feature_dim floats; left as they
+   are when blocked). Returns how many the rater prefers (0 without one). */
 static int heldout_replies(Session *s, const Prompts *p, const Rater *r, int samples, char **replies,
-                           unsigned char *blocked) {
+                           unsigned char *blocked, float *features) {
     SessionConfig *cfg = session_config(s);
     int keep = cfg->learn_from_blocked, keep_candidates = cfg->sample_candidates, liked = 0, k = 0;
     cfg->learn_from_blocked = 0, cfg->sample_candidates = 0; /* these replies are never rated */
@@ -117,6 +118,10 @@ static int heldout_replies(Session *s, const Prompts *p, const Rater *r, int sam
             liked += r && !t->blocked && rater_prefers(r, t->text);
             replies[k] = xstrdup(t->blocked ? "" : t->text);
             if (blocked) blocked[k] = (unsigned char)t->blocked;
+            if (features && !t->blocked) {
+                int D = reply_feature_dim(&session_policy(s)->config);
+                memcpy(features + (size_t)k * D, t->episode.features, (size_t)D * sizeof(float));
+            }
         }
     cfg->learn_from_blocked = keep, cfg->sample_candidates = keep_candidates;
     session_clear(s);
@@ -125,7 +130,7 @@ static int heldout_replies(Session *s, const Prompts *p, const Rater *r, int sam
 
 /* The preferred fraction of fresh held-out replies; fills replies for distinct-2. */
 static float heldout_rate(Session *s, const Prompts *p, const Rater *r, int samples, char **replies) {
-    return (float)heldout_replies(s, p, r, samples, replies, NULL) / (float)(p->n_heldout * samples);
+    return (float)heldout_replies(s, p, r, samples, replies, NULL, NULL) / (float)(p->n_heldout * samples);
 }
 
 static float bits_per_byte(const Model *m, const int32_t *ids, size_t n, size_t bytes) {
@@ -287,7 +292,9 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
 typedef struct {
     char **text;        /* (n_heldout * pool) base replies, prompt by prompt ("" when blocked) */
     unsigned char *blocked, *liked; /* the same: blocked by the filter; preferred by the rater */
-    int n_prompts, pool;
+    float *features;    /* the same, (dim) each: the reward model's view of them */
+    int n_prompts, pool, dim;
+    Config config;      /* the base model's, for the reward model's blocks */
 } Pools;
 
 static void sample_pools(Pools *pl, const SimArgs *a, const Prompts *p, int pool) {
@@ -296,13 +303,18 @@ static void sample_pools(Pools *pl, const SimArgs *a, const Prompts *p, int pool
     int n = p->n_heldout * pool;
     *pl = (Pools){.text = xcalloc((size_t)n, sizeof(char *)), .blocked = xmalloc((size_t)n),
                   .liked = xmalloc((size_t)n), .n_prompts = s ? p->n_heldout : 0, .pool = pool};
-    if (s) heldout_replies(s, p, NULL, pool, pl->text, pl->blocked);
+    if (s) {
+        pl->config = session_policy(s)->config;
+        pl->dim = reply_feature_dim(&pl->config);
+        pl->features = xcalloc((size_t)n * pl->dim, sizeof(float));
+        heldout_replies(s, p, NULL, pool, pl->text, pl->blocked, pl->features);
+    }
     session_free(s);
 }
 
 static void free_pools(Pools *pl) {
     for (int k = 0; k < pl->n_prompts * pl->pool; k++) free(pl->text[k]);
-    free(pl->text), free(pl->blocked), free(pl->liked);
+    free(pl->text), free(pl->blocked), free(pl->liked), free(pl->features);
 }
 
 /* Draws one of prompt i's pool replies that is liked (want 1) or not, preferring one not
@@ -344,7 +356,8 @@ static float tilted_distinct2(const Pools *pl, const float *w, int samples, int 
 #define CEILING_DRAWS 200
 #define MAX_TILT 30.0f
 
-static void ceiling_report(Pools *pl, const Rater *r, int samples) {
+/* Marks which pool replies the rater likes and prints the ceiling; returns the target. */
+static float ceiling_report(Pools *pl, const Rater *r, int samples) {
     int n = pl->n_prompts, liked_total = 0;
     float *px = xmalloc((size_t)n * sizeof(float)), *w = xmalloc((size_t)n * sizeof(float));
     for (int i = 0; i < n; i++) {
@@ -382,6 +395,102 @@ static void ceiling_report(Pools *pl, const Rater *r, int samples) {
     }
     fflush(stdout);
     free(px), free(w);
+    return target;
+}
+
+/* ---- what a few ratings tell the reward model ----
+
+   The best of K shows the reply the reward model guesses is liked, so how soon it helps is
+   how soon the model can tell. From the same pools: the held-out prompts are split in two
+   at random; n replies to the first half are rated by the rater and fitted (the session's
+   reward model, on the same features); then to each prompt of the other half, as many
+   times as a check shows a reply (2 x samples over half the prompts), FEWSHOT_K pool
+   replies are drawn and one shown, as the session chooses it: the highest guess once the
+   model's leave-one-out R^2 is above 0, the first until then. The highest guess whatever
+   the R^2 shows what the features could tell at once. Both are choices among the base
+   model's replies, as the first ratings' are, by the guessed rating alone (the session
+   adds the automatic terms to it). */
+
+#define FEWSHOT_DRAWS 200
+#define FEWSHOT_K 4
+
+/* A random reply of prompt i's pool that passed the filter and is not used; -1 if none. */
+static int draw_reply(const Pools *pl, int i, const unsigned char *used, Rng *rng) {
+    const unsigned char *blocked = pl->blocked + i * pl->pool, *taken = used + i * pl->pool;
+    int fresh = 0;
+    for (int r = 0; r < pl->pool; r++) fresh += !blocked[r] && !taken[r];
+    if (!fresh) return -1;
+    int u = (int)(rng_u32(rng) % (uint32_t)fresh);
+    for (int r = 0; r < pl->pool; r++)
+        if (!blocked[r] && !taken[r] && u-- == 0) return i * pl->pool + r;
+    return -1; /* not reached */
+}
+
+/* One draw over the prompts in `order`: n ratings from the first half fitted into rm, then
+   the liked share of the replies shown on the second half, chosen as the session does
+   (shown[0]) and by the guess alone (shown[1]). */
+static void fewshot_draw(const Pools *pl, RewardModel *rm, const int *order, int n, int samples, Rng *rng,
+                         float shown[2]) {
+    int half = pl->n_prompts / 2, liked[2] = {0, 0}, count = 0;
+    unsigned char *used = xcalloc((size_t)pl->n_prompts * pl->pool, 1);
+    rm_clear(rm);
+    for (int k = 0, tries = 0; k < n && tries < 100 * n; tries++) {
+        int x = draw_reply(pl, order[rng_u32(rng) % (uint32_t)half], used, rng);
+        if (x < 0) continue;
+        used[x] = 1;
+        rm_add(rm, pl->features + (size_t)x * pl->dim, pl->liked[x] ? 1.0f : -1.0f);
+        k++;
+    }
+    int trusted = rm_trust(rm) > 0;
+    for (int i = half; i < pl->n_prompts; i++)
+        for (int j = 0; j < 2 * samples; j++) {
+            int first = -1, best = -1;
+            float top = 0;
+            for (int c = 0; c < FEWSHOT_K; c++) {
+                int x = draw_reply(pl, order[i], used, rng);
+                if (x < 0) break;
+                used[x] = 1;
+                float guess = rm_predict(rm, pl->features + (size_t)x * pl->dim);
+                if (first < 0 || guess > top) top = guess, best = x;
+                if (first < 0) first = x;
+            }
+            if (first < 0) continue;
+            liked[0] += pl->liked[trusted ? best : first], liked[1] += pl->liked[best], count++;
+        }
+    free(used);
+    for (int c = 0; c < 2; c++) shown[c] = count ? (float)liked[c] / (float)count : 0;
+}
+
+static void fewshot_report(const Pools *pl, const Rater *r, int samples, float target) {
+    static const int after[] = {5, 10, 20};
+    if (pl->n_prompts < 2) return; /* nothing to rate apart from what is shown */
+    RewardModel rm;
+    session_build_reward_model(&rm, &pl->config, 0);
+    int *order = xmalloc((size_t)pl->n_prompts * sizeof(int));
+    Rng rng;
+    rng_seed(&rng, 29);
+    for (int a = 0; a < (int)(sizeof after / sizeof *after); a++) {
+        double sum[2] = {0, 0};
+        int met = 0;
+        for (int d = 0; d < FEWSHOT_DRAWS; d++) {
+            for (int i = 0; i < pl->n_prompts; i++) order[i] = i;
+            for (int i = pl->n_prompts - 1; i > 0; i--) { /* Fisher-Yates */
+                int j = (int)(rng_u32(&rng) % (uint32_t)(i + 1)), t = order[i];
+                order[i] = order[j], order[j] = t;
+            }
+            float shown[2];
+            fewshot_draw(pl, &rm, order, after[a], samples, &rng, shown);
+            sum[0] += shown[0], sum[1] += shown[1], met += shown[0] >= target;
+        }
+        const char *rs = r->spec;
+        int n = after[a];
+        printf("fewshot_%s_after_%d_rate %.3f rate\nfewshot_%s_after_%d_met_target %.2f share\n"
+               "fewshot_%s_after_%d_rate_ungated %.3f rate\n", rs, n, sum[0] / FEWSHOT_DRAWS, rs, n,
+               (double)met / FEWSHOT_DRAWS, rs, n, sum[1] / FEWSHOT_DRAWS);
+    }
+    fflush(stdout);
+    free(order);
+    rm_free(&rm);
 }
 
 /* --ceiling: one pool of base replies, each rater's report on it. */
@@ -390,7 +499,8 @@ static int simulate_ceiling(const SimArgs *a, const Prompts *p, const Rater *rat
     Pools pl;
     sample_pools(&pl, a, p, a->ceiling);
     if (!pl.n_prompts) fprintf(stderr, "rlchat: %s\n", err_msg());
-    for (int ri = 0; ri < n_raters && pl.n_prompts; ri++) ceiling_report(&pl, &raters[ri], a->samples);
+    for (int ri = 0; ri < n_raters && pl.n_prompts; ri++)
+        fewshot_report(&pl, &raters[ri], a->samples, ceiling_report(&pl, &raters[ri], a->samples));
     int status = pl.n_prompts ? 0 : 1;
     free_pools(&pl);
     return status;
@@ -436,7 +546,8 @@ int cli_simulate(int argc, char **argv) {
         {"--assets", OPT_STRING, &a.assets, "safety filter folder (default: the shipped assets)"},
         {"--no-safety", OPT_FLAG, &a.no_safety, "run without the safety filter"},
         {"--ceiling", OPT_INT, &a.ceiling, "N: sample N base replies a held-out prompt and print how varied the "
-                                           "base tilted to the target rate stays, instead of the runs"},
+                                           "base tilted to the target rate stays, and how well the reward model "
+                                           "chooses after 5, 10 and 20 ratings, instead of the runs"},
         {"--verbose", OPT_FLAG, &a.verbose, "print every rated exchange, and each check that met the rate with its bounds"},
         {NULL, 0, NULL, NULL}};
     const char *usage = "rlchat simulate [--model FILE] [--rater SPEC] [--ratings N] [--seeds S] [--algo NAME]";

@@ -219,6 +219,8 @@ float rm_predict(const RewardModel *m, const float *x) {
     return (float)p;
 }
 
+float rm_trust(const RewardModel *m) { return m->loo_r2 > 0 ? m->loo_r2 : 0; }
+
 /* ---- persistence: D, count, then the examples oldest first ---- */
 
 void rm_save(const RewardModel *m, Buf *b) {

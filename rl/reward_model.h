@@ -64,6 +64,9 @@ int rm_pop(RewardModel *m);
 void rm_clear(RewardModel *m);
 /* The predicted target of x: the examples' mean when there are fewer than two. */
 float rm_predict(const RewardModel *m, const float *x);
+/* How far its guesses can be believed: loo_r2, 0 until it predicts better than the mean.
+   The session weighs the candidates' pushes by it and shows the best of K once it is > 0. */
+float rm_trust(const RewardModel *m);
 
 /* Profile persistence: the examples as a checkpoint section (the fit is recomputed). */
 void rm_save(const RewardModel *m, Buf *b);

@@ -39,8 +39,7 @@ struct Session {
     int ratings, unsaved;
 };
 
-/* The reward model over a reply's features, spare examples kept for undo. */
-static void build_reward_model(RewardModel *rm, const Config *c, int spare) {
+void session_build_reward_model(RewardModel *rm, const Config *c, int spare) {
     int ends[REPLY_FEATURE_BLOCKS];
     rm_build(rm, reply_feature_dim(c), RM_EXAMPLES, spare, RM_RIDGE);
     rm_set_blocks(rm, reply_feature_blocks(c, ends), ends);
@@ -103,7 +102,7 @@ Session *session_new(const char *model_path, const char *assets_dir, const Sessi
     step_build(&s->ref_ctx, &s->base.config);
     rng_seed(&s->rng, seed);
     rng_seed(&s->candidate_rng, seed ^ 0x9e3779b97f4a7c15ull);
-    build_reward_model(&s->rm, &s->base.config, cfg->learn.undo_depth);
+    session_build_reward_model(&s->rm, &s->base.config, cfg->learn.undo_depth);
     running_stat_init(&s->human_stats);
     s->kinds = xcalloc(cfg->learn.undo_depth > 0 ? (size_t)cfg->learn.undo_depth : 1, sizeof(UpdateKind));
     return s;
@@ -263,11 +262,6 @@ static void sample_candidates(Session *s, Turn *t, int k, volatile sig_atomic_t 
     }
 }
 
-/* How far the reward model's guesses can be believed: its leave-one-out R^2 over its
-   examples, 0 until it predicts better than their mean. It weighs the candidates' pushes
-   and gates the best of K. */
-static float reward_model_trust(const Session *s) { return s->rm.loo_r2 > 0 ? s->rm.loo_r2 : 0; }
-
 /* The reward of a reply with the given automatic terms, its human term guessed by the
    reward model. */
 static float guessed_reward(Session *s, const Episode *e, RewardTerms terms) {
@@ -345,7 +339,7 @@ const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_tok
     step_copy(&s->ref_ctx, &s->ref_gen.state, &s->base.config);
     int full = s->cfg.learn.algo == ALGO_FULL;
     int learned = full && s->cfg.sample_candidates ? s->cfg.learn.candidates : 0;
-    int choose = full && s->cfg.best_of > 1 && reward_model_trust(s) > 0; /* streamed once chosen */
+    int choose = full && s->cfg.best_of > 1 && rm_trust(&s->rm) > 0; /* streamed once chosen */
     int k = choose && s->cfg.best_of - 1 > learned ? s->cfg.best_of - 1 : learned;
     k = k < SESSION_MAX_CANDIDATES ? k : SESSION_MAX_CANDIDATES;
     sample_screened(s, t, choose ? NULL : on_token, ctx, stop);
@@ -400,7 +394,7 @@ int session_rate(Session *s, float human, RatingResult *out) {
        one; the learner believes them as far as the model predicts ratings it has not seen. */
     for (int i = 0; i < t->n_candidates; i++)
         t->candidates[i].reward = guessed_reward(s, &t->candidates[i], t->candidate_terms[i]);
-    out->trust = reward_model_trust(s);
+    out->trust = rm_trust(&s->rm);
     if (learner_update_group(s->learner, e, t->candidates, t->n_candidates, out->trust, &out->update) != 0) {
         rm_pop(&s->rm);
         out->ms = (now_seconds() - t0) * 1e3;
@@ -536,7 +530,7 @@ int session_load(Session *s, const char *path) {
     if (ckpt_get_model(&f, &m, &t) != 0) goto err;
     int rc = -1;
     RewardModel rm;
-    build_reward_model(&rm, &s->base.config, s->cfg.learn.undo_depth);
+    session_build_reward_model(&rm, &s->base.config, s->cfg.learn.undo_depth);
     if (m.num_params != s->policy.num_params || memcmp(&m.config, &s->policy.config, sizeof m.config)) {
         err_set("%s: the profile's model has a different shape from the base", path);
     } else if (rm_load(&rm, &f) == 0 && learner_load(s->learner, &f) == 0) { /* each checks, then changes */

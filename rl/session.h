@@ -68,6 +68,11 @@ typedef struct {
 
 typedef struct Session Session;
 
+/* The session's reward model over a reply's features (rl/episode.h's blocks, the last 32
+   ratings), with spare examples kept for undo: also what `rlchat simulate --ceiling`
+   measures on its own. */
+void session_build_reward_model(RewardModel *rm, const Config *c, int spare);
+
 SessionConfig session_default_config(void);
 /* Loads the base model from model_path and the safety filter from assets_dir (NULL: no
    filter). NULL with err_msg() on failure. */

@@ -234,7 +234,8 @@ check test_simulate_prints_every_measure test_simulate_prints_every_measure
 
 # --ceiling on the fixture: each rater's pool and base rate; the tilted policy's distinct-2
 # at the target for the raters the pools let reach it (at least one of these three), the
-# tilt rising with the rate; a rater that likes nothing cannot reach it.
+# tilt rising with the rate; a rater that likes nothing cannot reach it. The reward model's
+# choices after 5, 10 and 20 ratings: rates and shares in [0, 1], 0 for that rater.
 test_simulate_ceiling_reports_the_tilted_policy() {
     $BIN simulate --model "$TMP/tiny.model" --assets "$TMP/assets" --prompts "$TMP/prompts.txt" \
         --valid "$TMP/corpus.txt" --rater topic:i,topic:you,question,topic:zzzz --ceiling 10 \
@@ -244,6 +245,11 @@ test_simulate_ceiling_reports_the_tilted_policy() {
             grep -q "^ceiling_${rater}_p0 " "$TMP/ceil.out" || { echo "no pool or p0 for $rater"; return 1; }
         awk -v r="ceiling_${rater}_at_0" 'index($1, r) == 1 && $1 ~ /_tilt$/ { if ($2 <= last) bad = 1; last = $2 }
             END { exit bad }' "$TMP/ceil.out" || { echo "tilts of $rater do not rise with the rate"; return 1; }
+        for n in 5 10 20; do
+            awk -v r="fewshot_${rater}_after_${n}_" -v none="$([ $rater = topic:zzzz ] && echo 1)" \
+                'index($1, r) == 1 { n++; if ($2 < 0 || $2 > 1 || (none && $2 != 0)) bad = 1 }
+                 END { exit bad || n != 3 }' "$TMP/ceil.out" || { echo "no choices after $n for $rater"; return 1; }
+        done
     done
     grep -q '^ceiling_topic:zzzz_at_target_reachable 0 flag' "$TMP/ceil.out" &&
         awk '$1 ~ /_at_target_distinct2_ratio$/ && $2 > 0 && $2 < 3 { n++ } END { exit n < 1 }' "$TMP/ceil.out"
