@@ -167,14 +167,13 @@ static void free_replies(char **r, int n) {
 #define BASE_DRAWS 4
 #define RM_WARMUP 10
 
-static int within_bounds(const Session *s, const RunResult *out, float d2, const Validation *v, int verbose,
-                         int rating) {
+static int within_bounds(const Session *s, const RunResult *out, float d2, const Validation *v, int verbose) {
     int d2_ok = d2 >= MIN_DISTINCT2_RATIO * out->d2_base;
     /* A pass over the validation slice costs more than the check's replies: only when it decides. */
     float bpb = v->ids && (d2_ok || verbose) ? bits_per_byte(session_policy(s), v->ids, v->n, v->bytes) : 0;
     int ok = d2_ok && (!v->ids || bpb <= (1 + MAX_DRIFT) * v->bpb_base);
     if (verbose) /* why a check that met the rate missed the bounds */
-        fprintf(stderr, "  check at %d: rate met; distinct-2 %.3f of the base, bits per byte %+.2f%%: %s\n", rating,
+        fprintf(stderr, "    rate met; distinct-2 %.3f of the base, bits per byte %+.2f%%: %s\n",
                 out->d2_base > 0 ? d2 / out->d2_base : 0, v->ids ? 100 * (bpb - v->bpb_base) / v->bpb_base : 0,
                 ok ? "within the bounds" : "outside them");
     return ok;
@@ -228,7 +227,8 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
         count_turn(t);
         int liked = !t->blocked && rater_prefers(r, t->text);
         liked_in_window += liked;
-        RatingResult res;
+        RatingResult res = {0};
+        int rated = 0;
         if (!t->blocked) {
             if (session_rate(s, liked ? 1.0f : -1.0f, &res) != 0) {
                 out->rollbacks++;
@@ -236,6 +236,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
                                         res.update.grad_norm);
             }
             else {
+                rated = 1;
                 ms[n_ms++] = (float)res.ms;
                 out->trust = res.trust;
                 if (i > RM_WARMUP) {
@@ -244,15 +245,20 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
                 }
             }
         }
-        if (a->verbose) fprintf(stderr, "  %3d %s | %s | %s\n", i, liked ? "+" : "-", prompt, t->text);
+        if (a->verbose && rated) /* the reward model's guess of this rating, made before it, and its trust after */
+            fprintf(stderr, "  %3d %s guess %+.2f trust %.2f | %s | %s\n", i, liked ? "+" : "-", res.predicted_human,
+                    res.trust, prompt, t->text);
+        else if (a->verbose) fprintf(stderr, "  %3d %s | %s | %s\n", i, liked ? "+" : "-", prompt, t->text);
         if (i % 10 == 0 && out->windows < 64) {
             out->curve[out->windows++] = liked_in_window / 10.0f;
             liked_in_window = 0;
         }
         if (out->reach_bounded < 0 && i % a->eval_every == 0) {
-            if (heldout_rate(s, p, r, a->samples, replies) >= target) {
+            float rate = heldout_rate(s, p, r, a->samples, replies);
+            if (a->verbose) fprintf(stderr, "  check at %d: held-out rate %.3f, target %.3f\n", i, rate, target);
+            if (rate >= target) {
                 if (out->reach < 0) out->reach = i;
-                if (within_bounds(s, out, (float)distinct2(replies, n_rep), v, a->verbose, i))
+                if (within_bounds(s, out, (float)distinct2(replies, n_rep), v, a->verbose))
                     out->reach_bounded = i;
             }
             free_replies(replies, n_rep);
@@ -548,7 +554,8 @@ int cli_simulate(int argc, char **argv) {
         {"--ceiling", OPT_INT, &a.ceiling, "N: sample N base replies a held-out prompt and print how varied the "
                                            "base tilted to the target rate stays, and how well the reward model "
                                            "chooses after 5, 10 and 20 ratings, instead of the runs"},
-        {"--verbose", OPT_FLAG, &a.verbose, "print every rated exchange, and each check that met the rate with its bounds"},
+        {"--verbose", OPT_FLAG, &a.verbose, "print every rated exchange with the reward model's guess and trust, and "
+                                            "each check's held-out rate, with the bounds when it met the target"},
         {NULL, 0, NULL, NULL}};
     const char *usage = "rlchat simulate [--model FILE] [--rater SPEC] [--ratings N] [--seeds S] [--algo NAME]";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);

@@ -212,12 +212,18 @@ test_missing_model_is_reported() {
 }
 check test_missing_model_is_reported test_missing_model_is_reported
 
-# `rlchat simulate` end to end on the fixture: every measure is printed, for each rater.
+# `rlchat simulate` end to end on the fixture: every measure is printed, for each rater, and
+# --verbose shows every exchange, the reward model's guesses and the checks.
 test_simulate_prints_every_measure() {
     printf 'hello\nhow are you\ntell me a joke\n# held-out\nwhat is your name?\ndo you like music?\n' >"$TMP/prompts.txt"
     $BIN simulate --model "$TMP/tiny.model" --assets "$TMP/assets" --prompts "$TMP/prompts.txt" \
         --valid "$TMP/corpus.txt" --rater question,topic:music --algo full --ratings 10 --seeds 2 --best-of 3 \
-        --eval-every 5 >"$TMP/sim.out" 2>"$TMP/sim.err" || { cat "$TMP/sim.err"; return 1; }
+        --eval-every 5 --verbose >"$TMP/sim.out" 2>"$TMP/sim.err" || { cat "$TMP/sim.err"; return 1; }
+    # --verbose: 10 exchanges a run, those rated with the reward model's guess, and the checks
+    [ "$(grep -cE '^ +[0-9]+ [+-] ' "$TMP/sim.err")" -eq 40 ] &&
+        grep -qE '^ +[0-9]+ [+-] guess [+-][0-9.]+ trust [0-9.]+ \| ' "$TMP/sim.err" &&
+        grep -qE '^  check at 5: held-out rate [0-9.]+, target [0-9.]+$' "$TMP/sim.err" ||
+        { echo "--verbose misses exchanges, guesses or checks"; head -20 "$TMP/sim.err"; return 1; }
     for rater in question topic:music; do
         for m in p0 final ratings_to_target ratings_to_target_in_bounds bpb_drift distinct2_ratio \
             update_ms_p50 update_ms_p95 reply_ms_p50 reply_ms_p95 nonfinite rollbacks; do
