@@ -88,7 +88,7 @@ static int load_prompts(Prompts *p, const char *path) {
 
 /* See simulate.h. */
 int heldout_replies(Session *s, const Prompts *p, const Rater *r, int samples, char **replies,
-                           unsigned char *blocked, float *features) {
+                    unsigned char *blocked, float *features) {
     SessionConfig *cfg = session_config(s);
     int keep = cfg->learn_from_blocked, keep_candidates = cfg->sample_candidates, liked = 0, k = 0;
     cfg->learn_from_blocked = 0, cfg->sample_candidates = 0; /* these replies are never rated */
