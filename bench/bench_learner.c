@@ -17,6 +17,7 @@
 #include "model/lstm.h"
 #include "rl/learner.h"
 #include "rl/reward_model.h"
+#include "rl/session.h"
 
 /* An episode of n random tokens (above the byte range) from ctx, with reward R. */
 static void random_episode(Episode *e, const Config *c, const StepState *ctx, Rng *r, int n, float reward) {
@@ -57,31 +58,32 @@ static double time_updates(Model *policy, const Model *base, const StepState *ct
     return episodes;
 }
 
-/* The reward model's refit after a rating (rm_add, its 32 examples held), on the features
-   of 20-token replies: the three blocks the session uses, and beside it the base model's
-   state alone, the features before the tokens and the length were added. */
+/* The reward model's refit after a rating (rm_add, its examples held), on the features of
+   20-token replies: the session's own model (session_build_reward_model: the three
+   blocks), and beside it one as large on the base model's state alone, the features before
+   the tokens and the length were added. */
 static void time_reward_model(Learner *l, const Config *c, const StepState *ctx, Rng *r) {
-    enum { HELD = 32, N = HELD + REPS };
-    int dim = reply_feature_dim(c), ends[REPLY_FEATURE_BLOCKS], n_blocks = reply_feature_blocks(c, ends);
-    float *x = xmalloc((size_t)N * dim * sizeof(float));
-    for (int i = 0; i < N; i++) {
+    int held = SESSION_RM_EXAMPLES, n = held + REPS, dim = reply_feature_dim(c), ends[REPLY_FEATURE_BLOCKS];
+    reply_feature_blocks(c, ends);
+    float *x = xmalloc((size_t)n * dim * sizeof(float));
+    for (int i = 0; i < n; i++) {
         Episode e;
         random_episode(&e, c, ctx, r, 20, 0);
         learner_fill_ref(l, &e);
         memcpy(x + (size_t)i * dim, e.features, (size_t)dim * sizeof(float));
         episode_free(&e);
     }
-    for (int state_only = 0; state_only < 2; state_only++) {
+    for (int k = 0; k < 2; k++) {
         RewardModel m;
-        rm_build(&m, state_only ? ends[0] : dim, HELD, 0, 1.0f);
-        if (!state_only) rm_set_blocks(&m, n_blocks, ends);
+        if (k) rm_build(&m, ends[0], held, 0, SESSION_RM_RIDGE); /* the state comes first */
+        else session_build_reward_model(&m, c, 0);
         double ms[REPS];
-        for (int i = 0; i < N; i++) {
+        for (int i = 0; i < n; i++) {
             double t0 = now_seconds();
-            rm_add(&m, x + (size_t)i * dim, i % 3 ? 1.0f : -1.0f); /* the state comes first */
-            if (i >= HELD) ms[i - HELD] = (now_seconds() - t0) * 1e3;
+            rm_add(&m, x + (size_t)i * dim, i % 3 ? 1.0f : -1.0f);
+            if (i >= held) ms[i - held] = (now_seconds() - t0) * 1e3;
         }
-        const char *name = state_only ? "reward_model_fit_state_only" : "reward_model_fit";
+        const char *name = k ? "reward_model_fit_state_only" : "reward_model_fit";
         printf("%s_ms_median %.2f ms\n%s_ms_p95 %.2f ms\n", name, bench_quantile(ms, REPS, 0.5), name,
                bench_quantile(ms, REPS, 0.95));
         rm_free(&m);

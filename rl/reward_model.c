@@ -177,13 +177,14 @@ static void rm_fit(RewardModel *m) {
     double scale[RM_MAX_BLOCKS];
     block_kernels(m, n, scale);
     unsigned all = (1u << m->n_blocks) - 1;
+    unsigned last = all; /* the set whose solution m->alpha holds */
     m->blocks_used = all;
     m->loo_r2 = solve(m, n, all);
     for (unsigned use = 1; use < all; use++) {
-        float r2 = solve(m, n, use);
+        float r2 = solve(m, n, last = use);
         if (r2 > m->loo_r2) m->loo_r2 = r2, m->blocks_used = use;
     }
-    if (all > 1) solve(m, n, m->blocks_used); /* the loop's last solve was another set */
+    if (m->blocks_used != last) solve(m, n, m->blocks_used);
     for (int b = 0, start = 0; b < m->n_blocks; start = m->block_end[b++]) {
         if (!(m->blocks_used >> b & 1)) continue;
         for (int i = 0; i < n; i++) {

@@ -12,8 +12,6 @@
 
 typedef enum { UPDATE_RATING, UPDATE_PREFERENCE, UPDATE_SAFETY } UpdateKind;
 
-#define RM_EXAMPLES 32 /* rated replies the reward model fits: the learner's replay span */
-#define RM_RIDGE 1.0f  /* its ridge, relative to the kernel's mean diagonal */
 
 struct Session {
     SessionConfig cfg;
@@ -41,7 +39,7 @@ struct Session {
 
 void session_build_reward_model(RewardModel *rm, const Config *c, int spare) {
     int ends[REPLY_FEATURE_BLOCKS];
-    rm_build(rm, reply_feature_dim(c), RM_EXAMPLES, spare, RM_RIDGE);
+    rm_build(rm, reply_feature_dim(c), SESSION_RM_EXAMPLES, spare, SESSION_RM_RIDGE);
     rm_set_blocks(rm, reply_feature_blocks(c, ends), ends);
 }
 

@@ -68,9 +68,12 @@ typedef struct {
 
 typedef struct Session Session;
 
-/* The session's reward model over a reply's features (rl/episode.h's blocks, the last 32
-   ratings), with spare examples kept for undo: also what `rlchat simulate --ceiling`
-   measures on its own. */
+#define SESSION_RM_EXAMPLES 32 /* rated replies the reward model fits: the learner's replay span */
+#define SESSION_RM_RIDGE 1.0f  /* its ridge, relative to the kernel's mean diagonal */
+
+/* The session's reward model over a reply's features (rl/episode.h's blocks, the last
+   SESSION_RM_EXAMPLES ratings), with spare examples kept for undo: also what `rlchat
+   simulate --ceiling` measures on its own and `make bench` times. */
 void session_build_reward_model(RewardModel *rm, const Config *c, int spare);
 
 SessionConfig session_default_config(void);
