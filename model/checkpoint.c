@@ -52,11 +52,11 @@ int ckpt_write(const char *path, Buf *b) {
 /* Walks the sections once, checking each length against what is left of the file. */
 static int validate(const CkptFile *f) {
     if (f->len < sizeof MAGIC + 4 + SECTION_HEADER + 4) {
-        err_set("%s: not an rlchat model (only %zu bytes; the file is truncated or empty)", f->path, f->len);
+        err_set("%s: not an rlchat model or profile (only %zu bytes; the file is truncated or empty)", f->path, f->len);
         return -1;
     }
     if (memcmp(f->data, MAGIC, sizeof MAGIC) != 0) {
-        err_set("%s: not an rlchat model file (bad magic number)", f->path);
+        err_set("%s: not an rlchat model or profile (bad magic number)", f->path);
         return -1;
     }
     uint32_t version;
@@ -110,6 +110,12 @@ int ckpt_open_memory(CkptFile *f, const char *name, const void *data, size_t len
 
 int ckpt_open(CkptFile *f, const char *path) {
     memset(f, 0, sizeof *f);
+    int magic = file_starts_with(path, MAGIC, sizeof MAGIC); /* before reading a large file whole */
+    if (magic < 0) return -1;
+    if (magic == 0) {
+        err_set("%s: not an rlchat model or profile (bad magic number, or shorter than one)", path);
+        return -1;
+    }
     size_t len;
     char *data = read_file(path, &len);
     if (!data) return -1;
@@ -191,18 +197,18 @@ int ckpt_get_model(const CkptFile *f, Model *m, Tokenizer *t) {
         err_set("%s: tokenizer has %d tokens but the model has %d", f->path, TOK_FIRST_MERGE + nm, c.vocab_size);
         return -1;
     }
-    if (model_build(m, c) != 0) {
+    size_t width = conf[4] ? 2 : 4, n_params = model_num_params(c);
+    if (n_params == 0) {
         err_set("%s: %s", f->path, err_msg());
         return -1;
     }
-    size_t width = conf[4] ? 2 : 4;
     p = ckpt_find(f, TAG_WGHT, &len);
-    if (!p || len != m->num_params * width) {
-        err_set("%s: weights missing or of the wrong size (%zu bytes, expected %zu)", f->path,
-                p ? len : 0, m->num_params * width);
-        model_free(m);
+    if (!p || len != n_params * width) { /* before model_build allocates for the size claimed */
+        err_set("%s: weights missing or of the wrong size (%zu bytes, expected %zu)", f->path, p ? len : 0,
+                n_params * width);
         return -1;
     }
+    model_build(m, c);
     if (width == 4) memcpy(m->param_block, p, len);
     else halves_to_floats(m->param_block, p, m->num_params);
     int32_t *merges = xmalloc((size_t)nm * 8 + 1);

@@ -78,6 +78,9 @@ typedef struct {
 
 /* ---- building ---- */
 int model_build(Model *m, Config c);   /* -1 with err_msg() on a nonsensical config */
+/* The floats a model of config c has, without building it; 0 with err_msg() on a
+   nonsensical config. A file's weights are checked against it before any allocation. */
+size_t model_num_params(Config c);
 void model_init_weights(Model *m, uint64_t seed);
 void model_free(Model *m);
 void model_zero_grad(Model *m);

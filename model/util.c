@@ -19,11 +19,15 @@
 
 static _Thread_local char err_buf[512];
 
+/* Formats into a buffer of its own first: a message often wraps the last one,
+   err_set("%s: %s", path, err_msg()), and err_buf must not be read as it is written. */
 void err_set(const char *fmt, ...) {
+    char msg[sizeof err_buf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(err_buf, msg, sizeof msg);
 }
 
 const char *err_msg(void) { return err_buf[0] ? err_buf : "unknown error"; }
@@ -80,27 +84,70 @@ char *xstrdup_at(const char *s, const char *where) {
 
 /* ---- files ---- */
 
-char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    if (!f) {
+/* Opens path for reading if it is a regular file. O_NONBLOCK so that a FIFO named by
+   mistake is refused instead of waiting forever for a writer. -1 with err_msg(). */
+static int open_regular(const char *path, struct stat *st) {
+    memset(st, 0, sizeof *st);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         err_set("%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        err_set("%s: cannot read: %s", path, S_ISDIR(st->st_mode) ? "it is a folder" : "not a regular file");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+FILE *open_stream(const char *path) {
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
+        err_set("%s: cannot read: %s", path, f ? "it is a folder" : strerror(errno));
+        if (f) fclose(f);
         return NULL;
     }
-    if (fseek(f, 0, SEEK_END) != 0) goto err;
-    long size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) goto err;
-    data = xmalloc((size_t)size + 1);
-    if (fread(data, 1, (size_t)size, f) != (size_t)size) goto err;
+    return f;
+}
+
+int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int file_starts_with(const char *path, const void *prefix, size_t n) {
+    struct stat st;
+    int fd = open_regular(path, &st);
+    if (fd < 0) return -1;
+    char head[64];
+    ssize_t got = n <= sizeof head ? read(fd, head, n) : -1;
+    close(fd);
+    return got == (ssize_t)n && memcmp(head, prefix, n) == 0;
+}
+
+char *read_file(const char *path, size_t *len) {
+    struct stat st;
+    int fd = open_regular(path, &st);
+    if (fd < 0) return NULL;
+    size_t size = (size_t)st.st_size, got = 0;
+    char *data = xmalloc(size + 1);
+    while (got < size) {
+        ssize_t r = read(fd, data + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            err_set("%s: cannot read: %s", path, r < 0 ? strerror(errno) : "the file shrank while it was read");
+            free(data);
+            close(fd);
+            return NULL;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
     data[size] = 0;
-    fclose(f);
-    if (len) *len = (size_t)size;
+    if (len) *len = size;
     return data;
-err:
-    err_set("%s: cannot read: %s", path, errno ? strerror(errno) : "short read");
-    free(data);
-    fclose(f);
-    return NULL;
 }
 
 int write_all(int fd, const void *data, size_t n) {
@@ -125,12 +172,7 @@ int fsync_folder_of(const char *path) {
     return rc;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) {
-        err_set("%s: path too long", path);
-        return -1;
-    }
+static int write_then_rename(const char *path, const char *tmp, const void *data, size_t len) {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         err_set("%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));
@@ -148,6 +190,25 @@ err:
     if (fd >= 0) close(fd);
     unlink(tmp);
     return -1;
+}
+
+/* The rename replaces whatever is at path, so it goes to a regular file or nowhere: a
+   symbolic link is followed (its target is replaced, the link stays), and a device, a
+   FIFO or a folder is refused rather than replaced by a file. */
+int write_file_atomic(const char *path, const void *data, size_t len) {
+    char tmp[4096], *target = realpath(path, NULL);
+    struct stat st = {0};
+    if (target && (stat(target, &st) != 0 || !S_ISREG(st.st_mode))) {
+        err_set("%s: not saved: %s", path, S_ISDIR(st.st_mode) ? "it is a folder" : "not a regular file");
+        free(target);
+        return -1;
+    }
+    if (target) path = target;
+    int rc = snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) < (int)sizeof tmp ? 0 : -1;
+    if (rc == 0) rc = write_then_rename(path, tmp, data, len);
+    else err_set("%s: path too long", path);
+    free(target);
+    return rc;
 }
 
 /* ---- byte buffer ---- */

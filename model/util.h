@@ -9,6 +9,7 @@
 #define RLCHAT_UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* ---- errors ---- */
@@ -36,10 +37,21 @@ char *xstrdup_at(const char *s, const char *where);
 extern void (*fatal_hook)(void);
 
 /* ---- files ---- */
-/* Reads a whole file into a NUL-terminated buffer the caller frees; *len excludes the NUL. */
+/* Reads a whole regular file into a NUL-terminated buffer the caller frees; *len excludes
+   the NUL. A folder, FIFO or device is refused (NULL with err_msg()), never waited on. */
 char *read_file(const char *path, size_t *len);
+/* Opens a file to read as a stream (a FIFO too, as `cat` would); a folder is refused.
+   NULL with err_msg(). */
+FILE *open_stream(const char *path);
+/* 1 if both paths exist and name the same file (an output that would overwrite an input). */
+int same_file(const char *a, const char *b);
+/* 1 if the regular file at path begins with the n (<= 64) bytes of prefix, 0 if not, -1
+   with err_msg() if it cannot be read: a format checked before a large file is read. */
+int file_starts_with(const char *path, const void *prefix, size_t n);
 /* Writes len bytes to path atomically: PATH.tmp.PID in the same folder, fsync, rename over
-   path, fsync the folder. On any failure the old file is untouched and the temp removed. */
+   path, fsync the folder. On any failure the old file is untouched and the temp removed.
+   A symbolic link's target is replaced, not the link; a path that is not a regular file
+   (a folder, device, FIFO) is refused. */
 int write_file_atomic(const char *path, const void *data, size_t len);
 /* Writes all n bytes to fd, retrying short writes and EINTR; -1 (errno set) on failure. */
 int write_all(int fd, const void *data, size_t n);

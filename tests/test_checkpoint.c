@@ -4,6 +4,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model/checkpoint.h"
@@ -198,6 +199,80 @@ static void test_save_that_runs_out_of_space_keeps_the_old_file(void) {
     buf_free(&b);
 }
 
+/* A file that claims a huge model (a vocabulary of 2^20 at width 8192: 32 GB of floats)
+   with a right checksum is refused by its sizes, before anything of that size is
+   allocated: the allocation would end the process. */
+static void test_model_claiming_a_huge_size_is_refused_before_allocating(void) {
+    Buf b = {0};
+    int32_t nm = (1 << 20) - TOK_FIRST_MERGE;
+    int32_t conf[6] = {1 << 20, 8192, 8192, 2, 0, 0};
+    Buf tok = {0};
+    buf_put(&tok, &nm, 4);
+    int32_t *merges = xcalloc((size_t)nm * 2, sizeof(int32_t));
+    buf_put(&tok, merges, (size_t)nm * 8);
+    free(merges);
+    ckpt_begin(&b);
+    ckpt_put(&b, CKPT_TAG('C', 'O', 'N', 'F'), conf, sizeof conf);
+    ckpt_put(&b, CKPT_TAG('T', 'O', 'K', 'N'), tok.data, tok.len);
+    ckpt_put(&b, CKPT_TAG('W', 'G', 'H', 'T'), conf, sizeof conf);
+    ckpt_finish(&b);
+    CkptFile f;
+    Model m;
+    Tokenizer t;
+    CHECK(ckpt_open_memory(&f, "giant", b.data, b.len) == 0, "well-formed container refused: %s", err_msg());
+    CHECK(ckpt_get_model(&f, &m, &t) != 0 && strstr(err_msg(), "wrong size"), "huge claim: %s", err_msg());
+    ckpt_close(&f);
+    buf_free(&tok);
+    buf_free(&b);
+}
+
+/* A message that wraps the last one, err_set("%s: %s", path, err_msg()), reads it whole. */
+static void test_an_error_can_wrap_the_last_error(void) {
+    err_set("bad tokenizer: merge %d refers to %d", 5, 5000);
+    err_set("%s: %s", "tok.model", err_msg());
+    CHECK(!strcmp(err_msg(), "tok.model: bad tokenizer: merge 5 refers to 5000"), "wrapped message: %s", err_msg());
+}
+
+/* A folder or a FIFO named as a model is refused at once, never waited on, and a large
+   file that is not a model is refused by its first bytes. */
+static void test_a_folder_fifo_or_large_stranger_is_refused_as_a_model(void) {
+    char dir[] = "/tmp/rlchat_odd_XXXXXX", fifo[256], big[256];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(fifo, sizeof fifo, "%s/f.model", dir);
+    snprintf(big, sizeof big, "%s/big.model", dir);
+    CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+    FILE *g = fopen(big, "wb");
+    CHECK(g && fseek(g, 1L << 30, SEEK_SET) == 0 && fputc('x', g) != EOF && fclose(g) == 0, "sparse file");
+    Model m;
+    Tokenizer t;
+    CHECK(model_load(dir, &m, &t) != 0 && strstr(err_msg(), "folder"), "folder: %s", err_msg());
+    CHECK(model_load(fifo, &m, &t) != 0 && strstr(err_msg(), "not a regular file"), "fifo: %s", err_msg());
+    CHECK(model_load(big, &m, &t) != 0 && strstr(err_msg(), "magic"), "1 GB stranger: %s", err_msg());
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* A save through a symbolic link replaces the file it points to and keeps the link; a
+   save onto something that is not a file (here /dev/null) is refused, not replaced. */
+static void test_save_follows_a_link_and_refuses_a_device(void) {
+    char dir[] = "/tmp/rlchat_link_XXXXXX", real[256], link[256];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(real, sizeof real, "%s/real.model", dir);
+    snprintf(link, sizeof link, "%s/link.model", dir);
+    CHECK(write_file_atomic(real, "old", 3) == 0 && symlink("real.model", link) == 0, "setup: %s", err_msg());
+    CHECK(write_file_atomic(link, "new!", 4) == 0, "save through the link: %s", err_msg());
+    struct stat st;
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced by a file");
+    CHECK(stat(real, &st) == 0 && st.st_size == 4, "the link's target was not written");
+    CHECK(write_file_atomic("/dev/null", "x", 1) != 0 && strstr(err_msg(), "not a regular file"),
+          "saving onto /dev/null: %s", err_msg());
+    CHECK(lstat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode), "/dev/null is no longer a device");
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+}
+
 int main(void) {
     RUN(test_checkpoint_round_trips_weights_and_tokenizer);
     RUN(test_half_precision_weights_load_within_rounding);
@@ -206,5 +281,9 @@ int main(void) {
     RUN(test_model_with_wrong_sizes_is_refused);
     RUN(test_save_is_atomic_and_leaves_no_temp_file);
     RUN(test_save_that_runs_out_of_space_keeps_the_old_file);
+    RUN(test_model_claiming_a_huge_size_is_refused_before_allocating);
+    RUN(test_an_error_can_wrap_the_last_error);
+    RUN(test_a_folder_fifo_or_large_stranger_is_refused_as_a_model);
+    RUN(test_save_follows_a_link_and_refuses_a_device);
     return check_summary();
 }
