@@ -27,9 +27,9 @@ int cli_filter(int argc, char **argv) {
     if (!assets) assets = assets_dir_default();
     FILE *in = stdin;
     if (np && strcmp(pos[0], "-")) {
-        in = fopen(pos[0], "rb");
+        in = open_stream(pos[0]);
         if (!in) {
-            perror(pos[0]);
+            fprintf(stderr, "rlchat: %s\n", err_msg());
             return 1;
         }
     }

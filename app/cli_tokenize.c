@@ -47,8 +47,16 @@ int cli_tokenize(int argc, char **argv) {
     const char *usage = "rlchat tokenize --corpus FILE --model FILE --out FILE.tok";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
     if (rc) return rc == 1 ? 0 : rc;
-    if (!corpus || !model_path || !out || chunk_kb < 1) {
+    if (!corpus || !model_path || !out) {
         fprintf(stderr, "rlchat: tokenize needs --corpus, --model and --out\nusage: %s\n", usage);
+        return 2;
+    }
+    if (chunk_kb < 1) {
+        fprintf(stderr, "rlchat: --chunk-kb must be at least 1\n");
+        return 2;
+    }
+    if (same_file(out, corpus) || same_file(out, model_path)) {
+        fprintf(stderr, "rlchat: --out %s would overwrite an input\n", out);
         return 2;
     }
     Model m = {0};
@@ -62,9 +70,9 @@ int cli_tokenize(int argc, char **argv) {
         goto done;
     }
     struct stat st;
-    fp = fopen(corpus, "rb");
+    fp = open_stream(corpus);
     if (!fp || fstat(fileno(fp), &st) != 0) {
-        fprintf(stderr, "rlchat: %s: cannot read: %s\n", corpus, strerror(errno));
+        fprintf(stderr, "rlchat: %s\n", err_msg());
         goto done;
     }
     if (tokwriter_open(&w, out, &tok) != 0) {

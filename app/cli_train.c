@@ -143,6 +143,19 @@ int cli_train(int argc, char **argv) {
     }
     char ckpt_path[4096];
     snprintf(ckpt_path, sizeof ckpt_path, "%s.ckpt", a.out);
+    FILE *valid = a.valid ? open_stream(a.valid) : NULL; /* found missing now, not after the training */
+    if (a.valid && !valid) {
+        fprintf(stderr, "rlchat: %s\n", err_msg());
+        return 1;
+    }
+    if (valid) fclose(valid);
+    const char *inputs[] = {a.corpus, a.tokens, a.valid};
+    for (int i = 0; i < 3; i++)
+        if (inputs[i] && (same_file(a.out, inputs[i]) || same_file(ckpt_path, inputs[i]))) {
+            fprintf(stderr, "rlchat: --out %s (or its checkpoint %s) would overwrite %s\n", a.out, ckpt_path,
+                    inputs[i]);
+            return 2;
+        }
 
     dist_init();
     int rank = dist_rank(), world = dist_world();

@@ -175,18 +175,53 @@ int chat_use_profile(Chat *c, const char *name) {
     return 0;
 }
 
+static int profile_exists(const char *name) {
+    char path[4096];
+    struct stat st;
+    return profile_path(path, sizeof path, name, ".profile") == 0 && stat(path, &st) == 0;
+}
+
+const char *chat_save_name(const Chat *c, char *buf, size_t n) {
+    if (c->profile[0]) return c->profile;
+    snprintf(buf, n, "default");
+    for (int i = 2; profile_exists(buf) && i < 1000; i++) snprintf(buf, n, "default-%d", i);
+    return buf;
+}
+
+/* Moves the profile that failed to load out of the way, to the first of PATH.corrupt,
+   PATH.corrupt.2, ... that is free: an earlier one is never replaced. */
+static void move_aside(Chat *c, const char *path) {
+    char aside[4200];
+    struct stat st;
+    snprintf(aside, sizeof aside, "%s.corrupt", path);
+    for (int i = 2; stat(aside, &st) == 0 && i < 1000; i++) snprintf(aside, sizeof aside, "%s.corrupt.%d", path, i);
+    if (rename(path, aside) == 0) chat_note(c, 0, "the profile that did not load was moved to %s", aside);
+}
+
 int chat_save(Chat *c, const char *name) {
-    char path[4096], aside[4200];
-    if (!name || !*name) name = c->profile[0] ? c->profile : "default";
+    char path[4096], given[PROFILE_NAME_MAX + 2], fresh[32];
+    int replace = 0; /* "NAME!": replace another profile of that name */
+    if (name && *name) {
+        snprintf(given, sizeof given, "%s", name);
+        size_t n = strlen(given);
+        if (n > 1 && given[n - 1] == '!') given[n - 1] = 0, replace = 1;
+        name = given;
+    } else {
+        name = chat_save_name(c, fresh, sizeof fresh);
+    }
     if (!profile_name_ok(name)) {
         err_set("'%s' is not a usable profile name (letters, digits, '.', '_' and '-')", name);
         return -1;
     }
     if (profile_path(path, sizeof path, name, ".profile") != 0) return -1;
     int same = !strcmp(name, c->profile);
+    if (!same && !replace && profile_exists(name)) {
+        err_set("there is already a profile named %s: /load %s to go on with it, or /save %s! to replace it", name,
+                name, name);
+        return -1;
+    }
     if (same && c->profile_bad) { /* keep the file that failed to load, for inspection */
-        snprintf(aside, sizeof aside, "%s.corrupt", path);
-        if (rename(path, aside) == 0) chat_note(c, 0, "the unreadable profile was moved to %s", aside);
+        move_aside(c, path);
         c->profile_bad = 0;
     }
     if (session_save(c->session, path) != 0) return -1;

@@ -98,7 +98,12 @@ int chat_regen(Chat *c);
 int chat_prefer(Chat *c, int which);   /* 0 = a, 1 = b */
 
 /* ---- model, profile and conversation ---- */
-int chat_save(Chat *c, const char *name);  /* NULL: the current profile, or "default" */
+/* Saves to profile name, or with NULL to chat_save_name's. Another existing profile is
+   not replaced unless the name ends in '!' ("/save work!"). */
+int chat_save(Chat *c, const char *name);
+/* The profile a save without a name goes to: the current one, else "default", or the
+   first free "default-N" when a profile called default exists already. */
+const char *chat_save_name(const Chat *c, char *buf, size_t n);
 int chat_load(Chat *c, const char *name);
 void chat_reset(Chat *c);
 void chat_clear(Chat *c);

@@ -1,5 +1,6 @@
 /* main: `rlchat [COMMAND] [OPTIONS]`. Without a command it opens the chat; otherwise it
    dispatches to the subcommand's cli_* function (app/cli.h). */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,9 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    /* A file-size limit (ulimit -f) reached during a save then fails the write (EFBIG),
+       which the save reports, keeping the previous file, instead of killing the program. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
         usage(stdout);
         return 0;

@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,8 @@ int opt_parse(int argc, char **argv, const Option *opts, const char *usage,
             *(int *)o->target = (int)v;
         } else if (o->kind == OPT_FLOAT) {
             float v = strtof(val, &end);
-            if (*end || end == val || errno) return bad(usage, "option '%s' wants a number, not '%s'", arg, val);
+            if (*end || end == val || errno || !isfinite(v))
+                return bad(usage, "option '%s' wants a finite number, not '%s'", arg, val);
             *(float *)o->target = v;
         } else {
             *(const char **)o->target = val;

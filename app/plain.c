@@ -2,6 +2,7 @@
    command; each reply is printed as one line on stdout and flushed at once; everything
    else (notes, errors, /show, /help) goes to stderr. It uses exactly the same commands
    and Chat operations as the screen. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ int plain_run(Chat *c) {
     size_t cap = 0;
     ssize_t n;
     int status = 0;
+    signal(SIGPIPE, SIG_IGN); /* a reader that goes away must not cost the autosave */
     while (!c->want_quit && (n = getline(&line, &cap, stdin)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         if (n == 0) continue;

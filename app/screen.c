@@ -316,11 +316,11 @@ static void draw(void) {
     Chat *c = S.c;
     size_t len;
     const char *line = input_text(&len);
-    char ask[160];
+    char ask[160], fresh[32];
     const char *q = NULL;
     if (S.state == ST_ASK_SAVE) {
         snprintf(ask, sizeof ask, "save %d unsaved updates to profile %s? y/n (Esc: keep chatting)", c->unsaved,
-                 c->profile[0] ? c->profile : "default");
+                 chat_save_name(c, fresh, sizeof fresh));
         q = ask;
     } else if (S.state == ST_SAVING) {
         q = "saving...";

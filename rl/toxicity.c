@@ -167,6 +167,12 @@ static float get_f32(const uint8_t *p) {
 
 int tox_save(const Toxicity *t, const char *path) {
     size_t D = (size_t)1 << t->bits;
+    int finite = isfinite(t->threshold) && isfinite(t->bias);
+    for (size_t i = 0; i < D && finite; i++) finite = isfinite(t->w[i]);
+    if (!finite) { /* training diverged: keep the classifier that is there */
+        err_set("%s: not saved: the classifier's weights are not finite numbers", path);
+        return -1;
+    }
     size_t size = TOX_HEADER + 4 * D + 4;
     uint8_t *b = xmalloc(size);
     put_u32(b, TOX_MAGIC);

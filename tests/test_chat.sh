@@ -133,6 +133,51 @@ test_saving_over_a_corrupt_profile_keeps_it_aside() {
 }
 check test_saving_over_a_corrupt_profile_keeps_it_aside test_saving_over_a_corrupt_profile_keeps_it_aside
 
+test_a_second_unreadable_profile_does_not_replace_the_first_kept_aside() {
+    printf 'still not a profile' >"$PROFILES/bad.profile"
+    printf 'hello\n/good\n/save\n' | chat --seed 1 --profile bad >/dev/null 2>"$TMP/e9b" || return 1
+    cmp -s "$PROFILES/bad.profile.corrupt" "$TMP/bad.copy" &&
+        [ "$(cat "$PROFILES/bad.profile.corrupt.2")" = 'still not a profile' ] &&
+        grep -q 'moved to .*bad.profile.corrupt.2' "$TMP/e9b"
+}
+check test_a_second_unreadable_profile_does_not_replace_the_first_kept_aside \
+    test_a_second_unreadable_profile_does_not_replace_the_first_kept_aside
+
+test_save_does_not_replace_another_profile_unless_told() {
+    cp "$PROFILES/bad.profile" "$TMP/bad.now"
+    printf 'hello\n/good\n/save bad\n' | chat --seed 2 >/dev/null 2>"$TMP/e9c" || return 1
+    grep -q 'already a profile named bad.*/save bad!' "$TMP/e9c" && cmp -s "$PROFILES/bad.profile" "$TMP/bad.now" &&
+        printf 'hello\n/good\nagain\n/good\n/save bad!\n' | chat --seed 2 >/dev/null 2>&1 &&
+        printf '/show\n' | chat --profile bad 2>&1 >/dev/null | grep -q '^ratings *2 '
+}
+check test_save_does_not_replace_another_profile_unless_told test_save_does_not_replace_another_profile_unless_told
+
+test_autosave_without_a_profile_does_not_replace_default() {
+    printf 'hello\n/good\n' | chat --seed 3 --autosave >/dev/null 2>&1 &&
+        cp "$PROFILES/default.profile" "$TMP/default.first" &&
+        printf 'hello\n/good\n' | chat --seed 4 --autosave >/dev/null 2>"$TMP/e9d" &&
+        cmp -s "$PROFILES/default.profile" "$TMP/default.first" && [ -s "$PROFILES/default-2.profile" ] &&
+        grep -q 'saved profile default-2' "$TMP/e9d"
+}
+check test_autosave_without_a_profile_does_not_replace_default test_autosave_without_a_profile_does_not_replace_default
+
+test_a_reader_that_goes_away_does_not_cost_the_autosave() {
+    (printf 'hello\n/good\n'; sleep 1; printf 'more\n') | chat --seed 5 --autosave --profile gone 2>/dev/null |
+        head -c 0
+    [ -s "$PROFILES/gone.profile" ] && printf '/show\n' | chat --profile gone 2>&1 >/dev/null | grep -q '^ratings *1 '
+}
+check test_a_reader_that_goes_away_does_not_cost_the_autosave \
+    test_a_reader_that_goes_away_does_not_cost_the_autosave
+
+test_a_file_size_limit_fails_the_save_with_a_message_and_keeps_the_old_one() {
+    cp "$PROFILES/gone.profile" "$TMP/gone.before"
+    (ulimit -f 16 && printf 'hello\n/good\n/save\n' | chat --seed 6 --profile gone >/dev/null 2>"$TMP/e9e")
+    grep -q 'save failed' "$TMP/e9e" && cmp -s "$PROFILES/gone.profile" "$TMP/gone.before" &&
+        [ -z "$(ls "$PROFILES" | grep '\.tmp\.')" ]
+}
+check test_a_file_size_limit_fails_the_save_with_a_message_and_keeps_the_old_one \
+    test_a_file_size_limit_fails_the_save_with_a_message_and_keeps_the_old_one
+
 test_truncated_profile_is_reported() {
     head -c 200 "$PROFILES/p1.profile" >"$PROFILES/cut.profile"
     printf 'hello\n' | chat --seed 1 --profile cut >"$TMP/o10" 2>"$TMP/e10" &&
@@ -280,6 +325,43 @@ test_man_page_is_clean_and_documents_every_chat_option() {
     done
 }
 check test_man_page_is_clean_and_documents_every_chat_option test_man_page_is_clean_and_documents_every_chat_option
+
+# ---- the commands' inputs and outputs ----
+
+test_a_folder_or_fifo_given_as_a_file_is_refused_at_once() {
+    mkdir -p "$TMP/adir" && rm -f "$TMP/afifo" && mkfifo "$TMP/afifo" || return 1
+    timeout 20 $BIN sample --model "$TMP/adir" --prompt hi 2>"$TMP/e20a"
+    [ $? -eq 1 ] && grep -q 'folder' "$TMP/e20a" || return 1
+    timeout 20 $BIN eval --model "$TMP/tiny.model" --corpus "$TMP/afifo" 2>"$TMP/e20b"
+    [ $? -eq 1 ] && grep -q 'not a regular file' "$TMP/e20b" || return 1
+    timeout 20 $BIN filter --assets "$TMP/assets" "$TMP/adir" 2>"$TMP/e20c"
+    [ $? -eq 1 ] && grep -q 'folder' "$TMP/e20c"
+}
+check test_a_folder_or_fifo_given_as_a_file_is_refused_at_once test_a_folder_or_fifo_given_as_a_file_is_refused_at_once
+
+test_an_output_that_would_overwrite_an_input_is_refused() {
+    cp "$TMP/corpus.txt" "$TMP/corpus.keep"
+    $BIN tokenize --corpus "$TMP/corpus.txt" --model "$TMP/tiny.model" --out "$TMP/corpus.txt" 2>"$TMP/e21" >/dev/null
+    [ $? -eq 2 ] && grep -q 'overwrite' "$TMP/e21" && cmp -s "$TMP/corpus.txt" "$TMP/corpus.keep" || return 1
+    $BIN train --corpus "$TMP/corpus.txt" --out "$TMP/corpus.txt" --epochs 1 2>"$TMP/e21b" >/dev/null
+    [ $? -eq 2 ] && grep -q 'overwrite' "$TMP/e21b" && cmp -s "$TMP/corpus.txt" "$TMP/corpus.keep"
+}
+check test_an_output_that_would_overwrite_an_input_is_refused test_an_output_that_would_overwrite_an_input_is_refused
+
+test_a_number_option_refuses_nan_and_infinity() {
+    $BIN sample --model "$TMP/tiny.model" --prompt hi --temp nan 2>"$TMP/e22" >/dev/null
+    [ $? -eq 2 ] && grep -q "finite number, not 'nan'" "$TMP/e22" || return 1
+    $BIN train --corpus "$TMP/corpus.txt" --out "$TMP/x.model" --lr inf 2>/dev/null >/dev/null
+    [ $? -eq 2 ] && [ ! -e "$TMP/x.model" ]
+}
+check test_a_number_option_refuses_nan_and_infinity test_a_number_option_refuses_nan_and_infinity
+
+test_a_missing_validation_corpus_is_found_before_training() {
+    $BIN train --corpus "$TMP/corpus.txt" --valid "$TMP/no-such.txt" --out "$TMP/y.model" --epochs 1 \
+        2>"$TMP/e23" >/dev/null
+    [ $? -eq 1 ] && grep -q 'no-such.txt: cannot read' "$TMP/e23" && [ ! -e "$TMP/y.model" ]
+}
+check test_a_missing_validation_corpus_is_found_before_training test_a_missing_validation_corpus_is_found_before_training
 
 # ---- the screen, under tmux ----
 
