@@ -2,6 +2,7 @@
    Chat around it, picks the screen or plain mode (plain when stdin or stdout is not a
    terminal, or with --plain), runs it, and leaves with the terminal restored. */
 #include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 int cli_chat(int argc, char **argv) {
     const char *model_path = NULL, *profile = NULL, *assets = NULL, *seed_arg = NULL;
     int plain = 0, autosave = 0, max_tokens = -1;
-    float temp = -1, top_p = -1;
+    float temp = NAN, top_p = NAN; /* NAN: not given (options refuse a NAN typed) */
     const Option opts[] = {
         {"--model", OPT_STRING, &model_path, "base model file (default: rlchat.model in the assets folder)"},
         {"--profile", OPT_STRING, &profile, "personalised model to load and save (created if new)"},
@@ -46,20 +47,12 @@ int cli_chat(int argc, char **argv) {
         }
     }
     SessionConfig cfg = session_default_config();
-    if (temp >= 0) cfg.sampling.temperature = temp;
-    if (top_p >= 0) {
-        if (top_p <= 0 || top_p > 1) {
-            fprintf(stderr, "rlchat: --top-p wants a number in (0, 1], not %g\n", (double)top_p);
-            return 2;
-        }
-        cfg.sampling.top_p = top_p;
-    }
-    if (max_tokens >= 0) {
-        if (max_tokens < 1 || max_tokens > 1000) {
-            fprintf(stderr, "rlchat: --max-tokens wants 1..1000, not %d\n", max_tokens);
-            return 2;
-        }
-        cfg.max_tokens = max_tokens;
+    if (!isnan(temp)) cfg.sampling.temperature = temp;
+    if (!isnan(top_p)) cfg.sampling.top_p = top_p;
+    if (max_tokens != -1) cfg.max_tokens = max_tokens;
+    if (settings_check(&cfg) != 0) {
+        fprintf(stderr, "rlchat: %s\nusage: %s\n", err_msg(), usage);
+        return 2;
     }
     setlocale(LC_ALL, "");
     if (!model_path) model_path = default_model_path();

@@ -7,6 +7,7 @@
 
 #include "app/assets.h"
 #include "app/cli.h"
+#include "app/conversation.h"
 #include "app/options.h"
 #include "model/checkpoint.h"
 #include "model/distributed.h"
@@ -64,13 +65,17 @@ int cli_eval(int argc, char **argv) {
     const Option opts[] = {
         {"--model", OPT_STRING, &model_path, "model file (required)"},
         {"--corpus", OPT_STRING, &corpus, "corpus file in rlchat's format (required)"},
-        {"--seq", OPT_INT, &seq, "evaluation chunk length (64)"},
+        {"--seq", OPT_INT, &seq, "evaluation chunk length, 1..4096 (64)"},
         {NULL, 0, NULL, NULL}};
     const char *usage = "rlchat eval --model FILE --corpus FILE";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
     if (rc) return rc == 1 ? 0 : rc;
-    if (!model_path || !corpus || seq < 1) {
+    if (!model_path || !corpus) {
         fprintf(stderr, "rlchat: eval needs --model and --corpus\nusage: %s\n", usage);
+        return 2;
+    }
+    if (seq < 1 || seq > 4096) { /* its activations are kept for the whole chunk */
+        fprintf(stderr, "rlchat: --seq wants 1..4096, not %d\n", seq);
         return 2;
     }
     Model m;
@@ -104,6 +109,12 @@ int cli_sample(int argc, char **argv) {
     const char *usage = "rlchat sample [--model FILE] [--prompt TEXT] [--temp T --top-p P --top-k K --seed N]";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
     if (rc) return rc == 1 ? 0 : rc;
+    SessionConfig ranges = session_default_config(); /* held to the chat's ranges */
+    ranges.sampling = sc, ranges.max_tokens = max_tokens;
+    if (settings_check(&ranges) != 0) {
+        fprintf(stderr, "rlchat: %s\nusage: %s\n", err_msg(), usage);
+        return 2;
+    }
     if (!model_path) model_path = default_model_path();
     Model m;
     Tokenizer tok;
@@ -117,7 +128,7 @@ int cli_sample(int argc, char **argv) {
     rng_seed(&rng, (uint64_t)seed);
     gen_build(&g, &m, &tok);
     gen_feed_user(&g, prompt, strlen(prompt));
-    gen_reply(&g, &sc, &rng, NULL, max_tokens > 0 ? max_tokens : 1, &r, NULL, NULL, NULL);
+    gen_reply(&g, &sc, &rng, NULL, max_tokens, &r, NULL, NULL, NULL);
     char *text = reply_text(&tok, &r);
     for (char *p = text; *p; p++) /* one reply, one line: control bytes would break both */
         if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';

@@ -313,8 +313,14 @@ int cli_simulate(int argc, char **argv) {
     const char *usage = "rlchat simulate [--model FILE] [--rater SPEC] [--ratings N] [--seeds S] [--algo NAME]";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
     if (rc) return rc == 1 ? 0 : rc;
-    if (a.ratings < 1 || a.seeds < 1 || a.first_seed < 1 || a.eval_every < 1 || a.samples < 1) {
-        fprintf(stderr, "rlchat: --ratings, --seeds, --first-seed, --eval-every and --samples must be positive\n");
+    if (a.ratings < 1 || a.seeds < 1 || a.first_seed < 1 || a.eval_every < 1 || a.samples < 1 ||
+        a.valid_bytes < 1 || a.first_seed > 1000000 - a.seeds) {
+        fprintf(stderr, "rlchat: --ratings, --seeds, --first-seed, --eval-every, --samples and --valid-bytes must be "
+                        "positive, and the last seed at most 1000000\n");
+        return 2;
+    }
+    if (a.best_of != -1 && (a.best_of < 1 || a.best_of > SESSION_MAX_CANDIDATES + 1)) {
+        fprintf(stderr, "rlchat: --best-of wants 1..%d, not %d\n", SESSION_MAX_CANDIDATES + 1, a.best_of);
         return 2;
     }
     if (!a.model) a.model = default_model_path();
@@ -332,6 +338,10 @@ int cli_simulate(int argc, char **argv) {
             return 2;
         }
     free(specs);
+    if (n_raters == 0) {
+        fprintf(stderr, "rlchat: --rater names no rater (question, short, positive, topic:WORD)\n");
+        return 2;
+    }
     Algo algos[MAX_ALGOS];
     int n_algos = 0;
     if (!strcmp(a.algo, "all"))

@@ -531,6 +531,19 @@ static void *setting_field(SessionConfig *cfg, const Setting *s) {
     return base + s->off;
 }
 
+int settings_check(const SessionConfig *cfg) {
+    for (const Setting *s = SETTINGS; s->name; s++) {
+        const void *f = setting_field((SessionConfig *)cfg, s);
+        double v = s->is_int ? *(const int *)f : *(const float *)f;
+        if (!(v >= s->lo && v <= s->hi)) {
+            err_set("%s wants %s between %g and %g, not %g", s->name, s->is_int ? "a whole number" : "a number",
+                    (double)s->lo, (double)s->hi, v);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 char *chat_settings(Chat *c) {
     SessionConfig *cfg = session_config(c->session);
     const Model *m = session_policy(c->session);

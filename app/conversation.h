@@ -111,6 +111,9 @@ int chat_export(Chat *c, const char *path);
 /* The settings and model state as text (caller frees): what /show prints. */
 char *chat_settings(Chat *c);
 int chat_set(Chat *c, const char *key, const char *value);
+/* 0 if every setting /set knows is within the range /set accepts, else -1 with err_msg()
+   naming the first that is not: the command line's options are held to the same ranges. */
+int settings_check(const SessionConfig *cfg);
 /* The names /set accepts, NULL-terminated (for completion and help). */
 const char *const *chat_setting_names(void);
 

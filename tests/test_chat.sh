@@ -356,6 +356,16 @@ test_a_number_option_refuses_nan_and_infinity() {
 }
 check test_a_number_option_refuses_nan_and_infinity test_a_number_option_refuses_nan_and_infinity
 
+test_sampling_options_are_held_to_the_ranges_set_accepts() {
+    $BIN sample --model "$TMP/tiny.model" --prompt hi --top-p 0 2>"$TMP/e22b" >/dev/null
+    [ $? -eq 2 ] && grep -q 'top_p wants a number between 0.01 and 1, not 0' "$TMP/e22b" || return 1
+    printf 'hello\n' | chat --temp -1 2>"$TMP/e22c" >/dev/null
+    [ $? -eq 2 ] && grep -q 'temp wants a number between 0 and 5, not -1' "$TMP/e22c" || return 1
+    $BIN simulate --model "$TMP/tiny.model" --rater , 2>"$TMP/e22d" >/dev/null
+    [ $? -eq 2 ] && grep -q 'names no rater' "$TMP/e22d"
+}
+check test_sampling_options_are_held_to_the_ranges_set_accepts test_sampling_options_are_held_to_the_ranges_set_accepts
+
 test_a_missing_validation_corpus_is_found_before_training() {
     $BIN train --corpus "$TMP/corpus.txt" --valid "$TMP/no-such.txt" --out "$TMP/y.model" --epochs 1 \
         2>"$TMP/e23" >/dev/null
