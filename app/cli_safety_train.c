@@ -609,8 +609,10 @@ int cli_safety_train(int argc, char **argv) {
     const char *usage = "rlchat safety-train [--data DIR] [--out FILE] [--assets DIR] [--eval]";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
     if (rc) return rc == 1 ? 0 : rc;
-    if (a.bits < 8 || a.bits > 20 || a.epochs < 1 || a.corpus_lines < 0 || a.target < 0 || a.target > 1) {
-        fprintf(stderr, "rlchat: --bits must be 8..20, --epochs positive, --target in [0, 1]\n");
+    if (a.bits < 8 || a.bits > 20 || a.epochs < 1 || a.corpus_lines < 0 || a.target < 0 || a.target > 1 ||
+        a.lr <= 0 || a.l2 < 0 || a.neg_weight <= 0 || a.fp_budget < 0 || a.fp_budget > 1) {
+        fprintf(stderr, "rlchat: --bits must be 8..20, --epochs, --lr and --neg-weight positive, --l2 at least 0, "
+                        "--target and --fp-budget in [0, 1]\n");
         return 2;
     }
     if (!a.assets) a.assets = assets_dir_default();

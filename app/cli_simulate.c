@@ -132,10 +132,11 @@ static float median(float *x, int n) {
     return n ? x[n / 2] : 0;
 }
 
-/* The median and the 95th percentile of x (sorted in place). */
+/* The median and the 95th percentile of x (sorted in place), the latter by nearest rank,
+   so it is never under the median, even with a few values. */
 static void percentiles(float *x, int n, float *p50, float *p95) {
     *p50 = median(x, n);
-    *p95 = n ? x[(int)(0.95 * (n - 1))] : 0;
+    *p95 = n ? x[(int)ceil(0.95 * n) - 1] : 0;
 }
 
 static void free_replies(char **r, int n) {

@@ -119,7 +119,7 @@ int cli_train(int argc, char **argv) {
         {"--lr", OPT_FLOAT, &a.lr, "peak learning rate (2e-3), warm-up then cosine decay"},
         {"--warmup", OPT_INT, &a.warmup, "warm-up steps (200)"},
         {"--weight-decay", OPT_FLOAT, &a.weight_decay, "AdamW weight decay (0)"},
-        {"--clip", OPT_FLOAT, &a.clip, "global gradient-norm clip (1.0)"},
+        {"--clip", OPT_FLOAT, &a.clip, "global gradient-norm clip (1.0; 0: off)"},
         {"--epochs", OPT_INT, &a.epochs, "passes over the corpus (1)"},
         {"--steps", OPT_INT, &a.steps, "stop after this many optimizer steps in all (0: no limit)"},
         {"--time-limit", OPT_FLOAT, &a.time_limit, "stop after MINUTES of this run (0: none)"},
@@ -136,9 +136,10 @@ int cli_train(int argc, char **argv) {
         fprintf(stderr, "rlchat: train needs --out and one of --corpus or --tokens\nusage: %s\n", usage);
         return 2;
     }
-    if (a.batch < 1 || a.seq < 1 || a.epochs < 1 || a.vocab < TOK_FIRST_MERGE || a.lr <= 0) {
-        fprintf(stderr, "rlchat: --batch, --seq, --epochs must be positive, --vocab at least %d, --lr > 0\n",
-                TOK_FIRST_MERGE);
+    if (a.batch < 1 || a.seq < 1 || a.epochs < 1 || a.vocab < TOK_FIRST_MERGE || a.lr <= 0 || a.clip < 0 ||
+        a.warmup < 0) {
+        fprintf(stderr, "rlchat: --batch, --seq, --epochs and --lr must be positive, --clip (0: off) and --warmup "
+                        "at least 0, --vocab at least %d\n", TOK_FIRST_MERGE);
         return 2;
     }
     char ckpt_path[4096];

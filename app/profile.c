@@ -176,7 +176,7 @@ int profile_list(ProfileInfo **out, int *n) {
         char path[4096 + 512];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (stat(path, &st) != 0) continue;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue; /* a folder named x.profile is no profile */
         if (*n == cap) {
             cap = cap ? cap * 2 : 8;
             *out = xrealloc(*out, (size_t)cap * sizeof **out);

@@ -235,7 +235,8 @@ check test_rating_before_any_reply_is_an_error_not_a_crash test_rating_before_an
 
 test_help_and_models_list_things() {
     printf '/help\n/models\n' | chat 2>&1 >/dev/null | grep -q '/export FILE' &&
-        printf '/models\n' | chat 2>&1 >/dev/null | grep -q '^  p1 '
+        printf '/models\n' | chat 2>&1 >/dev/null | grep -q '^  p1 ' &&
+        mkdir -p "$PROFILES/folder.profile" && ! printf '/models\n' | chat 2>&1 >/dev/null | grep -q 'folder'
 }
 check test_help_and_models_list_things test_help_and_models_list_things
 
@@ -282,6 +283,17 @@ test_simulate_prints_every_measure() {
              END { exit bad }' "$TMP/sim.out" # reaching within the bounds never comes before reaching
 }
 check test_simulate_prints_every_measure test_simulate_prints_every_measure
+
+# Two ratings: a 95th percentile is the larger time, never under the median (their mean).
+test_simulate_percentiles_of_a_few_times_are_ordered() {
+    $BIN simulate --model "$TMP/tiny.model" --assets "$TMP/assets" --prompts "$TMP/prompts.txt" \
+        --valid "$TMP/corpus.txt" --rater question --algo full --ratings 2 --seeds 1 --eval-every 2 \
+        >"$TMP/sim2.out" 2>/dev/null &&
+        awk '/^run/ { n++; for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                      if (v["p95"] + 0 < v["update_ms_p50"] + 0 || v["reply_ms_p95"] + 0 < v["reply_ms_p50"] + 0) bad = 1 }
+             END { exit bad || n != 1 }' "$TMP/sim2.out"
+}
+check test_simulate_percentiles_of_a_few_times_are_ordered test_simulate_percentiles_of_a_few_times_are_ordered
 
 # --ceiling on the fixture: each rater's pool and base rate; the tilted policy's distinct-2
 # at the target for the raters the pools let reach it (at least one of these three), the
@@ -355,6 +367,15 @@ test_a_number_option_refuses_nan_and_infinity() {
     [ $? -eq 2 ] && [ ! -e "$TMP/x.model" ]
 }
 check test_a_number_option_refuses_nan_and_infinity test_a_number_option_refuses_nan_and_infinity
+
+test_training_options_out_of_range_are_refused_before_anything_is_written() {
+    $BIN train --corpus "$TMP/corpus.txt" --out "$TMP/w.model" --clip -1 2>/dev/null >/dev/null
+    [ $? -eq 2 ] && [ ! -e "$TMP/w.model" ] || return 1
+    $BIN safety-train --assets "$TMP/assets" --out "$TMP/tox.bin" --lr -1 2>"$TMP/e22e" >/dev/null
+    [ $? -eq 2 ] && [ ! -e "$TMP/tox.bin" ] && grep -q -- '--lr and --neg-weight positive' "$TMP/e22e"
+}
+check test_training_options_out_of_range_are_refused_before_anything_is_written \
+    test_training_options_out_of_range_are_refused_before_anything_is_written
 
 test_sampling_options_are_held_to_the_ranges_set_accepts() {
     $BIN sample --model "$TMP/tiny.model" --prompt hi --top-p 0 2>"$TMP/e22b" >/dev/null
