@@ -301,10 +301,13 @@ int cli_train(int argc, char **argv) {
     }
     if (tty) fputc('\n', stderr);
     if (stopped && rank == 0) fprintf(stderr, "interrupted at step %lld; checkpointing\n", (long long)tr.step);
-    if (save_checkpoint(ckpt_path, &tr, &tok) != 0 || (rank == 0 && save_model(a.out, &model, &tok, a.fp16) != 0)) {
-        fprintf(stderr, "rlchat: %s\n", err_msg());
-        goto done;
-    }
+    /* Each save is tried even when the other fails: the model is the smaller, and may
+       still fit on a disk the checkpoint filled. */
+    int saved_ckpt = save_checkpoint(ckpt_path, &tr, &tok) == 0;
+    if (!saved_ckpt) fprintf(stderr, "rlchat: %s\n", err_msg());
+    int saved_model = rank != 0 || save_model(a.out, &model, &tok, a.fp16) == 0;
+    if (!saved_model) fprintf(stderr, "rlchat: %s\n", err_msg());
+    if (!saved_ckpt || !saved_model) goto done;
     if (rank == 0) {
         printf("steps %lld\ntrain_loss %.4f nats/token\nskipped_steps %lld\n", (long long)tr.step, loss,
                (long long)tr.adam.skipped);

@@ -377,6 +377,17 @@ test_training_options_out_of_range_are_refused_before_anything_is_written() {
 check test_training_options_out_of_range_are_refused_before_anything_is_written \
     test_training_options_out_of_range_are_refused_before_anything_is_written
 
+# A file-size limit (200 blocks: 100 or 200 KB by shell) lets the 84 KB model be written
+# but not its checkpoint, three times larger with Adam's moments: the model is still saved.
+test_training_saves_the_model_when_its_checkpoint_does_not_fit() {
+    (ulimit -f 200 && $BIN train --corpus "$TMP/corpus.txt" --out "$TMP/fit.model" --vocab 300 --embed 16 \
+        --hidden 32 --layers 1 --batch 2 --seq 16 --epochs 1 >/dev/null 2>"$TMP/e24")
+    [ $? -eq 1 ] && grep -q 'fit.model.ckpt: save failed' "$TMP/e24" && [ -s "$TMP/fit.model" ] &&
+        [ -z "$(ls "$TMP" | grep 'fit.*\.tmp\.')" ]
+}
+check test_training_saves_the_model_when_its_checkpoint_does_not_fit \
+    test_training_saves_the_model_when_its_checkpoint_does_not_fit
+
 test_sampling_options_are_held_to_the_ranges_set_accepts() {
     $BIN sample --model "$TMP/tiny.model" --prompt hi --top-p 0 2>"$TMP/e22b" >/dev/null
     [ $? -eq 2 ] && grep -q 'top_p wants a number between 0.01 and 1, not 0' "$TMP/e22b" || return 1
