@@ -57,8 +57,13 @@ static struct {
     int spinner;
     int jobs_seen;         /* worker_finished() at the last look */
     double last_ctrl_c;    /* when Ctrl-C last hit an empty line */
-    char *pending;         /* a message typed while the worker was busy */
-    size_t pending_len;
+    char **pending;        /* messages typed while the worker was busy, oldest first */
+    size_t *pending_len;
+    int n_pending;
+    int quit_after_job;    /* quitting waits for the job in progress: a rating's update counts */
+    int save_failed;       /* the last save on the way out failed: ask rather than retry */
+    int burst;             /* the keys of this frame came together (a paste): no shortcuts */
+    size_t dropped;        /* bytes a full input line has dropped, for its note */
     char extra[600];       /* a transient note from the screen itself */
     char title[96];
     unsigned version;      /* chat->version drawn last */
@@ -101,15 +106,22 @@ static int submit(const SlashCommand *cmd, const char *text, size_t len) {
 
 /* ---- quitting ---- */
 
+/* Quitting counts the unsaved updates only once the job in progress is done: a rating
+   still on the worker is an update that must be saved or asked about too. */
 static void request_quit(void) {
     Chat *c = S.c;
-    if (worker_busy(&S.worker)) c->stop = 1;
+    if (worker_busy(&S.worker)) {
+        c->stop = 1;
+        S.quit_after_job = 1;
+        screen_note("quitting when the job in progress is done");
+        return;
+    }
     pthread_mutex_lock(&c->lock);
     int unsaved = c->unsaved;
     pthread_mutex_unlock(&c->lock);
     if (!unsaved) {
         S.state = ST_QUIT;
-    } else if (c->autosave) {
+    } else if (c->autosave && !S.save_failed) {
         S.state = ST_SAVING;
     } else {
         S.state = ST_ASK_SAVE;
@@ -158,12 +170,14 @@ static void on_line(void *ctx, char *line) {
     } else if (len > 0) {
         const char *text = line[0] == '/' ? line + 1 : line;
         size_t n = line[0] == '/' ? len - 1 : len;
-        if (worker_busy(&S.worker)) { /* keep it for when the reply in progress is done */
-            free(S.pending);
-            S.pending = xmalloc(n + 1);
-            memcpy(S.pending, text, n);
-            S.pending_len = n;
-            screen_note("sending your message when the reply in progress is done");
+        if (worker_busy(&S.worker) || S.n_pending) { /* queued, in order, for when the worker is free */
+            S.pending = xrealloc(S.pending, (size_t)(S.n_pending + 1) * sizeof *S.pending);
+            S.pending_len = xrealloc(S.pending_len, (size_t)(S.n_pending + 1) * sizeof *S.pending_len);
+            S.pending[S.n_pending] = xmalloc(n + 1);
+            memcpy(S.pending[S.n_pending], text, n);
+            S.pending_len[S.n_pending++] = n;
+            screen_note(S.n_pending == 1 ? "sending your message when the reply in progress is done"
+                                         : "your messages are sent one by one as the replies are done");
         } else {
             submit(NULL, text, n);
         }
@@ -233,9 +247,10 @@ static void handle_key(int ch) {
         if (ch != KEY_MOUSE) S.state = ST_CHAT;
         return;
     case ST_ASK_SAVE:
-        if (ch == 'y' || ch == 'Y') S.state = ST_SAVING;
-        else if (ch == 'n' || ch == 'N' || ch == KEY_CTRL('c') || ch == KEY_CTRL('d')) S.state = ST_QUIT;
-        else if (ch == 27) S.state = ST_CHAT;
+        /* Only n discards: Ctrl-C or Ctrl-D pressed once too often (or pasted) keeps chatting. */
+        if (ch == 'y' || ch == 'Y') S.state = ST_SAVING, S.save_failed = 0;
+        else if (ch == 'n' || ch == 'N') S.state = ST_QUIT;
+        else if (ch == 27 || ch == KEY_CTRL('c') || ch == KEY_CTRL('d')) S.state = ST_CHAT;
         return;
     case ST_SAVING:
     case ST_QUIT:
@@ -248,7 +263,7 @@ static void handle_key(int ch) {
         return;
     }
     if (ch == KEY_CTRL('d') && input_empty()) {
-        request_quit();
+        if (!S.burst) request_quit(); /* a pasted Ctrl-D is not a request to quit */
         return;
     }
     if (ch == KEY_PPAGE || ch == KEY_NPAGE || ch == KEY_MOUSE) {
@@ -262,7 +277,7 @@ static void handle_key(int ch) {
         return;
     }
     char args[4];
-    const char *name = input_empty() ? shortcut(ch, args) : NULL;
+    const char *name = input_empty() && !S.burst ? shortcut(ch, args) : NULL;
     if (name) {
         run_named(name, args);
         return;
@@ -342,19 +357,26 @@ static void after_job(void) {
     Chat *c = S.c;
     if (c->want_help) c->want_help = 0, S.state = ST_HELP;
     if (c->want_quit) c->want_quit = 0, request_quit();
-    if (S.state == ST_SAVING) {
-        if (S.save_submitted) /* a failed save keeps the chat open (the error is shown) */
-            S.state = c->unsaved ? ST_CHAT : ST_QUIT;
-        return;
-    }
-    if (S.pending && S.state == ST_CHAT) {
-        char *p = S.pending;
-        S.pending = NULL;
-        submit(NULL, p, S.pending_len);
-        free(p);
+    if (S.quit_after_job && !worker_busy(&S.worker)) S.quit_after_job = 0, request_quit();
+    if (S.state == ST_SAVING && S.save_submitted && c->unsaved) { /* the save failed (its error is shown): */
+        S.save_failed = 1;                                          /* ask, and let n leave */
+        S.state = ST_ASK_SAVE;
+    } else if (S.state == ST_SAVING && S.save_submitted) {
+        S.state = ST_QUIT;
     }
 }
 
+/* The oldest queued message goes to the worker once it is free and the chat is showing. */
+static void send_pending(void) {
+    if (!S.n_pending || S.state != ST_CHAT || S.quit_after_job || worker_busy(&S.worker)) return;
+    char *p = S.pending[0];
+    size_t n = S.pending_len[0];
+    S.n_pending--;
+    memmove(S.pending, S.pending + 1, (size_t)S.n_pending * sizeof *S.pending);
+    memmove(S.pending_len, S.pending_len + 1, (size_t)S.n_pending * sizeof *S.pending_len);
+    submit(NULL, p, n);
+    free(p);
+}
 
 int screen_run(Chat *c) {
     memset(&S, 0, sizeof S);
@@ -400,6 +422,7 @@ int screen_run(Chat *c) {
             S.dirty = 1;
             continue;
         }
+        send_pending();
         int moving = animate();
         if (busy) S.spinner++;
         pthread_mutex_lock(&c->lock);
@@ -412,16 +435,24 @@ int screen_run(Chat *c) {
         int ch = getch();
         if (ch == ERR) continue;
         timeout(0);
+        /* Keys that arrive together in one frame are a paste (no one types that fast): they
+           are text, so a pasted "-" or "+" does not rate the reply, nor a Ctrl-D quit. */
+        int next = getch();
+        S.burst = next != ERR;
         for (int n = 0; ch != ERR && n < KEYS_PER_FRAME; n++) {
             handle_key(ch);
             if (S.state == ST_QUIT) break;
-            ch = n + 1 < KEYS_PER_FRAME ? getch() : ERR;
+            ch = next;
+            next = ch != ERR && n + 2 < KEYS_PER_FRAME ? getch() : ERR;
         }
+        if (next != ERR) ungetch(next);
+        S.burst = 0;
         size_t dropped = input_take_dropped();
+        if (input_empty()) S.dropped = 0;
         if (dropped) {
             char msg[128];
-            snprintf(msg, sizeof msg, "the input line is full (%d bytes): %zu more bytes were dropped", INPUT_MAX,
-                     dropped);
+            S.dropped += dropped;
+            snprintf(msg, sizeof msg, "the input line is full (%d bytes): %zu bytes dropped", INPUT_MAX, S.dropped);
             screen_note(msg);
         }
     }
@@ -436,6 +467,8 @@ int screen_run(Chat *c) {
     } else if (c->unsaved) {
         fprintf(stderr, "rlchat: %d unsaved updates were not saved\n", c->unsaved);
     }
+    for (int i = 0; i < S.n_pending; i++) free(S.pending[i]);
     free(S.pending);
+    free(S.pending_len);
     return status;
 }

@@ -336,13 +336,18 @@ static int draw_input(const UiView *v, int y, int width) {
         o += (size_t)utf8_encode(cp, safe + o);
     }
     if (!found) cur = o;
-    int avail = width - pw - 1;
-    size_t start = 0;
-    while (avail > 0 && text_width(safe + start, cur - start) > avail) { /* drop characters on the left */
-        uint32_t cp;
-        start += (size_t)utf8_decode(safe + start, cur - start, &cp);
+    int avail = width - pw - 1, shown = 0;
+    size_t start = cur;
+    if (avail <= 0) start = 0, shown = text_width(safe, cur);
+    while (avail > 0 && start > 0) { /* the characters left of the cursor that fit, from the cursor
+                                        back: one pass, so a 64 KB line draws as fast as a short one */
+        size_t prev = start - 1;
+        while (prev > 0 && ((unsigned char)safe[prev] & 0xC0) == 0x80) prev--;
+        int w = text_width(safe + prev, start - prev);
+        if (shown + w > avail) break;
+        shown += w, start = prev;
     }
-    int cx = pw + text_width(safe + start, cur - start);
+    int cx = pw + shown;
     put(safe + start, o - start, width - pw);
     free(safe);
     return cx < width ? cx : width - 1;

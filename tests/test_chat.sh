@@ -520,6 +520,50 @@ test_ctrl_d_and_yes_saves_the_profile() {
 }
 check test_ctrl_d_and_yes_saves_the_profile test_ctrl_d_and_yes_saves_the_profile
 
+# A paste of lines beginning with - is text, not a rating; both lines are sent, in order.
+test_a_pasted_dash_does_not_rate_and_pasted_lines_queue() {
+    start s5
+    wait_for s5 '? help' || return 1
+    T send-keys -t s5 'hello' Enter
+    wait_for s5 '+ good' || return 1
+    printf -- '- first point\n- second point\n' >"$TMP/paste.txt"
+    T load-buffer "$TMP/paste.txt" && T paste-buffer -t s5
+    wait_for s5 '^you   - first point' && wait_for s5 '^you   - second point' && wait_for s5 '0 rated' &&
+        ! screen s5 | grep -q 'bad: R'
+}
+check test_a_pasted_dash_does_not_rate_and_pasted_lines_queue test_a_pasted_dash_does_not_rate_and_pasted_lines_queue
+
+# Ctrl-C in the save question keeps chatting; only n discards.
+test_ctrl_c_in_the_save_question_keeps_chatting() {
+    T send-keys -t s5 '+'
+    wait_for s5 '1 rated' || return 1
+    T send-keys -t s5 C-d
+    wait_for s5 'unsaved updates to profile' || return 1
+    T send-keys -t s5 C-c
+    wait_gone s5 'unsaved updates to profile' && [ ! -s "$TMP/s5.exit" ] || return 1
+    T send-keys -t s5 C-d
+    wait_for s5 'unsaved updates to profile' || return 1
+    T send-keys -t s5 'n'
+    wait_file "$TMP/s5.exit" && [ "$(cat "$TMP/s5.exit")" = 0 ]
+}
+check test_ctrl_c_in_the_save_question_keeps_chatting test_ctrl_c_in_the_save_question_keeps_chatting
+
+# Ctrl-D right after a rating, with --autosave: the update still on the worker is saved.
+# On the shipped model, whose update (tens of ms) is still running when the Ctrl-D comes.
+test_quitting_during_a_rating_saves_it() {
+    T new-session -d -s s6 -x 80 -y 24 \
+        "TERM=screen-256color XDG_DATA_HOME='$XDG_DATA_HOME' $BIN --model assets/rlchat.model --profile fast --autosave; echo \$? >'$TMP/s6.exit'; sleep 60"
+    wait_for s6 '0 rated' || return 1
+    T send-keys -t s6 'hello' Enter
+    wait_for s6 '+ good' || return 1
+    T send-keys -t s6 '+'
+    T send-keys -t s6 C-d
+    wait_file "$TMP/s6.exit" && [ "$(cat "$TMP/s6.exit")" = 0 ] &&
+        printf '/show\n' | $BIN --model assets/rlchat.model --plain --profile fast 2>&1 >/dev/null |
+        grep -q '^ratings *1 '
+}
+check test_quitting_during_a_rating_saves_it test_quitting_during_a_rating_saves_it
+
 start s3
 test_sigterm_restores_the_terminal() {
     wait_for s3 '? help' || return 1
