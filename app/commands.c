@@ -131,7 +131,7 @@ static const SlashCommand TABLE[] = {
     {"regen", "", "sample another reply b to the last message (key r)", 1, cmd_regen},
     {"prefer", "a|b", "keep reply a or b: a preference update (keys a, b)", 1, cmd_prefer},
     {"save", "[NAME]", "save the personalised model as profile NAME (default: the current one); NAME! replaces another", 1, cmd_save},
-    {"load", "NAME", "load a saved profile", 1, cmd_load},
+    {"load", "NAME", "load a saved profile (NAME! drops unsaved updates)", 1, cmd_load},
     {"models", "", "list saved profiles with their date and ratings", 0, cmd_models},
     {"reset", "", "back to the base model (the saved profile is kept)", 1, cmd_reset},
     {"set", "KEY VALUE", "change a setting (temp, top_p, max_tokens, lr, beta, w_human, ...)", 1, cmd_set},

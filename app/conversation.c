@@ -46,6 +46,7 @@ void chat_free(Chat *c) {
     free(c->entries);
     free(c->rated);
     feedback_close(&c->log);
+    feedback_drop_held(&c->log);
     pthread_mutex_destroy(&c->lock);
 }
 
@@ -228,7 +229,7 @@ int chat_save(Chat *c, const char *name) {
     if (!same) {
         snprintf(c->profile, sizeof c->profile, "%s", name);
         c->profile_bad = 0;
-        if (reopen_log(c) != 0) chat_note(c, 1, "%s", err_msg());
+        if (reopen_log(c) != 0 || feedback_keep_held(&c->log) != 0) chat_note(c, 1, "%s", err_msg());
     }
     pthread_mutex_lock(&c->lock);
     c->version++;
@@ -238,10 +239,20 @@ int chat_save(Chat *c, const char *name) {
 }
 
 int chat_load(Chat *c, const char *name) {
-    char path[4096];
+    char path[4096], given[PROFILE_NAME_MAX + 2];
     struct stat st;
     if (!name || !*name) {
         err_set("which profile? /load NAME (see /models)");
+        return -1;
+    }
+    snprintf(given, sizeof given, "%s", name);
+    size_t n = strlen(given);
+    int drop = n > 1 && given[n - 1] == '!'; /* "NAME!": drop the unsaved updates */
+    if (drop) given[n - 1] = 0;
+    name = given;
+    int unsaved = session_unsaved(c->session);
+    if (unsaved && !drop) {
+        err_set("%d unsaved updates would be lost: /save first, or /load %s! to drop them", unsaved, name);
         return -1;
     }
     if (!profile_name_ok(name)) {
@@ -256,6 +267,7 @@ int chat_load(Chat *c, const char *name) {
     if (session_load(c->session, path) != 0) return -1; /* the session is left as it was */
     snprintf(c->profile, sizeof c->profile, "%s", name);
     c->profile_bad = 0;
+    feedback_drop_held(&c->log); /* ratings of updates the load dropped */
     if (reopen_log(c) != 0) chat_note(c, 1, "%s", err_msg());
     forget_model_history(c);
     chat_note(c, 0, "loaded profile %s: %d ratings", name, session_ratings(c->session));

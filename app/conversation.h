@@ -104,6 +104,7 @@ int chat_save(Chat *c, const char *name);
 /* The profile a save without a name goes to: the current one, else "default", or the
    first free "default-N" when a profile called default exists already. */
 const char *chat_save_name(const Chat *c, char *buf, size_t n);
+/* Loads profile name; refused while there are unsaved updates unless the name ends in '!'. */
 int chat_load(Chat *c, const char *name);
 void chat_reset(Chat *c);
 void chat_clear(Chat *c);

@@ -85,6 +85,25 @@ void feedback_close(FeedbackLog *log) {
     log->f = NULL;
 }
 
+static int flush_log(FeedbackLog *log) {
+    if (fflush(log->f) == 0 && !ferror(log->f)) return 0;
+    err_set("cannot write the feedback log %s: %s", log->path, strerror(errno));
+    clearerr(log->f);
+    return -1;
+}
+
+int feedback_keep_held(FeedbackLog *log) {
+    int rc = 0;
+    if (log->f && log->held.len) {
+        fwrite(log->held.data, 1, log->held.len, log->f);
+        rc = flush_log(log);
+    }
+    feedback_drop_held(log);
+    return rc;
+}
+
+void feedback_drop_held(FeedbackLog *log) { buf_free(&log->held); }
+
 static void put_field(FILE *f, const char *s) {
     char *e = text_escape_field(s ? s : "", s ? strlen(s) : 0);
     fprintf(f, "\t%s", e);
@@ -97,31 +116,37 @@ static void put_number(FILE *f, int have, float x) {
 }
 
 int feedback_append(FeedbackLog *log, const FeedbackLine *l) {
-    if (!log->f) return 0;
-    char when[32];
+    char *line = NULL, when[32];
+    size_t len = 0;
+    FILE *f = open_memstream(&line, &len);
+    if (!f) return 0;
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    fputs(when, log->f);
-    put_field(log->f, l->prompt);
-    put_field(log->f, l->reply);
-    put_field(log->f, l->rating);
+    fputs(when, f);
+    put_field(f, l->prompt);
+    put_field(f, l->reply);
+    put_field(f, l->rating);
     const RewardTerms *t = l->terms;
-    put_number(log->f, t != NULL, t ? t->human : 0);
-    put_number(log->f, t != NULL, t ? t->fluency : 0);
-    put_number(log->f, t != NULL, t ? t->relevance : 0);
-    put_number(log->f, t != NULL, t ? t->informativeness : 0);
-    put_number(log->f, t != NULL, t ? t->safety : 0);
-    put_number(log->f, t != NULL, t ? t->total : 0);
-    put_number(log->f, 1, l->logprob);
-    fputc('\n', log->f);
-    if (fflush(log->f) != 0 || ferror(log->f)) {
-        err_set("cannot write the feedback log %s: %s", log->path, strerror(errno));
-        clearerr(log->f);
-        return -1;
+    put_number(f, t != NULL, t ? t->human : 0);
+    put_number(f, t != NULL, t ? t->fluency : 0);
+    put_number(f, t != NULL, t ? t->relevance : 0);
+    put_number(f, t != NULL, t ? t->informativeness : 0);
+    put_number(f, t != NULL, t ? t->safety : 0);
+    put_number(f, t != NULL, t ? t->total : 0);
+    put_number(f, 1, l->logprob);
+    fputc('\n', f);
+    fclose(f);
+    int rc = 0;
+    if (log->f) {
+        fwrite(line, 1, len, log->f);
+        rc = flush_log(log);
+    } else {
+        buf_put(&log->held, line, len);
     }
-    return 0;
+    free(line);
+    return rc;
 }
 
 /* ---- listing ---- */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "model/util.h"
 #include "rl/reward.h"
 
 #define PROFILE_NAME_MAX 64
@@ -21,10 +22,12 @@ int profile_name_ok(const char *name);
 /* dir/NAME + suffix (".profile", ".feedback.log", or a whole name like "history"). */
 int profile_path(char *out, size_t n, const char *name, const char *suffix);
 
-/* The feedback log of one profile, open for appending. */
+/* The feedback log of one profile, open for appending. With no profile in use the lines
+   are held, for the profile the updates are first saved to (feedback_keep_held). */
 typedef struct {
     FILE *f;          /* NULL when closed */
     char path[4096];  /* for messages */
+    Buf held;         /* lines appended while closed */
 } FeedbackLog;
 
 /* One rating as it is logged. */
@@ -38,6 +41,10 @@ typedef struct {
 
 int feedback_open(FeedbackLog *log, const char *name);   /* -1 with err_msg() */
 void feedback_close(FeedbackLog *log);
+/* The held lines: written to the log now open (their updates were saved with its profile),
+   or dropped (their updates were, by a load or a reset). */
+int feedback_keep_held(FeedbackLog *log);
+void feedback_drop_held(FeedbackLog *log);
 /* Appends one line and flushes it:
    TIME  PROMPT  REPLY  RATING  HUMAN  FLUENCY  RELEVANCE  INFORMATIVENESS  SAFETY  TOTAL  LOGPROB
    TIME is ISO 8601 UTC; text fields are escaped with text_escape_field; missing numbers

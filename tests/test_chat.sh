@@ -152,6 +152,22 @@ test_save_does_not_replace_another_profile_unless_told() {
 }
 check test_save_does_not_replace_another_profile_unless_told test_save_does_not_replace_another_profile_unless_told
 
+test_load_does_not_drop_unsaved_updates_unless_told() {
+    printf 'hello\n/good\n/load p1\n/show\n/load p1!\n/show\n' | chat --seed 2 >/dev/null 2>"$TMP/e9f" || return 1
+    grep -q '1 unsaved updates would be lost: /save first, or /load p1! to drop them' "$TMP/e9f" &&
+        grep -q '^profile *(none)' "$TMP/e9f" && grep -q 'loaded profile p1' "$TMP/e9f" && grep -q '^profile *p1' "$TMP/e9f"
+}
+check test_load_does_not_drop_unsaved_updates_unless_told test_load_does_not_drop_unsaved_updates_unless_told
+
+test_ratings_before_the_first_save_reach_its_feedback_log() {
+    printf 'hello\n/good\nhow are you\n/rate 4\n/save firstsave\n/models\n' | chat --seed 3 >/dev/null 2>"$TMP/e9g" &&
+        [ "$(wc -l <"$PROFILES/firstsave.feedback.log")" -eq 2 ] && grep -q '^  firstsave .* 2 ratings' "$TMP/e9g" &&
+        printf 'hello\n/good\n/load firstsave!\n' | chat --seed 3 >/dev/null 2>&1 &&
+        [ "$(wc -l <"$PROFILES/firstsave.feedback.log")" -eq 2 ]
+}
+check test_ratings_before_the_first_save_reach_its_feedback_log \
+    test_ratings_before_the_first_save_reach_its_feedback_log
+
 test_autosave_without_a_profile_does_not_replace_default() {
     printf 'hello\n/good\n' | chat --seed 3 --autosave >/dev/null 2>&1 &&
         cp "$PROFILES/default.profile" "$TMP/default.first" &&
