@@ -22,6 +22,13 @@ static const char *word(const char *args, char *out, size_t n) {
     return args;
 }
 
+/* -1 with a usage message when words are left over: "/save a b" must not save "a". */
+static int nothing_left(const char *rest, const char *usage) {
+    if (!*rest) return 0;
+    err_set("unexpected '%s' (usage: %s)", rest, usage);
+    return -1;
+}
+
 static int cmd_good(Chat *c, const char *a) { return chat_rate(c, 1.0f, "good", "+1"); }
 static int cmd_bad(Chat *c, const char *a) { return chat_rate(c, -1.0f, "bad", "-1"); }
 
@@ -48,13 +55,13 @@ static int cmd_prefer(Chat *c, const char *a) {
 
 static int cmd_save(Chat *c, const char *a) {
     char name[128];
-    word(a, name, sizeof name);
+    if (nothing_left(word(a, name, sizeof name), "/save [NAME]") != 0) return -1;
     return chat_save(c, name[0] ? name : NULL);
 }
 
 static int cmd_load(Chat *c, const char *a) {
     char name[128];
-    word(a, name, sizeof name);
+    if (nothing_left(word(a, name, sizeof name), "/load NAME") != 0) return -1;
     return chat_load(c, name);
 }
 
@@ -90,7 +97,7 @@ static int cmd_reset(Chat *c, const char *a) {
 static int cmd_set(Chat *c, const char *a) {
     char key[64], value[64];
     a = word(a, key, sizeof key);
-    word(a, value, sizeof value);
+    if (nothing_left(word(a, value, sizeof value), "/set KEY VALUE") != 0) return -1;
     return chat_set(c, key, value);
 }
 
@@ -106,9 +113,11 @@ static int cmd_clear(Chat *c, const char *a) {
     return 0;
 }
 
-static int cmd_export(Chat *c, const char *a) {
+static int cmd_export(Chat *c, const char *a) { /* the rest of the line: a path may hold spaces */
     char path[4096];
-    word(a, path, sizeof path);
+    while (*a == ' ') a++;
+    snprintf(path, sizeof path, "%s", a);
+    for (size_t n = strlen(path); n > 0 && path[n - 1] == ' '; n--) path[n - 1] = 0;
     return chat_export(c, path);
 }
 

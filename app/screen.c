@@ -262,6 +262,11 @@ static void handle_key(int ch) {
         ctrl_c();
         return;
     }
+    if (ch == KEY_CTRL('z')) { /* raw mode keeps the terminal from sending it; curses' own handler
+                                   restores the terminal and redraws on fg */
+        if (!S.burst) raise(SIGTSTP);
+        return;
+    }
     if (ch == KEY_CTRL('d') && input_empty()) {
         if (!S.burst) request_quit(); /* a pasted Ctrl-D is not a request to quit */
         return;
@@ -334,8 +339,11 @@ static void draw(void) {
     char ask[160], fresh[32];
     const char *q = NULL;
     if (S.state == ST_ASK_SAVE) {
-        snprintf(ask, sizeof ask, "save %d unsaved updates to profile %s? y/n (Esc: keep chatting)", c->unsaved,
-                 chat_save_name(c, fresh, sizeof fresh));
+        const char *name = chat_save_name(c, fresh, sizeof fresh);
+        int n = snprintf(ask, sizeof ask, "save %d unsaved updates to profile %s? y/n (Esc: keep chatting)",
+                         c->unsaved, name);
+        if (n >= getmaxx(stdscr)) /* narrow: the answer keys must stay in sight */
+            snprintf(ask, sizeof ask, "save %d to %s? y/n/Esc", c->unsaved, name);
         q = ask;
     } else if (S.state == ST_SAVING) {
         q = "saving...";

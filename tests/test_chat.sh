@@ -249,6 +249,14 @@ test_rating_before_any_reply_is_an_error_not_a_crash() {
 }
 check test_rating_before_any_reply_is_an_error_not_a_crash test_rating_before_any_reply_is_an_error_not_a_crash
 
+test_words_left_over_are_an_error_and_export_takes_the_whole_path() {
+    printf 'hello\n/save a b\n/set temp 1 junk\n/export %s/my notes.md\n/show\n' "$TMP" | chat >/dev/null 2>"$TMP/e17b" &&
+        grep -q "unexpected 'b' (usage: /save \[NAME\])" "$TMP/e17b" && grep -q "unexpected 'junk'" "$TMP/e17b" &&
+        grep -q '^temp  *0\.8' "$TMP/e17b" && [ -s "$TMP/my notes.md" ] && [ ! -e "$PROFILES/a.profile" ]
+}
+check test_words_left_over_are_an_error_and_export_takes_the_whole_path \
+    test_words_left_over_are_an_error_and_export_takes_the_whole_path
+
 test_help_and_models_list_things() {
     printf '/help\n/models\n' | chat 2>&1 >/dev/null | grep -q '/export FILE' &&
         printf '/models\n' | chat 2>&1 >/dev/null | grep -q '^  p1 ' &&
@@ -545,7 +553,7 @@ test_a_pasted_dash_does_not_rate_and_pasted_lines_queue() {
     printf -- '- first point\n- second point\n' >"$TMP/paste.txt"
     T load-buffer "$TMP/paste.txt" && T paste-buffer -t s5
     wait_for s5 '^you   - first point' && wait_for s5 '^you   - second point' && wait_for s5 '0 rated' &&
-        ! screen s5 | grep -q 'bad: R'
+        wait_gone s5 'thinking' && ! screen s5 | grep -q 'bad: R'
 }
 check test_a_pasted_dash_does_not_rate_and_pasted_lines_queue test_a_pasted_dash_does_not_rate_and_pasted_lines_queue
 
@@ -559,6 +567,8 @@ test_ctrl_c_in_the_save_question_keeps_chatting() {
     wait_gone s5 'unsaved updates to profile' && [ ! -s "$TMP/s5.exit" ] || return 1
     T send-keys -t s5 C-d
     wait_for s5 'unsaved updates to profile' || return 1
+    T resize-window -t s5 -x 40 -y 10 # narrow: the question shortens, its keys in sight
+    wait_for s5 'save 1 to default.*? y/n/Esc' || return 1
     T send-keys -t s5 'n'
     wait_file "$TMP/s5.exit" && [ "$(cat "$TMP/s5.exit")" = 0 ]
 }
