@@ -57,7 +57,7 @@ static struct {
     int spinner;
     int jobs_seen;         /* worker_finished() at the last look */
     double last_ctrl_c;    /* when Ctrl-C last hit an empty line */
-    char **pending;        /* messages typed while the worker was busy, oldest first */
+    char **pending;        /* lines typed while the worker was busy, oldest first */
     size_t *pending_len;
     int n_pending;
     int quit_after_job;    /* quitting waits for the job in progress: a rating's update counts */
@@ -155,33 +155,39 @@ static void run_named(const char *name, const char *args) {
     if (cmd) run_command(cmd, args);
 }
 
-/* readline hands over each accepted line here. */
-static void on_line(void *ctx, char *line) {
-    if (!line) { /* end of input */
-        request_quit();
-        return;
-    }
-    size_t len = strlen(line);
+/* A line as typed: a command, or a message ("//x" sends "/x"). */
+static void dispatch_line(const char *line, size_t len) {
     if (line[0] == '/' && line[1] != '/') {
         const char *args;
         const SlashCommand *cmd = commands_find(line, &args);
         if (cmd) run_command(cmd, args);
         else screen_note(err_msg());
     } else if (len > 0) {
-        const char *text = line[0] == '/' ? line + 1 : line;
-        size_t n = line[0] == '/' ? len - 1 : len;
-        if (worker_busy(&S.worker) || S.n_pending) { /* queued, in order, for when the worker is free */
-            S.pending = xrealloc(S.pending, (size_t)(S.n_pending + 1) * sizeof *S.pending);
-            S.pending_len = xrealloc(S.pending_len, (size_t)(S.n_pending + 1) * sizeof *S.pending_len);
-            S.pending[S.n_pending] = xmalloc(n + 1);
-            memcpy(S.pending[S.n_pending], text, n);
-            S.pending_len[S.n_pending++] = n;
-            screen_note(S.n_pending == 1 ? "sending your message when the reply in progress is done"
-                                         : "your messages are sent one by one as the replies are done");
-        } else {
-            submit(NULL, text, n);
-        }
+        int slash = line[0] == '/';
+        submit(NULL, line + slash, len - (size_t)slash);
     }
+}
+
+/* readline hands over each accepted line here. While the worker is busy, or lines wait
+   already, it waits its turn: a message or command typed (or pasted) during a reply is
+   neither lost nor run out of order. /help and /quit act at once. */
+static void on_line(void *ctx, char *line) {
+    if (!line) { /* end of input */
+        request_quit();
+        return;
+    }
+    size_t len = strlen(line);
+    int at_once = !strcmp(line, "/help") || !strncmp(line, "/help ", 6) || !strcmp(line, "/quit");
+    if (len > 0 && !at_once && (worker_busy(&S.worker) || S.n_pending)) {
+        S.pending = xrealloc(S.pending, (size_t)(S.n_pending + 1) * sizeof *S.pending);
+        S.pending_len = xrealloc(S.pending_len, (size_t)(S.n_pending + 1) * sizeof *S.pending_len);
+        S.pending[S.n_pending] = line;
+        S.pending_len[S.n_pending++] = len;
+        screen_note(S.n_pending == 1 ? "that waits for the reply in progress, then goes"
+                                     : "those wait their turn, one by one, behind the reply in progress");
+        return;
+    }
+    dispatch_line(line, len);
     free(line);
 }
 
@@ -363,6 +369,7 @@ static void draw(void) {
 /* A worker job ended: pick up what follows it. */
 static void after_job(void) {
     Chat *c = S.c;
+    if (!strncmp(S.extra, "stopping the reply", 18)) S.extra[0] = 0; /* it has stopped: the chat says so */
     if (c->want_help) c->want_help = 0, S.state = ST_HELP;
     if (c->want_quit) c->want_quit = 0, request_quit();
     if (S.quit_after_job && !worker_busy(&S.worker)) S.quit_after_job = 0, request_quit();
@@ -374,7 +381,7 @@ static void after_job(void) {
     }
 }
 
-/* The oldest queued message goes to the worker once it is free and the chat is showing. */
+/* The oldest waiting line goes once the worker is free and the chat is showing. */
 static void send_pending(void) {
     if (!S.n_pending || S.state != ST_CHAT || S.quit_after_job || worker_busy(&S.worker)) return;
     char *p = S.pending[0];
@@ -382,7 +389,7 @@ static void send_pending(void) {
     S.n_pending--;
     memmove(S.pending, S.pending + 1, (size_t)S.n_pending * sizeof *S.pending);
     memmove(S.pending_len, S.pending_len + 1, (size_t)S.n_pending * sizeof *S.pending_len);
-    submit(NULL, p, n);
+    dispatch_line(p, n);
     free(p);
 }
 

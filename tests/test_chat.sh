@@ -544,16 +544,17 @@ test_ctrl_d_and_yes_saves_the_profile() {
 }
 check test_ctrl_d_and_yes_saves_the_profile test_ctrl_d_and_yes_saves_the_profile
 
-# A paste of lines beginning with - is text, not a rating; both lines are sent, in order.
+# A paste of lines beginning with - is text, not a rating; its lines are sent, in order,
+# the command between them too.
 test_a_pasted_dash_does_not_rate_and_pasted_lines_queue() {
     start s5
     wait_for s5 '? help' || return 1
     T send-keys -t s5 'hello' Enter
     wait_for s5 '+ good' || return 1
-    printf -- '- first point\n- second point\n' >"$TMP/paste.txt"
+    printf -- '- first point\n/set temp 0.5\n- second point\n' >"$TMP/paste.txt"
     T load-buffer "$TMP/paste.txt" && T paste-buffer -t s5
     wait_for s5 '^you   - first point' && wait_for s5 '^you   - second point' && wait_for s5 '0 rated' &&
-        wait_gone s5 'thinking' && ! screen s5 | grep -q 'bad: R'
+        wait_for s5 'temp = 0.5' && wait_gone s5 'thinking' && ! screen s5 | grep -q 'bad: R'
 }
 check test_a_pasted_dash_does_not_rate_and_pasted_lines_queue test_a_pasted_dash_does_not_rate_and_pasted_lines_queue
 
