@@ -86,6 +86,15 @@ int main(int argc, char **argv) {
         printf("%s %.0f tokens/s\n", path == 0 ? "gen_tokens_per_s" : "gen_fp32_tokens_per_s",
                gen / (now_seconds() - t0));
     }
+    /* A message fed before its reply (half_feed): the state of each token, the next-token
+       scores of the last only, so no output layer or sampling for the rest. */
+    int32_t *prompt = xmalloc((size_t)gen * sizeof(int32_t));
+    for (int i = 0; i < gen; i++) prompt[i] = 1 + (int32_t)(rng_u32(&r) % (uint32_t)(c.vocab_size - 1));
+    step_reset(&st, &c);
+    t0 = now_seconds();
+    half_feed(&hm, &st, prompt, gen);
+    printf("prompt_feed_tokens_per_s %.0f tokens/s\n", gen / (now_seconds() - t0));
+    free(prompt);
     half_free(&hm);
 
     /* A rating-sized update: forward, softmax, backward and Adam over 64 tokens at batch 1. */

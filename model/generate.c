@@ -30,7 +30,7 @@ void gen_free(Generator *g) {
 void gen_reset(Generator *g) { step_reset(&g->state, &g->model->config); }
 
 void gen_feed(Generator *g, const int32_t *tokens, int n) {
-    for (int i = 0; i < n; i++) half_step(&g->half, &g->state, tokens[i]);
+    half_feed(&g->half, &g->state, tokens, n);
 }
 
 void gen_feed_user(Generator *g, const char *text, size_t len) {

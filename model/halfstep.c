@@ -116,6 +116,7 @@ static void half_rows(const uint16_t *w, int cols, const float *x, const float *
 typedef struct {
     HalfModel *hm;
     StepState *s;
+    int logits;  /* 0: the state only (a token fed whose next-token scores nobody reads) */
 } StepJob;
 
 /* One thread's share of a step: its units of every layer (gate rows, then cell), then its
@@ -138,6 +139,7 @@ static void step_part(void *ctx, int part, int parts) {
         memcpy(cl + u0, hm->c_new + u0, (size_t)(u1 - u0) * sizeof(float));
         team_barrier(); /* the layer above reads all of h */
     }
+    if (!job->logits) return;
     part_range(c->vocab_size, part, parts, &v0, &v1);
     half_rows(hm->out_w, H, hm->z[L], m->params.out_b, s->logits, v0, v1);
 }
@@ -147,14 +149,20 @@ static void half_sync(HalfModel *hm) {
     if (hm->version != hm->model->version) copy_weights(hm);
 }
 
-void half_step(HalfModel *hm, StepState *s, int token) {
+static void step(HalfModel *hm, StepState *s, int token, int logits) {
     const Model *m = hm->model;
     const Config *c = &m->config;
     int H = c->hidden_dim, L = c->num_layers;
     half_sync(hm);
     memcpy(hm->z[0], m->params.embedding + (size_t)token * c->embed_dim, c->embed_dim * sizeof(float));
     for (int l = 0; l < L; l++) memcpy(hm->z[l] + layer_in(c, l), s->h + (size_t)l * H, H * sizeof(float));
-    StepJob job = {hm, s};
+    StepJob job = {hm, s, logits};
     parallel_team(step_part, &job);
     for (int l = 0; l < L; l++) memcpy(s->h + (size_t)l * H, hm->z[l + 1], H * sizeof(float));
+}
+
+void half_step(HalfModel *hm, StepState *s, int token) { step(hm, s, token, 1); }
+
+void half_feed(HalfModel *hm, StepState *s, const int32_t *tokens, int n) {
+    for (int i = 0; i < n; i++) step(hm, s, tokens[i], i == n - 1);
 }

@@ -30,5 +30,8 @@ void half_build(HalfModel *hm, const Model *m);
 void half_free(HalfModel *hm);
 /* lstm_step on the half-precision weights, refreshed first if the model changed. */
 void half_step(HalfModel *hm, StepState *s, int token);
+/* n tokens in turn, the logits made for the last only: the output layer is about a third
+   of a step, and a message's tokens need only the state they leave. */
+void half_feed(HalfModel *hm, StepState *s, const int32_t *tokens, int n);
 
 #endif
