@@ -132,7 +132,10 @@ static void push_rated(Chat *c, int entry, int other, int had_reward) {
         c->cap_rated = c->cap_rated ? c->cap_rated * 2 : 16;
         c->rated = xrealloc(c->rated, (size_t)c->cap_rated * sizeof *c->rated);
     }
-    c->rated[c->n_rated++] = (RatedItem){entry, other, had_reward};
+    RatedItem *it = &c->rated[c->n_rated++];
+    *it = (RatedItem){entry, other, had_reward, "", ""};
+    if (entry >= 0) memcpy(it->entry_was, c->entries[entry].rating, sizeof it->entry_was);
+    if (other >= 0) memcpy(it->other_was, c->entries[other].rating, sizeof it->other_was);
 }
 
 static void log_line(Chat *c, const char *prompt, const char *reply, const char *rating,
@@ -343,9 +346,9 @@ int chat_rate(Chat *c, float human, const char *label, const char *logged) {
     const Turn *t = session_last_turn(c->session);
     if (session_rate(c->session, human, &r) != 0) return -1;
     pthread_mutex_lock(&c->lock);
+    push_rated(c, c->reply, -1, 1); /* keeps its mark for an undo */
     if (c->reply >= 0) snprintf(c->entries[c->reply].rating, sizeof c->entries[c->reply].rating, "%s", label);
     if (c->reply >= 0) c->entries[c->reply].shown = c->entries[c->reply].len;
-    push_rated(c, c->reply, -1, 1);
     push_reward(c, r.terms.total);
     c->terms = r.terms, c->has_terms = 1, c->guess = r.predicted_human;
     snprintf(c->terms_label, sizeof c->terms_label, "%s", label);
@@ -363,8 +366,8 @@ int chat_undo(Chat *c) {
     pthread_mutex_lock(&c->lock);
     if (c->n_rated > 0) {
         RatedItem it = c->rated[--c->n_rated];
-        if (it.entry >= 0 && it.entry < c->n_entries) c->entries[it.entry].rating[0] = 0;
-        if (it.other >= 0 && it.other < c->n_entries) c->entries[it.other].rating[0] = 0;
+        if (it.entry >= 0 && it.entry < c->n_entries) memcpy(c->entries[it.entry].rating, it.entry_was, 16);
+        if (it.other >= 0 && it.other < c->n_entries) memcpy(c->entries[it.other].rating, it.other_was, 16);
         if (it.had_reward && c->n_rewards > 0) c->n_rewards--;
     }
     c->has_terms = 0;
@@ -413,10 +416,10 @@ int chat_prefer(Chat *c, int which) {
     const Turn *t = session_last_turn(c->session); /* the chosen reply */
     pthread_mutex_lock(&c->lock);
     int chosen = which ? c->alt : c->reply, other = which ? c->reply : c->alt;
+    push_rated(c, chosen, other, 0); /* keeps their marks for an undo */
     snprintf(c->entries[chosen].rating, sizeof c->entries[chosen].rating, "chosen");
     snprintf(c->entries[other].rating, sizeof c->entries[other].rating, "not chosen");
     c->entries[chosen].shown = c->entries[chosen].len;
-    push_rated(c, chosen, other, 0);
     c->reply = chosen;
     c->alt = -1;
     c->update_ms = r.ms, c->has_update = 1;

@@ -33,11 +33,13 @@ typedef struct {
     int stopped;        /* cut short by Ctrl-C */
 } Entry;
 
-/* A rating that can be undone: the entries it marked. */
+/* A rating that can be undone: the entries it marked, and their marks before it (a
+   reply rated, then preferred over its alternative, is still rated once that is undone). */
 typedef struct {
     int entry;          /* the rated (or chosen) reply */
     int other;          /* the reply not chosen in a preference; -1 */
     int had_reward;     /* 1 if it added a reward to the sparkline */
+    char entry_was[16], other_was[16]; /* their rating marks before */
 } RatedItem;
 
 typedef struct {

@@ -237,6 +237,13 @@ test_regenerate_and_prefer() {
 }
 check test_regenerate_and_prefer test_regenerate_and_prefer
 
+# A reply rated, then preferred over its alternative: undoing the preference leaves it rated.
+test_undoing_a_preference_keeps_the_earlier_rating() {
+    printf 'hello\n/good\n/regen\n/prefer b\n/undo\n/export %s/pref.md\n' "$TMP" | chat --seed 1 >/dev/null 2>&1 &&
+        [ "$(grep -c '^\*rating: ' "$TMP/pref.md")" -eq 1 ] && grep -q '^\*rating: good\*' "$TMP/pref.md"
+}
+check test_undoing_a_preference_keeps_the_earlier_rating test_undoing_a_preference_keeps_the_earlier_rating
+
 test_set_changes_a_setting_and_rejects_nonsense() {
     printf '/set temp 0\n/set top_p 7\n/set nope 1\n/show\n' | chat >/dev/null 2>"$TMP/e16" &&
         grep -q '^temp  *0$' "$TMP/e16" && grep -q 'top_p wants' "$TMP/e16" && grep -q "unknown setting 'nope'" "$TMP/e16"
