@@ -4,6 +4,7 @@
    stream is the one `train --corpus` would make and memory stays bounded by the chunk
    size (plus the longest dialogue) however large the corpus. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@ static void show_progress(double done, double total, size_t tokens, double start
             tty ? "\r" : "", total > 0 ? 100 * done / total : 100.0, done / 1e6, total / 1e6, rate / 1e6, tokens,
             eta, tty && !last ? " " : "\n");
 }
+
+static volatile sig_atomic_t interrupted;
+static void on_interrupt(int sig) { interrupted = sig; }
 
 int cli_tokenize(int argc, char **argv) {
     const char *corpus = NULL, *model_path = NULL, *out = NULL;
@@ -79,11 +83,17 @@ int cli_tokenize(int argc, char **argv) {
         fprintf(stderr, "rlchat: %s\n", err_msg());
         goto done;
     }
+    signal(SIGINT, on_interrupt); /* stopped: the partial file and its temp are removed */
+    signal(SIGTERM, on_interrupt);
     size_t cap = (size_t)chunk_kb * 1024, have = 0, done_bytes = 0;
     buf = xmalloc(cap);
     int tty = isatty(2), eof = 0;
     double started = now_seconds(), last_report = started;
     while (!eof || have > 0) {
+        if (interrupted) {
+            fprintf(stderr, "\nrlchat: interrupted; %s was not written\n", out);
+            goto done;
+        }
         if (!eof) {
             size_t got = fread(buf + have, 1, cap - have, fp);
             if (got == 0 && ferror(fp)) {

@@ -391,6 +391,23 @@ test_an_output_that_would_overwrite_an_input_is_refused() {
 }
 check test_an_output_that_would_overwrite_an_input_is_refused test_an_output_that_would_overwrite_an_input_is_refused
 
+# SIGTERM in the middle of tokenizing 40 MB: a message, and neither the output nor its temp.
+test_an_interrupted_tokenize_leaves_no_file() {
+    awk 'BEGIN { for (i = 0; i < 1000000; i++) print "hello there how are you today\nfine thanks and you\n" }' \
+        >"$TMP/big.txt"
+    $BIN tokenize --corpus "$TMP/big.txt" --model "$TMP/tiny.model" --out "$TMP/big.tok" --chunk-kb 64 \
+        >/dev/null 2>"$TMP/e21c" &
+    pid=$!
+    sleep 0.3
+    kill -TERM $pid
+    wait $pid
+    rc=$?
+    rm -f "$TMP/big.txt"
+    [ $rc -eq 1 ] && grep -q 'interrupted; .*big.tok was not written' "$TMP/e21c" &&
+        [ -z "$(ls "$TMP" | grep '^big\.tok')" ]
+}
+check test_an_interrupted_tokenize_leaves_no_file test_an_interrupted_tokenize_leaves_no_file
+
 test_a_number_option_refuses_nan_and_infinity() {
     $BIN sample --model "$TMP/tiny.model" --prompt hi --temp nan 2>"$TMP/e22" >/dev/null
     [ $? -eq 2 ] && grep -q "finite number, not 'nan'" "$TMP/e22" || return 1
