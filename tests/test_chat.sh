@@ -491,10 +491,13 @@ wait_file() { # wait_file FILE
     done
     return 1
 }
-start() { # start SESSION: rlchat in an 80x24 terminal; its exit status goes to $TMP/SESSION.exit
-    T new-session -d -s "$1" -x 80 -y 24 \
-        "TERM=screen-256color XDG_DATA_HOME='$XDG_DATA_HOME' $BIN --model '$TMP/tiny.model' --assets '$TMP/assets' --seed 5; echo \$? >'$TMP/$1.exit'; sleep 60"
+launch() { # launch SESSION ARGS...: rlchat ARGS in an 80x24 terminal; its exit status goes to $TMP/SESSION.exit
+    session=$1
+    shift
+    T new-session -d -s "$session" -x 80 -y 24 \
+        "TERM=screen-256color XDG_DATA_HOME='$XDG_DATA_HOME' $BIN $*; echo \$? >'$TMP/$session.exit'; sleep 60"
 }
+start() { launch "$1" --model "'$TMP/tiny.model'" --assets "'$TMP/assets'" --seed 5; } # start SESSION: on the fixture
 
 start s1
 test_screen_starts() { wait_for s1 '? help'; }
@@ -552,8 +555,7 @@ test_ctrl_c_twice_quits() {
 check test_ctrl_c_twice_quits test_ctrl_c_twice_quits
 
 test_ctrl_d_and_yes_saves_the_profile() {
-    T new-session -d -s s4 -x 80 -y 24 \
-        "TERM=screen-256color XDG_DATA_HOME='$XDG_DATA_HOME' $BIN --model '$TMP/tiny.model' --assets '$TMP/assets' --profile scr; echo \$? >'$TMP/s4.exit'; sleep 60"
+    launch s4 --model "'$TMP/tiny.model'" --assets "'$TMP/assets'" --profile scr
     wait_for s4 '0 rated' || return 1
     T send-keys -t s4 'hello' Enter
     wait_for s4 '+ good' || return 1
@@ -602,8 +604,7 @@ check test_ctrl_c_in_the_save_question_keeps_chatting test_ctrl_c_in_the_save_qu
 # Ctrl-D right after a rating, with --autosave: the update still on the worker is saved.
 # On the shipped model, whose update (tens of ms) is still running when the Ctrl-D comes.
 test_quitting_during_a_rating_saves_it() {
-    T new-session -d -s s6 -x 80 -y 24 \
-        "TERM=screen-256color XDG_DATA_HOME='$XDG_DATA_HOME' $BIN --model assets/rlchat.model --profile fast --autosave; echo \$? >'$TMP/s6.exit'; sleep 60"
+    launch s6 --model assets/rlchat.model --profile fast --autosave
     wait_for s6 '0 rated' || return 1
     T send-keys -t s6 'hello' Enter
     wait_for s6 '+ good' || return 1
