@@ -179,6 +179,17 @@ int chat_use_profile(Chat *c, const char *name) {
     return 0;
 }
 
+/* Copies name into out without a final '!' and returns 1 if it had one: "/save x!" and
+   "/load x!" go on where they would stop to keep something (another profile, unsaved
+   updates). */
+static int strip_bang(const char *name, char *out, size_t n) {
+    snprintf(out, n, "%s", name);
+    size_t len = strlen(out);
+    if (len < 2 || out[len - 1] != '!') return 0;
+    out[len - 1] = 0;
+    return 1;
+}
+
 static int profile_exists(const char *name) {
     char path[4096];
     struct stat st;
@@ -206,9 +217,7 @@ int chat_save(Chat *c, const char *name) {
     char path[4096], given[PROFILE_NAME_MAX + 2], fresh[32];
     int replace = 0; /* "NAME!": replace another profile of that name */
     if (name && *name) {
-        snprintf(given, sizeof given, "%s", name);
-        size_t n = strlen(given);
-        if (n > 1 && given[n - 1] == '!') given[n - 1] = 0, replace = 1;
+        replace = strip_bang(name, given, sizeof given);
         name = given;
     } else {
         name = chat_save_name(c, fresh, sizeof fresh);
@@ -248,10 +257,7 @@ int chat_load(Chat *c, const char *name) {
         err_set("which profile? /load NAME (see /models)");
         return -1;
     }
-    snprintf(given, sizeof given, "%s", name);
-    size_t n = strlen(given);
-    int drop = n > 1 && given[n - 1] == '!'; /* "NAME!": drop the unsaved updates */
-    if (drop) given[n - 1] = 0;
+    int drop = strip_bang(name, given, sizeof given); /* "NAME!": drop the unsaved updates */
     name = given;
     int unsaved = session_unsaved(c->session);
     if (unsaved && !drop) {
@@ -366,8 +372,9 @@ int chat_undo(Chat *c) {
     pthread_mutex_lock(&c->lock);
     if (c->n_rated > 0) {
         RatedItem it = c->rated[--c->n_rated];
-        if (it.entry >= 0 && it.entry < c->n_entries) memcpy(c->entries[it.entry].rating, it.entry_was, 16);
-        if (it.other >= 0 && it.other < c->n_entries) memcpy(c->entries[it.other].rating, it.other_was, 16);
+        Entry *e = c->entries;
+        if (it.entry >= 0 && it.entry < c->n_entries) memcpy(e[it.entry].rating, it.entry_was, sizeof it.entry_was);
+        if (it.other >= 0 && it.other < c->n_entries) memcpy(e[it.other].rating, it.other_was, sizeof it.other_was);
         if (it.had_reward && c->n_rewards > 0) c->n_rewards--;
     }
     c->has_terms = 0;

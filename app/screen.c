@@ -58,7 +58,6 @@ static struct {
     int jobs_seen;         /* worker_finished() at the last look */
     double last_ctrl_c;    /* when Ctrl-C last hit an empty line */
     char **pending;        /* lines typed while the worker was busy, oldest first */
-    size_t *pending_len;
     int n_pending;
     int quit_after_job;    /* quitting waits for the job in progress: a rating's update counts */
     int save_failed;       /* the last save on the way out failed: ask rather than retry */
@@ -131,10 +130,13 @@ static void request_quit(void) {
 
 /* ---- commands and messages ---- */
 
+/* The commands that run beside a reply in progress; the rest wait for it. */
+static int runs_while_busy(const SlashCommand *cmd) { return !strcmp(cmd->name, "help") || !strcmp(cmd->name, "quit"); }
+
 static void run_command(const SlashCommand *cmd, const char *args) {
     Chat *c = S.c;
     int busy = worker_busy(&S.worker);
-    if (busy && strcmp(cmd->name, "help") && strcmp(cmd->name, "quit")) {
+    if (busy && !runs_while_busy(cmd)) {
         screen_note("busy with a reply: wait a moment, or Ctrl-C to stop it");
         return;
     }
@@ -177,12 +179,11 @@ static void on_line(void *ctx, char *line) {
         return;
     }
     size_t len = strlen(line);
-    int at_once = !strcmp(line, "/help") || !strncmp(line, "/help ", 6) || !strcmp(line, "/quit");
-    if (len > 0 && !at_once && (worker_busy(&S.worker) || S.n_pending)) {
+    const char *args;
+    const SlashCommand *cmd = line[0] == '/' && line[1] != '/' ? commands_find(line, &args) : NULL;
+    if (len > 0 && !(cmd && runs_while_busy(cmd)) && (worker_busy(&S.worker) || S.n_pending)) {
         S.pending = xrealloc(S.pending, (size_t)(S.n_pending + 1) * sizeof *S.pending);
-        S.pending_len = xrealloc(S.pending_len, (size_t)(S.n_pending + 1) * sizeof *S.pending_len);
-        S.pending[S.n_pending] = line;
-        S.pending_len[S.n_pending++] = len;
+        S.pending[S.n_pending++] = line;
         screen_note(S.n_pending == 1 ? "that waits for the reply in progress, then goes"
                                      : "those wait their turn, one by one, behind the reply in progress");
         return;
@@ -385,11 +386,9 @@ static void after_job(void) {
 static void send_pending(void) {
     if (!S.n_pending || S.state != ST_CHAT || S.quit_after_job || worker_busy(&S.worker)) return;
     char *p = S.pending[0];
-    size_t n = S.pending_len[0];
     S.n_pending--;
     memmove(S.pending, S.pending + 1, (size_t)S.n_pending * sizeof *S.pending);
-    memmove(S.pending_len, S.pending_len + 1, (size_t)S.n_pending * sizeof *S.pending_len);
-    dispatch_line(p, n);
+    dispatch_line(p, strlen(p));
     free(p);
 }
 
@@ -484,6 +483,5 @@ int screen_run(Chat *c) {
     }
     for (int i = 0; i < S.n_pending; i++) free(S.pending[i]);
     free(S.pending);
-    free(S.pending_len);
     return status;
 }
