@@ -41,7 +41,7 @@ int cli_chat(int argc, char **argv) {
     if (seed_arg) {
         char *end;
         seed = strtoull(seed_arg, &end, 10);
-        if (*end || end == seed_arg) {
+        if (*end || end == seed_arg || seed_arg[0] == '-') { /* strtoull would take -1 as 2^64 - 1 */
             fprintf(stderr, "rlchat: --seed wants a whole number, not '%s'\nusage: %s\n", seed_arg, usage);
             return 2;
         }
@@ -69,7 +69,7 @@ int cli_chat(int argc, char **argv) {
     int status = 0;
     if (profile && chat_use_profile(&c, profile) != 0) {
         fprintf(stderr, "rlchat: %s\n", err_msg());
-        status = 2;
+        status = profile_name_ok(profile) ? 1 : 2; /* a bad name is a usage error; no profile folder is not */
         goto done;
     }
     if (!use_plain) {

@@ -71,9 +71,12 @@ int utf8_encode(uint32_t cp, char *out) {
     return 4;
 }
 
-/* Control characters a terminal would act on rather than show. */
+/* Control characters a terminal would act on rather than show, and the bidirectional
+   embeddings, overrides and isolates, which would reorder what follows them on the screen
+   (a reply could be made to read as something else). */
 static int is_control(uint32_t cp) {
-    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0);
+    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || (cp >= 0x202A && cp <= 0x202E) ||
+           (cp >= 0x2066 && cp <= 0x2069);
 }
 
 char *text_sanitize(const char *s, size_t len, int keep_newlines) {

@@ -218,10 +218,11 @@ test_a_megabyte_line_does_not_crash() {
 check test_a_megabyte_line_does_not_crash test_a_megabyte_line_does_not_crash
 
 test_invalid_utf8_does_not_crash_and_output_has_no_control_bytes() {
-    printf '\377\376 hi \300\200 \355\240\200 \033[31m\007 there\n/export %s/x.md\n' "$TMP" |
+    printf '\377\376 hi \300\200 \355\240\200 \033[31m\007 th\342\200\256ere\n/export %s/x.md\n' "$TMP" |
         chat --seed 1 >"$TMP/o13" 2>/dev/null || return 1
     [ "$(wc -l <"$TMP/o13")" -eq 1 ] && ! tr -d '\n' <"$TMP/o13" | LC_ALL=C grep -q '[[:cntrl:]]' &&
-        ! tr -d '\n' <"$TMP/x.md" | LC_ALL=C grep -q '[[:cntrl:]]'
+        ! tr -d '\n' <"$TMP/x.md" | LC_ALL=C grep -q '[[:cntrl:]]' &&
+        grep -q 'th' "$TMP/x.md" && ! grep -q "$(printf '\342\200\256')" "$TMP/x.md" # no right-to-left override
 }
 check test_invalid_utf8_does_not_crash_and_output_has_no_control_bytes \
     test_invalid_utf8_does_not_crash_and_output_has_no_control_bytes
@@ -284,6 +285,16 @@ test_bad_profile_name_is_a_usage_error() {
     [ $? -eq 2 ]
 }
 check test_bad_profile_name_is_a_usage_error test_bad_profile_name_is_a_usage_error
+
+test_no_profile_folder_is_an_error_and_a_negative_seed_a_usage_error() {
+    printf 'hello\n' | env -u HOME -u XDG_DATA_HOME $BIN --model "$TMP/tiny.model" --assets "$TMP/assets" --plain \
+        --profile x >/dev/null 2>"$TMP/e19b"
+    [ $? -eq 1 ] && grep -q 'nowhere to keep profiles' "$TMP/e19b" || return 1
+    printf 'hello\n' | chat --seed -1 >/dev/null 2>&1
+    [ $? -eq 2 ]
+}
+check test_no_profile_folder_is_an_error_and_a_negative_seed_a_usage_error \
+    test_no_profile_folder_is_an_error_and_a_negative_seed_a_usage_error
 
 test_missing_model_is_reported() {
     printf 'hello\n' | $BIN --model "$TMP/none.model" --assets "$TMP/assets" --plain 2>"$TMP/e20" >/dev/null
