@@ -17,8 +17,8 @@ const char *assets_dir_default(void) {
     return RLCHAT_SHARE_DIR;
 }
 
-const char *default_model_path(void) {
+const char *default_model_path(const char *assets_dir) {
     static char path[4096];
-    snprintf(path, sizeof path, "%s/rlchat.model", assets_dir_default());
+    snprintf(path, sizeof path, "%s/rlchat.model", assets_dir ? assets_dir : assets_dir_default());
     return path;
 }

@@ -5,6 +5,8 @@
 #define RLCHAT_ASSETS_H
 
 const char *assets_dir_default(void);  /* a static string; never NULL */
-const char *default_model_path(void);  /* assets_dir_default()/rlchat.model */
+/* ASSETS/rlchat.model, ASSETS the folder given (--assets) or, when NULL, the default one:
+   a static string. */
+const char *default_model_path(const char *assets_dir);
 
 #endif

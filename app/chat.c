@@ -27,7 +27,8 @@ int cli_chat(int argc, char **argv) {
         {"--plain", OPT_FLAG, &plain, "line-by-line mode for scripts (also when not on a terminal)"},
         {"--seed", OPT_STRING, &seed_arg, "random seed, for reproducible replies (default: the clock)"},
         {"--autosave", OPT_FLAG, &autosave, "save the profile on quit without asking"},
-        {"--assets", OPT_STRING, &assets, "folder of the safety lists and model (default: $RLCHAT_ASSETS, ./assets)"},
+        {"--assets", OPT_STRING, &assets,
+         "folder of the safety lists and the default model (default: $RLCHAT_ASSETS, ./assets, the installed one)"},
         {"--temp", OPT_FLOAT, &temp, "sampling temperature (0: greedy)"},
         {"--top-p", OPT_FLOAT, &top_p, "nucleus sampling mass, 0..1"},
         {"--max-tokens", OPT_INT, &max_tokens, "longest reply in tokens"},
@@ -55,8 +56,8 @@ int cli_chat(int argc, char **argv) {
         return 2;
     }
     setlocale(LC_ALL, "");
-    if (!model_path) model_path = default_model_path();
     if (!assets) assets = assets_dir_default();
+    if (!model_path) model_path = default_model_path(assets); /* --assets moves the model too */
     Session *s = session_new(model_path, assets, &cfg, seed);
     if (!s) {
         fprintf(stderr, "rlchat: cannot start the chat: %s\n", err_msg());

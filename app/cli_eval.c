@@ -67,7 +67,7 @@ int cli_eval(int argc, char **argv) {
         {"--corpus", OPT_STRING, &corpus, "corpus file in rlchat's format (required)"},
         {"--seq", OPT_INT, &seq, "evaluation chunk length, 1..4096 (64)"},
         {NULL, 0, NULL, NULL}};
-    const char *usage = "rlchat eval --model FILE --corpus FILE";
+    const char *usage = "rlchat eval --model FILE --corpus FILE [--seq N]";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
     if (rc) return rc == 1 ? 0 : rc;
     if (!model_path || !corpus) {
@@ -115,7 +115,7 @@ int cli_sample(int argc, char **argv) {
         fprintf(stderr, "rlchat: %s\nusage: %s\n", err_msg(), usage);
         return 2;
     }
-    if (!model_path) model_path = default_model_path();
+    if (!model_path) model_path = default_model_path(NULL);
     Model m;
     Tokenizer tok;
     if (model_load(model_path, &m, &tok) != 0) {

@@ -324,8 +324,8 @@ int cli_simulate(int argc, char **argv) {
         fprintf(stderr, "rlchat: --best-of wants 1..%d, not %d\n", SESSION_MAX_CANDIDATES + 1, a.best_of);
         return 2;
     }
-    if (!a.model) a.model = default_model_path();
     if (!a.assets) a.assets = assets_dir_default();
+    if (!a.model) a.model = default_model_path(a.assets);
     char prompt_path[4096];
     snprintf(prompt_path, sizeof prompt_path, "%s/prompts.txt", a.assets);
     if (!a.prompts) a.prompts = prompt_path;

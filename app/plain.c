@@ -32,18 +32,29 @@ static void plain_line(Chat *c, char *line, size_t len) {
     if (chat_say(c, line, len) != 0) chat_note(c, 1, "%s", err_msg());
 }
 
+static volatile sig_atomic_t got_signal; /* SIGTERM, SIGHUP: stop reading, then autosave */
+
+static void on_signal(int sig) { got_signal = sig; }
+
 int plain_run(Chat *c) {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     int status = 0;
     signal(SIGPIPE, SIG_IGN); /* a reader that goes away must not cost the autosave */
-    while (!c->want_quit && (n = getline(&line, &cap, stdin)) >= 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: the signal ends the wait for a line */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    while (!c->want_quit && !got_signal && (n = getline(&line, &cap, stdin)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         if (n == 0) continue;
         plain_line(c, line, (size_t)n);
     }
     free(line);
+    if (got_signal) status = 128 + got_signal; /* as the screen ends on one */
     int unsaved = session_unsaved(c->session);
     if (unsaved && c->autosave) {
         if (chat_save(c, NULL) != 0) {

@@ -280,6 +280,24 @@ test_autosave_saves_on_quit() {
 }
 check test_autosave_saves_on_quit test_autosave_saves_on_quit
 
+# SIGTERM while plain mode waits for a line: it stops reading and autosaves, exit 143.
+test_plain_mode_autosaves_on_sigterm() {
+    rm -f "$TMP/in" && mkfifo "$TMP/in" || return 1
+    $BIN --model "$TMP/tiny.model" --assets "$TMP/assets" --plain --seed 1 --profile sig --autosave \
+        <"$TMP/in" >/dev/null 2>"$TMP/e25" &
+    pid=$!
+    exec 9>"$TMP/in"
+    printf 'hello\n/good\n' >&9
+    i=0
+    while [ $i -lt 100 ] && ! grep -q '^good: ' "$TMP/e25"; do sleep 0.1; i=$((i + 1)); done
+    kill -TERM $pid
+    wait $pid
+    rc=$?
+    exec 9>&-
+    [ $rc -eq 143 ] && printf '/show\n' | chat --profile sig 2>&1 >/dev/null | grep -q '^ratings *1 '
+}
+check test_plain_mode_autosaves_on_sigterm test_plain_mode_autosaves_on_sigterm
+
 test_bad_profile_name_is_a_usage_error() {
     printf 'hello\n' | chat --profile ../x >/dev/null 2>&1
     [ $? -eq 2 ]
@@ -301,6 +319,13 @@ test_missing_model_is_reported() {
     [ $? -eq 1 ] && grep -q 'none.model' "$TMP/e20"
 }
 check test_missing_model_is_reported test_missing_model_is_reported
+
+test_assets_folder_holds_the_default_model() {
+    mkdir -p "$TMP/a2" && cp "$TMP/tiny.model" "$TMP/a2/rlchat.model" && cp "$TMP/assets/blocklist.txt" "$TMP/a2/" &&
+        bin="$PWD/$BIN" && (cd "$TMP" && printf 'hello\n' | "$bin" --assets "$TMP/a2" --plain --seed 1 >"$TMP/o26" 2>&1) &&
+        [ "$(wc -l <"$TMP/o26")" -eq 1 ]
+}
+check test_assets_folder_holds_the_default_model test_assets_folder_holds_the_default_model
 
 # `rlchat simulate` end to end on the fixture: every measure is printed, for each rater, and
 # --verbose shows every exchange, the reward model's guesses and the checks.
