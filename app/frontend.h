@@ -12,5 +12,8 @@ int plain_run(Chat *c);
 /* The curses screen (app/screen.c). -1 with err_msg() only when the terminal cannot be
    set up (the caller may then fall back to plain mode). */
 int screen_run(Chat *c);
+/* Both end on SIGTERM, SIGHUP and SIGINT through handler, installed without SA_RESTART so
+   that the signal also ends a wait for input (app/plain.c). */
+void frontend_catch_signals(void (*handler)(int));
 
 #endif

@@ -32,7 +32,7 @@ static void plain_line(Chat *c, char *line, size_t len) {
     if (chat_say(c, line, len) != 0) chat_note(c, 1, "%s", err_msg());
 }
 
-static volatile sig_atomic_t got_signal; /* SIGTERM, SIGHUP: stop reading, then autosave */
+static volatile sig_atomic_t got_signal; /* SIGTERM, SIGHUP, SIGINT: stop reading, then autosave */
 
 static void on_signal(int sig) { got_signal = sig; }
 
@@ -42,12 +42,7 @@ int plain_run(Chat *c) {
     ssize_t n;
     int status = 0;
     signal(SIGPIPE, SIG_IGN); /* a reader that goes away must not cost the autosave */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: the signal ends the wait for a line */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    frontend_catch_signals(on_signal); /* Ctrl-C too: it ends the chat, saved as on quit */
     while (!c->want_quit && !got_signal && (n = getline(&line, &cap, stdin)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         if (n == 0) continue;
@@ -65,4 +60,14 @@ int plain_run(Chat *c) {
         chat_note(c, 0, "%d unsaved updates were not saved (use /save, or --autosave)", unsaved);
     }
     return status;
+}
+
+void frontend_catch_signals(void (*handler)(int)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
 }

@@ -397,13 +397,7 @@ int screen_run(Chat *c) {
     S.c = c;
     S.state = ST_CHAT;
     S.last_ctrl_c = -1e9;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: a signal wakes the key wait */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    frontend_catch_signals(on_signal); /* a signal wakes the key wait */
     signal(SIGPIPE, SIG_IGN);
     if (ui_init() != 0) return -1;
     char history[4096];

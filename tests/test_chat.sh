@@ -280,23 +280,27 @@ test_autosave_saves_on_quit() {
 }
 check test_autosave_saves_on_quit test_autosave_saves_on_quit
 
-# SIGTERM while plain mode waits for a line: it stops reading and autosaves, exit 143.
-test_plain_mode_autosaves_on_sigterm() {
+# SIGTERM or SIGINT (Ctrl-C) while plain mode waits for a line: it stops reading and
+# autosaves, exit 128 + the signal.
+plain_signal_autosaves() { # plain_signal_autosaves SIGNAL STATUS PROFILE
     rm -f "$TMP/in" && mkfifo "$TMP/in" || return 1
-    $BIN --model "$TMP/tiny.model" --assets "$TMP/assets" --plain --seed 1 --profile sig --autosave \
+    $BIN --model "$TMP/tiny.model" --assets "$TMP/assets" --plain --seed 1 --profile "$3" --autosave \
         <"$TMP/in" >/dev/null 2>"$TMP/e25" &
     pid=$!
     exec 9>"$TMP/in"
     printf 'hello\n/good\n' >&9
     i=0
     while [ $i -lt 100 ] && ! grep -q '^good: ' "$TMP/e25"; do sleep 0.1; i=$((i + 1)); done
-    kill -TERM $pid
+    kill -"$1" $pid
     wait $pid
     rc=$?
     exec 9>&-
-    [ $rc -eq 143 ] && printf '/show\n' | chat --profile sig 2>&1 >/dev/null | grep -q '^ratings *1 '
+    [ $rc -eq "$2" ] && printf '/show\n' | chat --profile "$3" 2>&1 >/dev/null | grep -q '^ratings *1 '
 }
+test_plain_mode_autosaves_on_sigterm() { plain_signal_autosaves TERM 143 sigterm; }
 check test_plain_mode_autosaves_on_sigterm test_plain_mode_autosaves_on_sigterm
+test_plain_mode_autosaves_on_sigint() { plain_signal_autosaves INT 130 sigint; }
+check test_plain_mode_autosaves_on_sigint test_plain_mode_autosaves_on_sigint
 
 test_bad_profile_name_is_a_usage_error() {
     printf 'hello\n' | chat --profile ../x >/dev/null 2>&1
