@@ -65,6 +65,33 @@ static void test_half_step_is_close_to_fp32_weights(void) {
     CHECK(d < 2e-3, "half step far from the fp32 weights' step: %.3g", d);
 }
 
+/* Feeding a message leaves the state, and the last token's logits, exactly as stepping
+   through it does: only the logits nobody reads are skipped. */
+static void test_feed_leaves_what_stepping_leaves(void) {
+    Config c = {.vocab_size = 300, .embed_dim = 20, .hidden_dim = 36, .num_layers = 2};
+    Model m;
+    model_build(&m, c);
+    model_init_weights(&m, 4);
+    HalfModel hm;
+    half_build(&hm, &m);
+    StepState stepped, fed;
+    step_build(&stepped, &c);
+    step_build(&fed, &c);
+    int32_t tokens[17];
+    Rng r;
+    rng_seed(&r, 5);
+    for (int i = 0; i < 17; i++) tokens[i] = (int32_t)(rng_u32(&r) % (uint32_t)c.vocab_size);
+    for (int i = 0; i < 17; i++) half_step(&hm, &stepped, tokens[i]);
+    half_feed(&hm, &fed, tokens, 17);
+    size_t hc = (size_t)c.num_layers * c.hidden_dim * sizeof(float);
+    CHECK(!memcmp(stepped.h, fed.h, hc) && !memcmp(stepped.c, fed.c, hc), "fed state differs from the stepped one");
+    CHECK(!memcmp(stepped.logits, fed.logits, (size_t)c.vocab_size * sizeof(float)), "last logits differ");
+    step_free(&stepped);
+    step_free(&fed);
+    half_free(&hm);
+    model_free(&m);
+}
+
 static void test_half_copy_follows_the_model_version(void) {
     Config c = {.vocab_size = 50, .embed_dim = 8, .hidden_dim = 12, .num_layers = 2};
     Model m;
@@ -141,6 +168,7 @@ static void test_fast_math_against_double(void) {
 int main(void) {
     RUN(test_half_step_matches_fp32_step_on_half_weights);
     RUN(test_half_step_is_close_to_fp32_weights);
+    RUN(test_feed_leaves_what_stepping_leaves);
     RUN(test_half_copy_follows_the_model_version);
     RUN(test_team_runs_both_parts_and_barrier_holds);
     RUN(test_fast_math_against_double);
