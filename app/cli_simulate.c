@@ -195,7 +195,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
         out->d2_base += (float)distinct2(replies, n_rep) / BASE_DRAWS;
         free_replies(replies, n_rep);
     }
-    float target = fminf(0.8f, out->p0 + 0.4f);
+    float target = simulate_target(out->p0);
     out->reach = out->reach_bounded = out->p0 >= target ? 0 : -1;
     float *ms = xmalloc((size_t)a->ratings * sizeof(float)), *reply_ms = xmalloc((size_t)a->ratings * sizeof(float));
     int n_ms = 0, liked_in_window = 0;

@@ -105,7 +105,7 @@ static float ceiling_report(Pools *pl, const Rater *r, int samples) {
     const char *rs = r->spec;
     Rng rng;
     rng_seed(&rng, 17);
-    float p0 = tilt_rate(px, n, 0, w), target = fminf(0.8f, p0 + 0.4f);
+    float p0 = tilt_rate(px, n, 0, w), target = simulate_target(p0);
     float d2_base = tilted_distinct2(pl, w, samples, CEILING_DRAWS, &rng);
     printf("ceiling_%s_pool %d replies\nceiling_%s_liked_in_pool %d replies\nceiling_%s_p0 %.3f rate\n"
            "ceiling_%s_distinct2_base %.3f distinct2\n", rs, n * pl->pool, rs, liked_total, rs, p0, rs, d2_base);
@@ -207,10 +207,7 @@ static void fewshot_report(const Pools *pl, const Rater *r, int samples, float t
         int met = 0;
         for (int d = 0; d < FEWSHOT_DRAWS; d++) {
             for (int i = 0; i < pl->n_prompts; i++) order[i] = i;
-            for (int i = pl->n_prompts - 1; i > 0; i--) { /* Fisher-Yates */
-                int j = (int)(rng_u32(&rng) % (uint32_t)(i + 1)), t = order[i];
-                order[i] = order[j], order[j] = t;
-            }
+            rng_shuffle(&rng, order, pl->n_prompts);
             float shown[2];
             fewshot_draw(pl, &rm, order, after[a], samples, &rng, shown);
             sum[0] += shown[0], sum[1] += shown[1], met += shown[0] >= target;

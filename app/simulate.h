@@ -22,6 +22,9 @@ typedef struct {
     float imitate_above, w_informativeness;
 } SimArgs;
 
+/* The target for a rater whose base rate is p0: min(0.8, p0 + 0.4). */
+static inline float simulate_target(float p0) { return p0 + 0.4f < 0.8f ? p0 + 0.4f : 0.8f; }
+
 /* Samples `samples` replies to every held-out prompt (a fresh conversation each) without
    learning, into replies (prompt by prompt, "" when blocked; caller frees) and, when given,
    blocked and the reward model's features of each (reply_feature_dim floats; left as they

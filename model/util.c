@@ -251,6 +251,13 @@ float rng_normal(Rng *r) {
     return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
 }
 
+void rng_shuffle(Rng *r, int *a, int n) {
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(rng_u32(r) % (uint32_t)(i + 1)), t = a[i];
+        a[i] = a[j], a[j] = t;
+    }
+}
+
 /* ---- crc32 (IEEE), slicing by 8: eight table lookups per 8 bytes instead of one per
    byte, which keeps checksumming a model file well under the load-time budget ---- */
 

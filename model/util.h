@@ -73,6 +73,7 @@ void rng_seed(Rng *r, uint64_t seed);
 uint32_t rng_u32(Rng *r);
 float rng_float(Rng *r);               /* uniform in [0, 1) */
 float rng_normal(Rng *r);              /* standard normal */
+void rng_shuffle(Rng *r, int *a, int n); /* a uniformly random order of a[0..n) (Fisher-Yates) */
 
 /* ---- checksums, time ---- */
 uint32_t crc32_update(uint32_t crc, const void *data, size_t n); /* start with 0 */

@@ -12,7 +12,6 @@
 
 typedef enum { UPDATE_RATING, UPDATE_PREFERENCE, UPDATE_SAFETY } UpdateKind;
 
-
 struct Session {
     SessionConfig cfg;
     Model base;              /* frozen reference model */

@@ -117,11 +117,7 @@ void tox_train(Toxicity *t, const ToxTrainConfig *cfg, char *const *texts, const
     rng_seed(&rng, cfg->seed);
     for (int i = 0; i < n; i++) order[i] = i;
     for (int ep = 0; ep < cfg->epochs; ep++) {
-        for (int i = n - 1; i > 0; i--) {
-            int j = (int)(rng_u32(&rng) % (uint32_t)(i + 1));
-            int tmp = order[i];
-            order[i] = order[j], order[j] = tmp;
-        }
+        rng_shuffle(&rng, order, n);
         for (int k = 0; k < n; k++) {
             int e = order[k];
             int m = features(texts[e], strlen(texts[e]), t->bits, idx);
