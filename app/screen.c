@@ -62,6 +62,7 @@ static struct {
     int quit_after_job;    /* quitting waits for the job in progress: a rating's update counts */
     int save_failed;       /* the last save on the way out failed: ask rather than retry */
     int burst;             /* the keys of this frame came together (a paste): no shortcuts */
+    int undoing;           /* the last command was an undo: u undoes the update before it too */
     size_t dropped;        /* bytes a full input line has dropped, for its note */
     char extra[600];       /* a transient note from the screen itself */
     char title[96];
@@ -141,6 +142,7 @@ static void run_command(const SlashCommand *cmd, const char *args) {
         return;
     }
     S.extra[0] = 0;
+    S.undoing = !strcmp(cmd->name, "undo");
     if (cmd->slow) {
         submit(cmd, args, strlen(args));
         return;
@@ -166,6 +168,7 @@ static void dispatch_line(const char *line, size_t len) {
         else screen_note(err_msg());
     } else if (len > 0) {
         int slash = line[0] == '/';
+        S.undoing = 0;
         submit(NULL, line + slash, len - (size_t)slash);
     }
 }
@@ -241,7 +244,10 @@ static const char *shortcut(int ch, char *args) {
         return "rate";
     }
     if (reply >= 0 && alt < 0 && !rated && ch == 'r') return "regen";
-    if ((rated || alt >= 0) && ch == 'u') return "undo";
+    /* After an undo the reply it concerned is unrated (or, for an a/b choice, no longer
+       chosen), yet u must still act: it undoes the update before, one at a time, or says
+       there is nothing left to undo, rather than start a message with 'u'. */
+    if ((rated || alt >= 0 || S.undoing) && ch == 'u') return "undo";
     return NULL;
 }
 
@@ -328,6 +334,7 @@ static const char *hint_text(void) {
     const Entry *e = &c->entries[c->reply];
     if (e->blocked) return "withheld by the safety filter (reason below); r tries again";
     if (e->rating[0]) return "u undoes the rating";
+    if (S.undoing) return "u undoes one more  + good  - bad  1-5 stars  r another reply  ? help";
     return "+ good  - bad  1-5 stars  r another reply  ? help";
 }
 

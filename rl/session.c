@@ -414,8 +414,9 @@ float session_reply_logprob(Session *s, float *mean_kl) {
 int session_undo(Session *s) {
     int found = 0;
     for (int i = 0; i < s->n_kinds; i++) found |= s->kinds[i] != UPDATE_SAFETY;
-    if (!found) {
-        err_set("nothing to undo");
+    if (!found) { /* ratings beyond the undo ring's reach are kept: say why */
+        if (s->ratings > 0) err_set("nothing more to undo: undo reaches back %d updates", s->cfg.learn.undo_depth);
+        else err_set("nothing to undo");
         return -1;
     }
     /* Safety updates made after the rating go too: the state returns to before it. */

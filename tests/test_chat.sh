@@ -3,8 +3,8 @@
 #   plain mode: replies, rating, undo, save, restart with the profile, corrupt profiles,
 #     a 1 MB line, invalid UTF-8, reproducible seeds, export, regenerate/prefer, settings,
 #     `rlchat simulate`'s report;
-#   the screen under tmux: a reply, rating with +, the help overlay, resizing, quitting
-#     with the terminal restored, Ctrl-C twice, SIGTERM.
+#   the screen under tmux: a reply, rating with +, u after an undo, the help overlay, resizing,
+#     quitting with the terminal restored, Ctrl-C twice, SIGTERM.
 # Run from the repository root after `make`. Last line: "N passed, N failed".
 cd "$(dirname "$0")/.." || exit 1
 BIN=${RLCHAT_BUILD:-build}/rlchat
@@ -644,6 +644,35 @@ test_ctrl_c_in_the_save_question_keeps_chatting() {
     wait_file "$TMP/s5.exit" && [ "$(cat "$TMP/s5.exit")" = 0 ]
 }
 check test_ctrl_c_in_the_save_question_keeps_chatting test_ctrl_c_in_the_save_question_keeps_chatting
+
+# After an undo, of a rating or of an a/b choice, u goes on undoing the update before, then
+# says there is nothing left; it never starts a message with 'u'.
+test_u_after_undoing_a_preference_undoes_the_rating_before_it() {
+    start s7
+    wait_for s7 '? help' || return 1
+    T send-keys -t s7 'hello' Enter
+    wait_for s7 '+ good' || return 1
+    T send-keys -t s7 '+'
+    wait_for s7 '1 rated' || return 1
+    T send-keys -t s7 'how are you' Enter
+    wait_for s7 '^you   how are you' && wait_for s7 '+ good' || return 1
+    T send-keys -t s7 'r'
+    wait_for s7 'a or b keeps' || return 1
+    T send-keys -t s7 'b'
+    wait_for s7 '2 rated' || return 1
+    T send-keys -t s7 'u'
+    wait_for s7 '1 rated' && wait_for s7 'u undoes one more' || return 1
+    T send-keys -t s7 'u'
+    wait_for s7 '0 rated' || return 1
+    T send-keys -t s7 'u'
+    wait_for s7 'nothing to undo' && ! screen s7 | grep -q '^> *u' || return 1
+    T send-keys -t s7 C-d # quit now: left running, it would write its history while cleanup removes the folder
+    wait_for s7 'unsaved updates to profile' || return 1
+    T send-keys -t s7 'n'
+    wait_file "$TMP/s7.exit"
+}
+check test_u_after_undoing_a_preference_undoes_the_rating_before_it \
+    test_u_after_undoing_a_preference_undoes_the_rating_before_it
 
 # Ctrl-D right after a rating, with --autosave: the update still on the worker is saved.
 # On the shipped model, whose update (tens of ms) is still running when the Ctrl-D comes.
