@@ -90,8 +90,11 @@ static int cmd_models(Chat *c, const char *a) {
 }
 
 static int cmd_reset(Chat *c, const char *a) {
-    chat_reset(c);
-    return 0;
+    int drop = *a == '!'; /* "/reset!": drop the unsaved updates */
+    a += drop;
+    while (*a == ' ') a++;
+    if (nothing_left(a, "/reset, or /reset! to drop unsaved updates") != 0) return -1;
+    return chat_reset(c, drop);
 }
 
 static int cmd_set(Chat *c, const char *a) {
@@ -143,7 +146,7 @@ static const SlashCommand TABLE[] = {
      1, cmd_save},
     {"load", "NAME", "load a saved profile (NAME! drops unsaved updates)", 1, cmd_load},
     {"models", "", "list saved profiles with their date and ratings", 0, cmd_models},
-    {"reset", "", "back to the base model (the saved profile is kept)", 1, cmd_reset},
+    {"reset", "", "back to the base model, saved profiles kept (/reset! drops unsaved updates)", 1, cmd_reset},
     {"set", "KEY VALUE", "change a setting (temp, top_p, max_tokens, lr, beta, w_human, ...)", 1, cmd_set},
     {"show", "", "show the settings and the model's state", 0, cmd_show},
     {"clear", "", "start a new conversation with the same model", 1, cmd_clear},
@@ -155,7 +158,7 @@ const SlashCommand *commands_table(void) { return TABLE; }
 
 const SlashCommand *commands_find(const char *line, const char **args) {
     const char *p = line + (line[0] == '/');
-    size_t n = strcspn(p, " ");
+    size_t n = strcspn(p, " !"); /* "/reset!": the '!' that forces it starts the args */
     for (const SlashCommand *c = TABLE; c->name; c++)
         if (strlen(c->name) == n && !strncmp(c->name, p, n)) {
             p += n;

@@ -17,7 +17,8 @@ typedef struct {
 /* The table, ended by an entry with name NULL. */
 const SlashCommand *commands_table(void);
 /* Finds the command a line ("/name args") names; *args points into line after the name
-   and its spaces. NULL with err_msg() for an unknown name. */
+   and its spaces, or at a '!' right after the name ("/reset!" forces a reset). NULL with
+   err_msg() for an unknown name. */
 const SlashCommand *commands_find(const char *line, const char **args);
 /* Runs cmd; on failure the error is shown through chat_note. Returns what run returned. */
 int commands_run(Chat *c, const SlashCommand *cmd, const char *args);

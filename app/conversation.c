@@ -442,10 +442,16 @@ int chat_prefer(Chat *c, int which) {
 
 /* ---- model and conversation ---- */
 
-void chat_reset(Chat *c) {
+int chat_reset(Chat *c, int drop) {
+    int unsaved = session_unsaved(c->session);
+    if (unsaved && !drop) {
+        err_set("%d unsaved updates would be lost: /save first, or /reset! to drop them", unsaved);
+        return -1;
+    }
     session_reset(c->session);
     forget_model_history(c);
     chat_note(c, 0, "back to the base model (a saved profile changes only when you save)");
+    return 0;
 }
 
 void chat_clear(Chat *c) {

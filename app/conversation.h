@@ -108,7 +108,8 @@ int chat_save(Chat *c, const char *name);
 const char *chat_save_name(const Chat *c, char *buf, size_t n);
 /* Loads profile name; refused while there are unsaved updates unless the name ends in '!'. */
 int chat_load(Chat *c, const char *name);
-void chat_reset(Chat *c);
+/* Back to the base model; refused while there are unsaved updates unless drop ("/reset!"). */
+int chat_reset(Chat *c, int drop);
 void chat_clear(Chat *c);
 int chat_export(Chat *c, const char *path);
 /* The settings and model state as text (caller frees): what /show prints. */

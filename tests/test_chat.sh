@@ -160,6 +160,14 @@ test_load_does_not_drop_unsaved_updates_unless_told() {
 }
 check test_load_does_not_drop_unsaved_updates_unless_told test_load_does_not_drop_unsaved_updates_unless_told
 
+test_reset_does_not_drop_unsaved_updates_unless_told() {
+    printf 'hello\n/good\n/reset\n/show\n/reset!\n/show\n' | chat --seed 2 >/dev/null 2>"$TMP/e9i" || return 1
+    grep -q '1 unsaved updates would be lost: /save first, or /reset! to drop them' "$TMP/e9i" &&
+        grep -q 'back to the base model' "$TMP/e9i" &&
+        [ "$(awk '/^ratings/ { printf "%s ", $2 }' "$TMP/e9i")" = "1 0 " ]
+}
+check test_reset_does_not_drop_unsaved_updates_unless_told test_reset_does_not_drop_unsaved_updates_unless_told
+
 test_ratings_before_the_first_save_reach_its_feedback_log() {
     printf 'hello\n/good\nhow are you\n/rate 4\n/save firstsave\n/models\n' | chat --seed 3 >/dev/null 2>"$TMP/e9g" &&
         [ "$(wc -l <"$PROFILES/firstsave.feedback.log")" -eq 2 ] && grep -q '^  firstsave .* 2 ratings' "$TMP/e9g" &&
