@@ -34,6 +34,24 @@ typedef struct {
     float lr, time_limit, checkpoint_every, weight_decay, clip;
 } TrainArgs;
 
+/* The shape options against the model's limits (model_num_params'), before any work: a bad
+   one was found only once the tokenizer had been trained, minutes on a large corpus. 0, or
+   2 (a usage error) with the message printed. --resume takes the checkpoint's shape, so
+   --tied is checked only for a new model. */
+static int check_shape(const TrainArgs *a) {
+    if (a->embed < 1 || a->embed > MAX_WIDTH || a->hidden < 1 || a->hidden > MAX_WIDTH || a->layers < 1 ||
+        a->layers > MAX_LAYERS) {
+        fprintf(stderr, "rlchat: --embed and --hidden must be 1 to %d, --layers 1 to %d (here --embed %d --hidden %d "
+                        "--layers %d)\n", MAX_WIDTH, MAX_LAYERS, a->embed, a->hidden, a->layers);
+        return 2;
+    }
+    if (a->tied && !a->resume && a->embed != a->hidden) {
+        fprintf(stderr, "rlchat: --tied needs --embed = --hidden (not %d and %d)\n", a->embed, a->hidden);
+        return 2;
+    }
+    return 0;
+}
+
 /* Writes OUT.ckpt: the model in f32, the optimizer and the training position. Collective
    with several ranks (the carried state is gathered); only rank 0 writes. */
 static int save_checkpoint(const char *path, const Trainer *tr, const Tokenizer *tok) {
@@ -142,6 +160,7 @@ int cli_train(int argc, char **argv) {
                         "at least 0, --vocab at least %d\n", TOK_FIRST_MERGE);
         return 2;
     }
+    if (check_shape(&a) != 0) return 2;
     char ckpt_path[4096];
     snprintf(ckpt_path, sizeof ckpt_path, "%s.ckpt", a.out);
     FILE *valid = a.valid ? open_stream(a.valid) : NULL; /* found missing now, not after the training */

@@ -39,8 +39,8 @@ static size_t params_layout(Params *p, const Config *c, float *block) {
 }
 
 size_t model_num_params(Config c) {
-    if (c.vocab_size < 2 || c.vocab_size > (1 << 20) || c.embed_dim < 1 || c.embed_dim > 8192 ||
-        c.hidden_dim < 1 || c.hidden_dim > 8192 || c.num_layers < 1 || c.num_layers > MAX_LAYERS ||
+    if (c.vocab_size < 2 || c.vocab_size > (1 << 20) || c.embed_dim < 1 || c.embed_dim > MAX_WIDTH ||
+        c.hidden_dim < 1 || c.hidden_dim > MAX_WIDTH || c.num_layers < 1 || c.num_layers > MAX_LAYERS ||
         (c.tied != 0 && c.tied != 1) || (c.tied && c.embed_dim != c.hidden_dim)) {
         err_set("bad model size: vocab %d, embed %d, hidden %d, layers %d%s", c.vocab_size, c.embed_dim,
                 c.hidden_dim, c.num_layers, c.tied ? ", tied (needs embed = hidden)" : "");

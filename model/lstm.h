@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #define MAX_LAYERS 4
+#define MAX_WIDTH 8192 /* the largest E and H */
 
 typedef struct {
     int vocab_size; /* V */

@@ -476,6 +476,17 @@ test_training_options_out_of_range_are_refused_before_anything_is_written() {
 check test_training_options_out_of_range_are_refused_before_anything_is_written \
     test_training_options_out_of_range_are_refused_before_anything_is_written
 
+# A shape the model cannot have is refused at once (usage, 2), not after the tokenizer's
+# training (its "tokenizer: N tokens learned" line), which takes minutes on a real corpus.
+test_a_bad_model_shape_is_refused_before_any_work() {
+    for shape in '--layers 0' '--layers 5' '--hidden 0' '--embed 9000' '--embed 16 --hidden 32 --tied'; do
+        $BIN train --corpus "$TMP/corpus.txt" --out "$TMP/s.model" --vocab 300 $shape 2>"$TMP/e22f" >/dev/null
+        [ $? -eq 2 ] && ! grep -q '^tokenizer' "$TMP/e22f" && grep -qE 'must be 1 to|--tied needs' "$TMP/e22f" &&
+            [ ! -e "$TMP/s.model" ] || { echo "$shape:"; cat "$TMP/e22f"; return 1; }
+    done
+}
+check test_a_bad_model_shape_is_refused_before_any_work test_a_bad_model_shape_is_refused_before_any_work
+
 # A file-size limit (200 blocks: 100 or 200 KB by shell) lets the 84 KB model be written
 # but not its checkpoint, three times larger with Adam's moments: the model is still saved.
 test_training_saves_the_model_when_its_checkpoint_does_not_fit() {
