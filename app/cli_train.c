@@ -9,6 +9,7 @@
    all ranks together; a rank that fails aborts the whole job (the last checkpoint stays
    intact and --resume continues on any number of ranks). */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,22 +35,52 @@ typedef struct {
     float lr, time_limit, checkpoint_every, weight_decay, clip;
 } TrainArgs;
 
-/* The shape options against the model's limits (model_num_params'), before any work: a bad
-   one was found only once the tokenizer had been trained, minutes on a large corpus. 0, or
-   2 (a usage error) with the message printed. --resume takes the checkpoint's shape, so
-   --tied is checked only for a new model. */
+/* The shape options start at NOT_GIVEN, which no int option parses to (app/options.h): left
+   out, they take the defaults for a new model, the checkpoint's on --resume. */
+#define NOT_GIVEN INT_MIN
+#define DEFAULT_EMBED 256
+#define DEFAULT_HIDDEN 512
+#define DEFAULT_LAYERS 2
+
+static int given_or(int value, int fallback) { return value == NOT_GIVEN ? fallback : value; }
+
+/* The shape options given, against the model's limits (model_num_params'), before any work:
+   a bad one was found only once the tokenizer had been trained, minutes on a large corpus.
+   0, or 2 (a usage error) with the message printed. --tied is checked for a new model only:
+   on --resume the checkpoint has the shape (check_resume_shape). */
 static int check_shape(const TrainArgs *a) {
-    if (a->embed < 1 || a->embed > MAX_WIDTH || a->hidden < 1 || a->hidden > MAX_WIDTH || a->layers < 1 ||
-        a->layers > MAX_LAYERS) {
-        fprintf(stderr, "rlchat: --embed and --hidden must be 1 to %d, --layers 1 to %d (here --embed %d --hidden %d "
-                        "--layers %d)\n", MAX_WIDTH, MAX_LAYERS, a->embed, a->hidden, a->layers);
+    const int *widths[] = {&a->embed, &a->hidden};
+    const char *names[] = {"--embed", "--hidden"};
+    for (int i = 0; i < 2; i++)
+        if (*widths[i] != NOT_GIVEN && (*widths[i] < 1 || *widths[i] > MAX_WIDTH)) {
+            fprintf(stderr, "rlchat: %s must be 1 to %d, not %d\n", names[i], MAX_WIDTH, *widths[i]);
+            return 2;
+        }
+    if (a->layers != NOT_GIVEN && (a->layers < 1 || a->layers > MAX_LAYERS)) {
+        fprintf(stderr, "rlchat: --layers must be 1 to %d, not %d\n", MAX_LAYERS, a->layers);
         return 2;
     }
-    if (a->tied && !a->resume && a->embed != a->hidden) {
-        fprintf(stderr, "rlchat: --tied needs --embed = --hidden (not %d and %d)\n", a->embed, a->hidden);
+    int embed = given_or(a->embed, DEFAULT_EMBED), hidden = given_or(a->hidden, DEFAULT_HIDDEN);
+    if (a->tied && !a->resume && embed != hidden) {
+        fprintf(stderr, "rlchat: --tied needs --embed = --hidden (not %d and %d)\n", embed, hidden);
         return 2;
     }
     return 0;
+}
+
+/* --resume goes on with the checkpoint's model (c): a shape option given that differs from
+   it is refused, naming both shapes, rather than ignored. 0, or 2 with the message printed. */
+static int check_resume_shape(const TrainArgs *a, const Config *c, const char *ckpt_path) {
+    Config asked = {.embed_dim = given_or(a->embed, c->embed_dim), .hidden_dim = given_or(a->hidden, c->hidden_dim),
+                    .num_layers = given_or(a->layers, c->num_layers), .tied = a->tied || c->tied};
+    if (asked.embed_dim == c->embed_dim && asked.hidden_dim == c->hidden_dim && asked.num_layers == c->num_layers &&
+        asked.tied == c->tied)
+        return 0;
+    fprintf(stderr, "rlchat: cannot resume: %s holds a model of --embed %d --hidden %d --layers %d%s, not the "
+                    "--embed %d --hidden %d --layers %d%s asked for (leave the shape options out to resume it)\n",
+            ckpt_path, c->embed_dim, c->hidden_dim, c->num_layers, c->tied ? " --tied" : "", asked.embed_dim,
+            asked.hidden_dim, asked.num_layers, asked.tied ? " --tied" : "");
+    return 2;
 }
 
 /* Writes OUT.ckpt: the model in f32, the optimizer and the training position. Collective
@@ -119,7 +150,7 @@ static int share_start(int rank, Model *m, Tokenizer *tok, CkptFile *resume, int
 }
 
 int cli_train(int argc, char **argv) {
-    TrainArgs a = {.vocab = 4096, .embed = 256, .hidden = 512, .layers = 2, .batch = 32, .seq = 64,
+    TrainArgs a = {.vocab = 4096, .embed = NOT_GIVEN, .hidden = NOT_GIVEN, .layers = NOT_GIVEN, .batch = 32, .seq = 64,
                    .epochs = 1, .seed = 1, .warmup = 200, .lr = 2e-3f, .checkpoint_every = 5,
                    .clip = 1.0f};
     const Option opts[] = {
@@ -143,7 +174,7 @@ int cli_train(int argc, char **argv) {
         {"--time-limit", OPT_FLOAT, &a.time_limit, "stop after MINUTES of this run (0: none)"},
         {"--checkpoint-every", OPT_FLOAT, &a.checkpoint_every, "minutes between checkpoints (5)"},
         {"--seed", OPT_INT, &a.seed, "seed of the initial weights (1)"},
-        {"--resume", OPT_FLAG, &a.resume, "continue exactly from OUT.ckpt (on any number of ranks)"},
+        {"--resume", OPT_FLAG, &a.resume, "continue exactly from OUT.ckpt, its model shape too (on any number of ranks)"},
         {"--fp16", OPT_FLAG, &a.fp16, "store the final model's weights as 16-bit floats"},
         {"--log-losses", OPT_STRING, &a.log_losses, "append 'step loss' for every step to FILE"},
         {NULL, 0, NULL, NULL}};
@@ -198,6 +229,10 @@ int cli_train(int argc, char **argv) {
             fprintf(stderr, "rlchat: cannot resume: %s\n", err_msg());
             goto done;
         }
+        if (check_resume_shape(&a, &model.config, ckpt_path) != 0) {
+            status = 2;
+            goto done;
+        }
         have_resume = 1;
         fprintf(stderr, "resuming from %s\n", ckpt_path);
     } else {
@@ -222,7 +257,8 @@ int cli_train(int argc, char **argv) {
             }
             fprintf(stderr, "tokenizer: %d tokens learned in %.1f s\n", tok.vocab_size, now_seconds() - t0);
         }
-        Config c = {.vocab_size = tok.vocab_size, .embed_dim = a.embed, .hidden_dim = a.hidden, .num_layers = a.layers,
+        Config c = {.vocab_size = tok.vocab_size, .embed_dim = given_or(a.embed, DEFAULT_EMBED),
+                    .hidden_dim = given_or(a.hidden, DEFAULT_HIDDEN), .num_layers = given_or(a.layers, DEFAULT_LAYERS),
                     .tied = a.tied};
         if (model_build(&model, c) != 0) {
             fprintf(stderr, "rlchat: %s\n", err_msg());
@@ -340,7 +376,7 @@ done:
         fprintf(stderr, "rlchat: %s: write failed\n", a.log_losses);
         status = 1;
     }
-    if (status == 1 && world > 1) dist_abort(1); /* the other ranks would wait for this one */
+    if ((status == 1 || status == 2) && world > 1) dist_abort(status); /* the other ranks would wait for this one */
     ckpt_close(&resume_file);
     trainer_free(&tr);
     free(ids);

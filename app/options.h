@@ -17,7 +17,8 @@ typedef struct {
 
 /* Parses argv[1..argc-1] (argv[0] is the subcommand). Positional arguments are collected
    into positional (up to max_positional). Returns 0, 1 when --help was printed, or 2 after
-   printing a usage error. usage is the synopsis line shown with --help and on errors. */
+   printing a usage error. usage is the synopsis line shown with --help and on errors. An
+   int option never parses to INT_MIN: a target set to it beforehand tells one left out. */
 int opt_parse(int argc, char **argv, const Option *opts, const char *usage,
               const char **positional, int max_positional, int *n_positional);
 

@@ -487,6 +487,24 @@ test_a_bad_model_shape_is_refused_before_any_work() {
 }
 check test_a_bad_model_shape_is_refused_before_any_work test_a_bad_model_shape_is_refused_before_any_work
 
+# --resume goes on with the checkpoint's model: a shape option that differs from it is
+# refused (2), naming both shapes, not ignored; options that agree with it, or none, resume.
+resume() { # resume SHAPE-OPTIONS...: the fixture's checkpoint, copied, resumed to r.model
+    cp "$TMP/tiny.model.ckpt" "$TMP/r.model.ckpt" && rm -f "$TMP/r.model" &&
+        $BIN train --corpus "$TMP/corpus.txt" --out "$TMP/r.model" --batch 2 --seq 16 --resume "$@" \
+            >/dev/null 2>"$TMP/e22g"
+}
+test_resuming_with_another_shape_is_refused() {
+    resume --hidden 64 --layers 2
+    [ $? -eq 2 ] && [ ! -e "$TMP/r.model" ] &&
+        grep -q -- 'holds a model of --embed 16 --hidden 32 --layers 1, not the --embed 16 --hidden 64 --layers 2' \
+            "$TMP/e22g" || { cat "$TMP/e22g"; return 1; }
+    resume --tied
+    [ $? -eq 2 ] && grep -q -- '--layers 1 --tied asked for' "$TMP/e22g" || return 1
+    resume --embed 16 --hidden 32 --layers 1 && [ -s "$TMP/r.model" ] && resume && [ -s "$TMP/r.model" ]
+}
+check test_resuming_with_another_shape_is_refused test_resuming_with_another_shape_is_refused
+
 # A file-size limit (200 blocks: 100 or 200 KB by shell) lets the 84 KB model be written
 # but not its checkpoint, three times larger with Adam's moments: the model is still saved.
 test_training_saves_the_model_when_its_checkpoint_does_not_fit() {
