@@ -315,6 +315,8 @@ int chat_say(Chat *c, const char *text, size_t len) {
     if (t->blocked)
         chat_note(c, 1, "reply withheld by the safety filter: %s%s%s%s (%d tries)", t->verdict.category,
                   t->verdict.entry[0] ? " (" : "", t->verdict.entry, t->verdict.entry[0] ? ")" : "", t->tries);
+    else if (t->cut)
+        chat_note(c, 0, "stopped while the model was reading your message: it read only its beginning");
     else if (t->stopped)
         chat_note(c, 0, "stopped; the partial reply can still be rated");
     return 0;

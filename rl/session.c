@@ -9,6 +9,7 @@
 
 #define TAG_SESS CKPT_TAG('S', 'E', 'S', 'S')
 #define MAX_MESSAGE 4096 /* bytes of a message the model sees; longer ones keep their end */
+#define FEED_CHUNK 64    /* message tokens fed between looks at the stop flag */
 
 typedef enum { UPDATE_RATING, UPDATE_PREFERENCE, UPDATE_SAFETY } UpdateKind;
 
@@ -138,6 +139,21 @@ int session_unsaved(const Session *s) { return s->unsaved; }
 static void feed_both(Session *s, const int32_t *ids, int n) {
     gen_feed(&s->gen, ids, n);
     gen_feed(&s->ref_gen, ids, n);
+}
+
+/* Feeds a message's tokens to both models FEED_CHUNK at a time, until all are fed or *stop
+   is set (Ctrl-C; stop may be NULL): a long message took seconds deaf to it. Each chunk
+   goes to both before the flag is looked at, so the policy and the base model always read
+   the same tokens, as the KL and the updates need. Returns the tokens fed. Chunks leave
+   the state bit for bit as one feed does: only the logits of the last token are read. */
+static int feed_message(Session *s, const int32_t *ids, int n, volatile sig_atomic_t *stop) {
+    int fed = 0;
+    while (fed < n && !(stop && *stop)) {
+        int k = n - fed < FEED_CHUNK ? n - fed : FEED_CHUNK;
+        feed_both(s, ids + fed, k);
+        fed += k;
+    }
+    return fed;
 }
 
 /* Penalises a blocked sample: a safety-only reward through the learner. */
@@ -327,10 +343,15 @@ const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_tok
     size_t n;
     int32_t *ids = tokenizer_encode(&s->tok, text, len, &n);
     t->prompt_tokens = ids;
-    t->n_prompt = (int)n;
     int32_t user = TOK_USER, eot = TOK_EOT;
     feed_both(s, &user, 1);
-    feed_both(s, ids, (int)n);
+    /* A stop while the message is read keeps the part read as the message, closed by
+       TOK_EOT as a whole one is: the conversation stays in the chat format, and the turn
+       is a stopped one with an empty reply (the stop ends the sampling at once), as when
+       the stop comes just after the feed. Undoing the part read instead would need a copy
+       of both states and a turn with no reply, which every caller would have to know. */
+    t->n_prompt = feed_message(s, ids, (int)n, stop);
+    t->cut = t->n_prompt < (int)n;
     feed_both(s, &eot, 1);
     step_copy(&s->ctx, &s->gen.state, &s->policy.config);
     step_copy(&s->ref_ctx, &s->ref_gen.state, &s->base.config);

@@ -46,7 +46,8 @@ typedef struct {
     SafetyVerdict verdict;   /* of the last blocked try, when any */
     Episode episode;         /* for the learner; n = 0 when blocked */
     int32_t *prompt_tokens;  /* (n_prompt) for the relevance reward */
-    int n_prompt;
+    int n_prompt;            /* the message's tokens the model read: all of them unless cut */
+    int cut;                 /* 1 if a stop (Ctrl-C) ended the reading of the message part way */
     int rated;               /* 1 once rated */
     Episode *candidates;     /* (n_candidates) unseen replies from the same context, for the
                                 learner (learn.candidates); base model pass done */
@@ -89,7 +90,8 @@ Learner *session_learner(Session *s);
 /* Says text as the user and samples the reply. on_token (may be NULL) sees each token of
    each attempt as it is sampled, and -1 when an attempt is discarded by the filter; only
    the screened text in the returned turn may be shown. stop (may be NULL) ends the reply
-   early. The returned turn belongs to the session and lives until the next say. */
+   early, or the reading of a long message part way (the turn is then cut, its reply
+   empty). The returned turn belongs to the session and lives until the next say. */
 const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_token, void *ctx,
                         volatile sig_atomic_t *stop);
 const Turn *session_last_turn(const Session *s);

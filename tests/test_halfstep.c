@@ -92,6 +92,33 @@ static void test_feed_leaves_what_stepping_leaves(void) {
     model_free(&m);
 }
 
+/* A message fed in chunks (the session looks at the stop flag between them) leaves the state
+   and the last logits bit for bit as one feed does. */
+static void test_feeding_in_chunks_leaves_what_one_feed_leaves(void) {
+    Config c = {.vocab_size = 300, .embed_dim = 20, .hidden_dim = 36, .num_layers = 2};
+    Model m;
+    model_build(&m, c);
+    model_init_weights(&m, 6);
+    HalfModel hm;
+    half_build(&hm, &m);
+    StepState whole, chunked;
+    step_build(&whole, &c);
+    step_build(&chunked, &c);
+    int32_t tokens[50];
+    Rng r;
+    rng_seed(&r, 7);
+    for (int i = 0; i < 50; i++) tokens[i] = (int32_t)(rng_u32(&r) % (uint32_t)c.vocab_size);
+    half_feed(&hm, &whole, tokens, 50);
+    for (int i = 0; i < 50; i += 16) half_feed(&hm, &chunked, tokens + i, 50 - i < 16 ? 50 - i : 16);
+    size_t hc = (size_t)c.num_layers * c.hidden_dim * sizeof(float);
+    CHECK(!memcmp(whole.h, chunked.h, hc) && !memcmp(whole.c, chunked.c, hc), "the chunks left another state");
+    CHECK(!memcmp(whole.logits, chunked.logits, (size_t)c.vocab_size * sizeof(float)), "last logits differ");
+    step_free(&whole);
+    step_free(&chunked);
+    half_free(&hm);
+    model_free(&m);
+}
+
 static void test_half_copy_follows_the_model_version(void) {
     Config c = {.vocab_size = 50, .embed_dim = 8, .hidden_dim = 12, .num_layers = 2};
     Model m;
@@ -169,6 +196,7 @@ int main(void) {
     RUN(test_half_step_matches_fp32_step_on_half_weights);
     RUN(test_half_step_is_close_to_fp32_weights);
     RUN(test_feed_leaves_what_stepping_leaves);
+    RUN(test_feeding_in_chunks_leaves_what_one_feed_leaves);
     RUN(test_half_copy_follows_the_model_version);
     RUN(test_team_runs_both_parts_and_barrier_holds);
     RUN(test_fast_math_against_double);

@@ -257,6 +257,37 @@ static void test_best_of_shows_the_reply_the_reward_model_guesses_is_liked(void)
           one);
 }
 
+/* Ctrl-C while a long message is read: with the stop set the model reads no more of it (the
+   feed looks at the flag between chunks; it used to read it all, seconds for a long paste),
+   and the turn is a stopped one with an empty reply. The conversation goes on from it: the
+   next message is read whole, the policy and the base model have read the same tokens (KL 0
+   before any update), and the reply can be rated. */
+static void test_a_stop_ends_the_reading_of_a_long_message(void) {
+    const char *replies[] = {"i like long walks"};
+    make_model("reader.model", replies, 1);
+    write_blocklist("food 2 no such words here\n");
+    Session *s = open_session("reader.model", 4);
+    if (!s) return;
+    char msg[3000];
+    for (size_t i = 0; i + 1 < sizeof msg; i++) msg[i] = "hi there "[i % 9];
+    msg[sizeof msg - 1] = 0;
+    size_t n;
+    free(tokenizer_encode(session_tokenizer(s), msg, strlen(msg), &n));
+    volatile sig_atomic_t stop = 1;
+    const Turn *t = session_say(s, msg, strlen(msg), NULL, NULL, &stop);
+    CHECK(t->n_prompt < (int)n, "after the stop the model read %d of the message's %zu tokens", t->n_prompt, n);
+    CHECK(t->stopped && t->episode.n == 0, "the reply to a message cut short is not an empty, stopped one");
+    stop = 0;
+    t = session_say(s, msg, strlen(msg), NULL, NULL, &stop);
+    CHECK(t->n_prompt == (int)n && !t->stopped, "the next message was not read whole: %d of %zu tokens", t->n_prompt, n);
+    float kl;
+    session_reply_logprob(s, &kl);
+    CHECK(kl == 0, "the policy and the base model read different tokens: KL %g before any update", kl);
+    RatingResult r;
+    CHECK(session_rate(s, 1.0f, &r) == 0, "rating the reply after a cut message: %s", err_msg());
+    session_free(s);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/rlchat_session_XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -267,6 +298,7 @@ int main(void) {
     RUN(test_candidates_are_screened_and_undo_takes_back_the_reward_model_too);
     RUN(test_a_liked_reply_gains_and_the_policy_leaves_the_base);
     RUN(test_best_of_shows_the_reply_the_reward_model_guesses_is_liked);
+    RUN(test_a_stop_ends_the_reading_of_a_long_message);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
