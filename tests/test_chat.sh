@@ -59,6 +59,7 @@ chat() { # chat ARGS... : plain mode on the fixture; stdin is the script
 }
 crcs() { sed -n 's/^weights *crc32 //p' "$1"; }
 nth() { sed -n "${1}p"; }
+commands() { $BIN --help | sed -n 's/^  \([a-z-]*\)  .*/\1/p'; } # the commands rlchat --help lists
 
 # ---- plain mode ----
 
@@ -414,11 +415,21 @@ test_man_page_is_clean_and_documents_every_chat_option() {
     for opt in $($BIN chat --help | sed -n 's/^  \(--[a-z-]*\).*/\1/p'); do
         grep -qF -- "$(printf '%s' "$opt" | sed 's/-/\\-/g')" man/rlchat.1 || { echo "man page lacks $opt"; return 1; }
     done
-    for cmd in chat train eval sample filter simulate 'safety\-train'; do
-        grep -qxF ".B $cmd" man/rlchat.1 || { echo "man page lacks $cmd"; return 1; }
+    for cmd in $(commands); do
+        grep -qxF ".B $(printf '%s' "$cmd" | sed 's/-/\\-/g')" man/rlchat.1 || { echo "man page lacks $cmd"; return 1; }
     done
 }
 check test_man_page_is_clean_and_documents_every_chat_option test_man_page_is_clean_and_documents_every_chat_option
+
+test_readme_names_every_command_where_it_says_how_to_use_rlchat() {
+    sed -n '/^## Using it/,/^## /p' README.md >"$TMP/using.md"
+    [ "$(commands | wc -l)" -ge 8 ] || return 1
+    for cmd in $(commands); do
+        [ "$cmd" = chat ] || grep -qF "\`rlchat $cmd\`" "$TMP/using.md" || { echo "README's Using it lacks $cmd"; return 1; }
+    done
+}
+check test_readme_names_every_command_where_it_says_how_to_use_rlchat \
+    test_readme_names_every_command_where_it_says_how_to_use_rlchat
 
 # ---- the commands' inputs and outputs ----
 
