@@ -451,6 +451,7 @@ int chat_reset(Chat *c, int drop) {
         return -1;
     }
     session_reset(c->session);
+    feedback_drop_held(&c->log); /* ratings of updates the reset dropped */
     forget_model_history(c);
     chat_note(c, 0, "back to the base model (a saved profile changes only when you save)");
     return 0;

@@ -178,6 +178,13 @@ test_ratings_before_the_first_save_reach_its_feedback_log() {
 check test_ratings_before_the_first_save_reach_its_feedback_log \
     test_ratings_before_the_first_save_reach_its_feedback_log
 
+test_ratings_dropped_by_a_reset_do_not_reach_the_next_saves_feedback_log() {
+    printf 'hello\n/good\n/reset!\n/save aftereset\n/models\n' | chat --seed 3 >/dev/null 2>"$TMP/e9j" &&
+        [ ! -s "$PROFILES/aftereset.feedback.log" ] && grep -q '^  aftereset .* 0 ratings' "$TMP/e9j"
+}
+check test_ratings_dropped_by_a_reset_do_not_reach_the_next_saves_feedback_log \
+    test_ratings_dropped_by_a_reset_do_not_reach_the_next_saves_feedback_log
+
 test_autosave_without_a_profile_does_not_replace_default() {
     printf 'hello\n/good\n' | chat --seed 3 --autosave >/dev/null 2>&1 &&
         cp "$PROFILES/default.profile" "$TMP/default.first" &&
