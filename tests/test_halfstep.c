@@ -65,58 +65,59 @@ static void test_half_step_is_close_to_fp32_weights(void) {
     CHECK(d < 2e-3, "half step far from the fp32 weights' step: %.3g", d);
 }
 
+/* Two states of one model, about to read the same random tokens by two routes, which must
+   leave them bit for bit alike. */
+typedef struct {
+    Config c;
+    Model m;
+    HalfModel hm;
+    StepState a, b;
+    int32_t tokens[64];
+    int n;
+} TwoRoutes;
+
+static void two_routes_open(TwoRoutes *t, uint64_t weight_seed, uint64_t token_seed, int n) {
+    t->c = (Config){.vocab_size = 300, .embed_dim = 20, .hidden_dim = 36, .num_layers = 2};
+    model_build(&t->m, t->c);
+    model_init_weights(&t->m, weight_seed);
+    half_build(&t->hm, &t->m);
+    step_build(&t->a, &t->c);
+    step_build(&t->b, &t->c);
+    Rng r;
+    rng_seed(&r, token_seed);
+    t->n = n;
+    for (int i = 0; i < n; i++) t->tokens[i] = (int32_t)(rng_u32(&r) % (uint32_t)t->c.vocab_size);
+}
+
+/* The state and the last token's logits, compared; then freed. */
+static void two_routes_agree(TwoRoutes *t, const char *routes) {
+    size_t hc = (size_t)t->c.num_layers * t->c.hidden_dim * sizeof(float);
+    CHECK(!memcmp(t->a.h, t->b.h, hc) && !memcmp(t->a.c, t->b.c, hc), "%s: the states differ", routes);
+    CHECK(!memcmp(t->a.logits, t->b.logits, (size_t)t->c.vocab_size * sizeof(float)), "%s: last logits differ", routes);
+    step_free(&t->a);
+    step_free(&t->b);
+    half_free(&t->hm);
+    model_free(&t->m);
+}
+
 /* Feeding a message leaves the state, and the last token's logits, exactly as stepping
    through it does: only the logits nobody reads are skipped. */
 static void test_feed_leaves_what_stepping_leaves(void) {
-    Config c = {.vocab_size = 300, .embed_dim = 20, .hidden_dim = 36, .num_layers = 2};
-    Model m;
-    model_build(&m, c);
-    model_init_weights(&m, 4);
-    HalfModel hm;
-    half_build(&hm, &m);
-    StepState stepped, fed;
-    step_build(&stepped, &c);
-    step_build(&fed, &c);
-    int32_t tokens[17];
-    Rng r;
-    rng_seed(&r, 5);
-    for (int i = 0; i < 17; i++) tokens[i] = (int32_t)(rng_u32(&r) % (uint32_t)c.vocab_size);
-    for (int i = 0; i < 17; i++) half_step(&hm, &stepped, tokens[i]);
-    half_feed(&hm, &fed, tokens, 17);
-    size_t hc = (size_t)c.num_layers * c.hidden_dim * sizeof(float);
-    CHECK(!memcmp(stepped.h, fed.h, hc) && !memcmp(stepped.c, fed.c, hc), "fed state differs from the stepped one");
-    CHECK(!memcmp(stepped.logits, fed.logits, (size_t)c.vocab_size * sizeof(float)), "last logits differ");
-    step_free(&stepped);
-    step_free(&fed);
-    half_free(&hm);
-    model_free(&m);
+    TwoRoutes t;
+    two_routes_open(&t, 4, 5, 17);
+    for (int i = 0; i < t.n; i++) half_step(&t.hm, &t.a, t.tokens[i]);
+    half_feed(&t.hm, &t.b, t.tokens, t.n);
+    two_routes_agree(&t, "stepped, fed");
 }
 
 /* A message fed in chunks (the session looks at the stop flag between them) leaves the state
    and the last logits bit for bit as one feed does. */
 static void test_feeding_in_chunks_leaves_what_one_feed_leaves(void) {
-    Config c = {.vocab_size = 300, .embed_dim = 20, .hidden_dim = 36, .num_layers = 2};
-    Model m;
-    model_build(&m, c);
-    model_init_weights(&m, 6);
-    HalfModel hm;
-    half_build(&hm, &m);
-    StepState whole, chunked;
-    step_build(&whole, &c);
-    step_build(&chunked, &c);
-    int32_t tokens[50];
-    Rng r;
-    rng_seed(&r, 7);
-    for (int i = 0; i < 50; i++) tokens[i] = (int32_t)(rng_u32(&r) % (uint32_t)c.vocab_size);
-    half_feed(&hm, &whole, tokens, 50);
-    for (int i = 0; i < 50; i += 16) half_feed(&hm, &chunked, tokens + i, 50 - i < 16 ? 50 - i : 16);
-    size_t hc = (size_t)c.num_layers * c.hidden_dim * sizeof(float);
-    CHECK(!memcmp(whole.h, chunked.h, hc) && !memcmp(whole.c, chunked.c, hc), "the chunks left another state");
-    CHECK(!memcmp(whole.logits, chunked.logits, (size_t)c.vocab_size * sizeof(float)), "last logits differ");
-    step_free(&whole);
-    step_free(&chunked);
-    half_free(&hm);
-    model_free(&m);
+    TwoRoutes t;
+    two_routes_open(&t, 6, 7, 50);
+    half_feed(&t.hm, &t.a, t.tokens, t.n);
+    for (int i = 0; i < t.n; i += 16) half_feed(&t.hm, &t.b, t.tokens + i, t.n - i < 16 ? t.n - i : 16);
+    two_routes_agree(&t, "fed whole, fed in chunks");
 }
 
 static void test_half_copy_follows_the_model_version(void) {
