@@ -11,6 +11,7 @@
 
 #include "app/commands.h"
 #include "app/conversation.h"
+#include "app/text.h"
 #include "model/util.h"
 
 #define HISTORY_MAX 1000
@@ -27,6 +28,9 @@ static struct {
     LineFn on_line;
     void *ctx;
     FILE *devnull;            /* readline's output stream: it never writes to the terminal */
+    int utf8;                 /* the locale is UTF-8: readline gets whole characters only */
+    char pending[4];          /* the bytes of a character still being typed */
+    int n_pending;            /* ... held: fewer than its lead byte announces */
 } I;
 
 /* ---- readline's hooks ---- */
@@ -85,6 +89,7 @@ int input_init(const char *prompt, const char *history_path, LineFn on_line, voi
     memset(&I, 0, sizeof I);
     I.on_line = on_line;
     I.ctx = ctx;
+    I.utf8 = locale_is_utf8();
     I.devnull = fopen("/dev/null", "w");
     if (!I.devnull) {
         err_set("cannot open /dev/null for readline");
@@ -137,6 +142,40 @@ static void feed_bytes(const char *s, int n) {
     while (I.head != I.tail) rl_callback_read_char();
 }
 
+/* ---- whole characters ---- */
+
+/* In a UTF-8 locale readline mangles a broken sequence typed at it: "x", 0xC3, "ab" came
+   out "xab", the lead byte swallowed. So it only ever gets whole characters: a byte no
+   character starts with, or a sequence cut short by the next byte (or a key), becomes
+   U+FFFD, as a terminal shows it, and the next byte starts afresh. */
+static const char REPLACEMENT_UTF8[] = "\xEF\xBF\xBD";
+
+static void drop_pending(void) {
+    if (I.n_pending) feed_bytes(REPLACEMENT_UTF8, 3);
+    I.n_pending = 0;
+}
+
+static void feed_byte(unsigned char b) {
+    if (!I.utf8) {
+        feed_bytes((const char *)&b, 1);
+        return;
+    }
+    if (I.n_pending && (b & 0xC0) == 0x80) {
+        I.pending[I.n_pending++] = (char)b;
+        if (I.n_pending < utf8_char_len((unsigned char)I.pending[0])) return;
+        uint32_t cp;
+        int whole = utf8_decode(I.pending, (size_t)I.n_pending, &cp) == I.n_pending; /* not overlong, no surrogate */
+        feed_bytes(whole ? I.pending : REPLACEMENT_UTF8, whole ? I.n_pending : 3);
+        I.n_pending = 0;
+        return;
+    }
+    drop_pending();
+    int n = utf8_char_len(b);
+    if (n == 1) feed_bytes((const char *)&b, 1);
+    else if (n == 0) feed_bytes(REPLACEMENT_UTF8, 3);
+    else I.pending[0] = (char)b, I.n_pending = 1;
+}
+
 void input_feed(int key) {
     const char *seq = NULL;
     switch (key) {
@@ -152,6 +191,7 @@ void input_feed(int key) {
     default: break;
     }
     if (seq) {
+        drop_pending();
         feed_bytes(seq, (int)strlen(seq));
         return;
     }
@@ -162,11 +202,11 @@ void input_feed(int key) {
         I.dropped++;
         return;
     }
-    char c = (char)key;
-    feed_bytes(&c, 1);
+    feed_byte((unsigned char)key);
 }
 
 void input_clear(void) {
+    I.n_pending = 0;
     rl_callback_sigcleanup(); /* leaves an incremental search or a multi-key sequence */
     rl_replace_line("", 0);
     rl_point = rl_end = rl_mark = 0;
@@ -176,7 +216,8 @@ void input_clear(void) {
 }
 
 int input_empty(void) {
-    return rl_end == 0 && !RL_ISSTATE(RL_STATE_ISEARCH | RL_STATE_NSEARCH | RL_STATE_MULTIKEY | RL_STATE_METANEXT);
+    return I.n_pending == 0 && rl_end == 0 &&
+           !RL_ISSTATE(RL_STATE_ISEARCH | RL_STATE_NSEARCH | RL_STATE_MULTIKEY | RL_STATE_METANEXT);
 }
 
 const char *input_prompt(void) { return rl_display_prompt ? rl_display_prompt : ""; }

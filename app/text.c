@@ -1,6 +1,7 @@
 /* text: see text.h. */
 #include "app/text.h"
 
+#include <langinfo.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,24 +11,26 @@
 
 #define REPLACEMENT 0xFFFDu
 
+int utf8_char_len(unsigned char lead) {
+    if (lead < 0x80) return 1;
+    if (lead >= 0xC2 && lead <= 0xDF) return 2;
+    if (lead >= 0xE0 && lead <= 0xEF) return 3;
+    if (lead >= 0xF0 && lead <= 0xF4) return 4;
+    return 0;
+}
+
 int utf8_decode(const char *str, size_t len, uint32_t *cp) {
     const unsigned char *s = (const unsigned char *)str;
-    unsigned c = s[0];
-    int n;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
+    int n = utf8_char_len(s[0]);
+    if (n == 1) {
+        *cp = s[0];
         return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        n = 2, v = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3, v = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4, v = c & 0x07, min = 0x10000;
-    } else {
+    }
+    if (n == 0) {
         *cp = REPLACEMENT;
         return 1;
     }
+    uint32_t v = s[0] & (0x7Fu >> n), min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
     if ((size_t)n > len) {
         *cp = REPLACEMENT;
         return 1;
@@ -45,6 +48,11 @@ int utf8_decode(const char *str, size_t len, uint32_t *cp) {
     }
     *cp = v;
     return n;
+}
+
+int locale_is_utf8(void) {
+    const char *cs = nl_langinfo(CODESET);
+    return cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
 }
 
 int utf8_encode(uint32_t cp, char *out) {

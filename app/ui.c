@@ -1,7 +1,6 @@
 /* ui: see ui.h. */
 #include "app/ui.h"
 
-#include <langinfo.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +32,7 @@ int ui_init(void) {
     }
     U.active = 1;
     fatal_hook = ui_done;
-    const char *cs = nl_langinfo(CODESET);
-    U.utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
+    U.utf8 = locale_is_utf8();
     raw();
     noecho();
     nonl();

@@ -3,8 +3,8 @@
 #   plain mode: replies, rating, undo, save, restart with the profile, corrupt profiles,
 #     a 1 MB line, invalid UTF-8, reproducible seeds, export, regenerate/prefer, settings,
 #     `rlchat simulate`'s report;
-#   the screen under tmux: a reply, rating with +, u after an undo, the help overlay, resizing,
-#     quitting with the terminal restored, Ctrl-C twice, SIGTERM.
+#   the screen under tmux: a reply, rating with +, u after an undo, broken UTF-8 typed, the
+#     help overlay, resizing, quitting with the terminal restored, Ctrl-C twice, SIGTERM.
 # Run from the repository root after `make`. Last line: "N passed, N failed".
 cd "$(dirname "$0")/.." || exit 1
 BIN=${RLCHAT_BUILD:-build}/rlchat
@@ -728,6 +728,23 @@ test_u_after_undoing_a_preference_undoes_the_rating_before_it() {
 }
 check test_u_after_undoing_a_preference_undoes_the_rating_before_it \
     test_u_after_undoing_a_preference_undoes_the_rating_before_it
+
+# Broken UTF-8 typed in a UTF-8 locale: each broken character shows as U+FFFD where it was
+# typed, and the characters around it stay whole and in order. Readline, given the bytes
+# as they came, swallowed a lead byte cut short ("x", C3, "ab" became "xab").
+test_broken_utf8_typed_shows_as_replacement_characters_in_place() {
+    T new-session -d -s s8 -x 80 -y 24 "LANG=C.UTF-8 TERM=screen-256color XDG_DATA_HOME='$XDG_DATA_HOME' \
+        $BIN --model '$TMP/tiny.model' --assets '$TMP/assets' --seed 5; echo \$? >'$TMP/s8.exit'; sleep 60"
+    wait_for s8 '? help' || return 1
+    T send-keys -t s8 'x' && T send-keys -t s8 -H c3 && T send-keys -t s8 'ab' && T send-keys -t s8 -H ff &&
+        T send-keys -t s8 'cd' && T send-keys -t s8 -H c3 a9 e2 82 ac ed a0 80 && T send-keys -t s8 'e' Enter
+    wait_for s8 "^you   x$(printf '\357\277\275')ab$(printf '\357\277\275')cd$(printf '\303\251\342\202\254\357\277\275')e\$" ||
+        return 1
+    T send-keys -t s8 C-d
+    wait_file "$TMP/s8.exit"
+}
+check test_broken_utf8_typed_shows_as_replacement_characters_in_place \
+    test_broken_utf8_typed_shows_as_replacement_characters_in_place
 
 # Ctrl-D right after a rating, with --autosave: the update still on the worker is saved.
 # On the shipped model, whose update (tens of ms) is still running when the Ctrl-D comes.
