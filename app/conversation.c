@@ -53,9 +53,9 @@ void chat_free(Chat *c) {
 /* ---- output ---- */
 
 void chat_sync(Chat *c) {
-    int r = session_ratings(c->session), u = session_unsaved(c->session);
+    int r = session_ratings(c->session), u = session_unsaved(c->session), undo = session_can_undo(c->session);
     pthread_mutex_lock(&c->lock);
-    c->ratings = r, c->unsaved = u;
+    c->ratings = r, c->unsaved = u, c->can_undo = undo;
     c->version++;
     pthread_mutex_unlock(&c->lock);
 }

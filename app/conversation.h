@@ -69,7 +69,7 @@ typedef struct {
     int has_update;
     char message[512];                   /* the status line's note */
     int message_error;                   /* 1 when the note is an error */
-    int ratings, unsaved;                /* session_ratings/session_unsaved as of the last operation */
+    int ratings, unsaved, can_undo;      /* session_ratings/_unsaved/_can_undo as of the last operation */
     unsigned version;                    /* bumped at every change, so the screen redraws */
 
     volatile sig_atomic_t stop;          /* Ctrl-C: ends the reply in progress */

@@ -334,7 +334,7 @@ static const char *hint_text(void) {
     const Entry *e = &c->entries[c->reply];
     if (e->blocked) return "withheld by the safety filter (reason below); r tries again";
     if (e->rating[0]) return "u undoes the rating";
-    if (S.undoing) return "u undoes one more  + good  - bad  1-5 stars  r another reply  ? help";
+    if (S.undoing && c->can_undo) return "u undoes one more  + good  - bad  1-5 stars  r another reply  ? help";
     return "+ good  - bad  1-5 stars  r another reply  ? help";
 }
 

@@ -432,10 +432,14 @@ float session_reply_logprob(Session *s, float *mean_kl) {
     return learner_logprob(s->learner, &s->turn.episode, mean_kl);
 }
 
+int session_can_undo(const Session *s) {
+    for (int i = 0; i < s->n_kinds; i++)
+        if (s->kinds[i] != UPDATE_SAFETY) return 1;
+    return 0;
+}
+
 int session_undo(Session *s) {
-    int found = 0;
-    for (int i = 0; i < s->n_kinds; i++) found |= s->kinds[i] != UPDATE_SAFETY;
-    if (!found) { /* ratings beyond the undo ring's reach are kept: say why */
+    if (!session_can_undo(s)) { /* ratings beyond the undo ring's reach are kept: say why */
         if (s->ratings > 0) err_set("nothing more to undo: undo reaches back %d updates", s->cfg.learn.undo_depth);
         else err_set("nothing to undo");
         return -1;

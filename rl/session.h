@@ -104,6 +104,8 @@ int session_rate(Session *s, float human, RatingResult *out);
 float session_reply_logprob(Session *s, float *mean_kl);
 /* Undoes the last rating's update. -1 with err_msg() when there is none. */
 int session_undo(Session *s);
+/* 1 when a rating or a preference within undo's reach is left to undo. */
+int session_can_undo(const Session *s);
 /* Samples an alternative reply to the last message from the same context (for a/b);
    the alternative becomes turn b; session_prefer(s, 0 or 1) picks a or b, makes a
    preference update, and continues the conversation with the chosen reply. */
