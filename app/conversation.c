@@ -250,6 +250,15 @@ int chat_save(Chat *c, const char *name) {
     return 0;
 }
 
+/* 0 when nothing unsaved would be lost, or the user said to drop it ("NAME!", "/reset!");
+   else -1 with the way to go on (forced: the command that drops them). */
+static int keeps_unsaved(const Chat *c, int drop, const char *forced) {
+    int unsaved = session_unsaved(c->session);
+    if (!unsaved || drop) return 0;
+    err_set("%d unsaved updates would be lost: /save first, or %s to drop them", unsaved, forced);
+    return -1;
+}
+
 int chat_load(Chat *c, const char *name) {
     char path[4096], given[PROFILE_NAME_MAX + 2];
     struct stat st;
@@ -259,11 +268,9 @@ int chat_load(Chat *c, const char *name) {
     }
     int drop = strip_bang(name, given, sizeof given); /* "NAME!": drop the unsaved updates */
     name = given;
-    int unsaved = session_unsaved(c->session);
-    if (unsaved && !drop) {
-        err_set("%d unsaved updates would be lost: /save first, or /load %s! to drop them", unsaved, name);
-        return -1;
-    }
+    char forced[PROFILE_NAME_MAX + 16];
+    snprintf(forced, sizeof forced, "/load %s!", name);
+    if (keeps_unsaved(c, drop, forced) != 0) return -1;
     if (!profile_name_ok(name)) {
         err_set("'%s' is not a usable profile name", name);
         return -1;
@@ -445,11 +452,7 @@ int chat_prefer(Chat *c, int which) {
 /* ---- model and conversation ---- */
 
 int chat_reset(Chat *c, int drop) {
-    int unsaved = session_unsaved(c->session);
-    if (unsaved && !drop) {
-        err_set("%d unsaved updates would be lost: /save first, or /reset! to drop them", unsaved);
-        return -1;
-    }
+    if (keeps_unsaved(c, drop, "/reset!") != 0) return -1;
     session_reset(c->session);
     feedback_drop_held(&c->log); /* ratings of updates the reset dropped */
     forget_model_history(c);

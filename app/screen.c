@@ -70,6 +70,9 @@ static struct {
     int save_submitted;    /* ST_SAVING: the save job is on the worker */
 } S;
 
+/* The note a first Ctrl-C during a reply leaves; the job's end takes it away. */
+static const char STOPPING_NOTE[] = "stopping the reply (Ctrl-C again quits)";
+
 static void screen_note(const char *msg) {
     snprintf(S.extra, sizeof S.extra, "%s", msg);
     S.dirty = 1;
@@ -206,7 +209,7 @@ static void ctrl_c(void) {
         } else {
             c->stop = 1;
             S.last_ctrl_c = now;
-            screen_note("stopping the reply (Ctrl-C again quits)");
+            screen_note(STOPPING_NOTE);
         }
         return;
     }
@@ -377,7 +380,7 @@ static void draw(void) {
 /* A worker job ended: pick up what follows it. */
 static void after_job(void) {
     Chat *c = S.c;
-    if (!strncmp(S.extra, "stopping the reply", 18)) S.extra[0] = 0; /* it has stopped: the chat says so */
+    if (!strcmp(S.extra, STOPPING_NOTE)) S.extra[0] = 0; /* it has stopped: the chat says so */
     if (c->want_help) c->want_help = 0, S.state = ST_HELP;
     if (c->want_quit) c->want_quit = 0, request_quit();
     if (S.quit_after_job && !worker_busy(&S.worker)) S.quit_after_job = 0, request_quit();
