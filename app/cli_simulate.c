@@ -182,6 +182,7 @@ static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo
     if (a->candidates >= 0) cfg.learn.candidates = a->candidates;
     if (a->candidate_weight >= 0) cfg.learn.candidate_weight = a->candidate_weight;
     if (a->best_of > 0) cfg.best_of = a->best_of;
+    if (a->best_of_by_policy > 0) cfg.best_of_by_policy = a->best_of_by_policy;
     if (a->w_informativeness > -1e9f) cfg.weights.informativeness = a->w_informativeness;
     Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, (uint64_t)seed * 7919 + 1);
     if (!s) return -1;
@@ -275,7 +276,8 @@ int cli_simulate(int argc, char **argv) {
     SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .first_seed = 1, .eval_every = 5,
                  .samples = 2, .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1,
                  .self_imitation = -1, .imitate_above = -1e10f, .w_informativeness = -1e10f, .critic_lr = -1,
-                 .entropy_floor = -1, .candidates = -1, .candidate_weight = -1, .best_of = -1};
+                 .entropy_floor = -1, .candidates = -1, .candidate_weight = -1, .best_of = -1,
+                 .best_of_by_policy = -1};
     const char *rater_specs = "question,short,positive,topic:music";
     const Option opts[] = {
         {"--model", OPT_STRING, &a.model, "base model (default: the shipped model)"},
@@ -297,6 +299,8 @@ int cli_simulate(int argc, char **argv) {
         {"--candidates", OPT_INT, &a.candidates, "unseen replies scored by the reward model per rating (full)"},
         {"--candidate-weight", OPT_FLOAT, &a.candidate_weight, "their advantages' scale (full)"},
         {"--best-of", OPT_INT, &a.best_of, "replies sampled per message, the reward model's best shown (full)"},
+        {"--best-of-by-policy", OPT_INT, &a.best_of_by_policy, "... before the reward model is believed, the one the "
+                                                              "policy has moved toward most shown (full)"},
         {"--w-informativeness", OPT_FLOAT, &a.w_informativeness, "the reward's informativeness weight (0.3)"},
         {"--prompts", OPT_STRING, &a.prompts, "prompt file (default: assets/prompts.txt)"},
         {"--valid", OPT_STRING, &a.valid, "corpus for the bits-per-byte drift (default ../shared/data/corpus/valid.txt)"},
@@ -320,8 +324,9 @@ int cli_simulate(int argc, char **argv) {
                         "positive, and the last seed at most 1000000\n");
         return 2;
     }
-    if (a.best_of != -1 && (a.best_of < 1 || a.best_of > SESSION_MAX_CANDIDATES + 1)) {
-        fprintf(stderr, "rlchat: --best-of wants 1..%d, not %d\n", SESSION_MAX_CANDIDATES + 1, a.best_of);
+    if ((a.best_of != -1 && (a.best_of < 1 || a.best_of > SESSION_MAX_CANDIDATES + 1)) ||
+        (a.best_of_by_policy != -1 && (a.best_of_by_policy < 1 || a.best_of_by_policy > SESSION_MAX_CANDIDATES + 1))) {
+        fprintf(stderr, "rlchat: --best-of and --best-of-by-policy want 1..%d\n", SESSION_MAX_CANDIDATES + 1);
         return 2;
     }
     if (!a.assets) a.assets = assets_dir_default();

@@ -530,6 +530,7 @@ static const Setting SETTINGS[] = {
     {"max_tokens", IN_SESSION, offsetof(SessionConfig, max_tokens), 1, 1, 1000},
     {"resample_tries", IN_SESSION, offsetof(SessionConfig, resample_tries), 1, 1, 20},
     {"best_of", IN_SESSION, offsetof(SessionConfig, best_of), 1, 1, SESSION_MAX_CANDIDATES + 1},
+    {"best_of_by_policy", IN_SESSION, offsetof(SessionConfig, best_of_by_policy), 1, 1, SESSION_MAX_CANDIDATES + 1},
     {"lr", IN_LEARNER, offsetof(LearnerConfig, lr), 0, 0, 1},
     {"beta", IN_LEARNER, offsetof(LearnerConfig, kl_beta), 0, 0, 10},
     {"kl_target", IN_LEARNER, offsetof(LearnerConfig, kl_target), 0, 0, 100},

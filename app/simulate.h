@@ -18,7 +18,7 @@ typedef struct {
     const char *model, *prompts, *valid, *assets, *algo;
     int ratings, seeds, first_seed, eval_every, samples, valid_bytes, no_safety, verbose, ceiling;
     float lr, clip, beta, kl_target, entropy, critic_lr, candidate_weight;
-    int replay, self_imitation, entropy_floor, candidates, best_of;
+    int replay, self_imitation, entropy_floor, candidates, best_of, best_of_by_policy;
     float imitate_above, w_informativeness;
 } SimArgs;
 

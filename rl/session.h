@@ -35,6 +35,10 @@ typedef struct {
                                  reward model predicts ratings it has not seen (R^2 > 0): the
                                  one it guesses best is shown, the rest may be candidates; 1:
                                  every reply is the policy's first sample (4: see README) */
+    int best_of_by_policy;    /* ... before then, once a rating has moved the policy: the one
+                                 the policy has moved toward most from the base is shown (8:
+                                 see README; 1: the policy's first sample, as before any
+                                 rating) */
 } SessionConfig;
 
 /* The last reply shown, and what is needed to rate it. */

@@ -540,7 +540,9 @@ test_sampling_options_are_held_to_the_ranges_set_accepts() {
     printf 'hello\n' | chat --temp -1 2>"$TMP/e22c" >/dev/null
     [ $? -eq 2 ] && grep -q 'temp wants a number between 0 and 5, not -1' "$TMP/e22c" || return 1
     $BIN simulate --model "$TMP/tiny.model" --rater , 2>"$TMP/e22d" >/dev/null
-    [ $? -eq 2 ] && grep -q 'names no rater' "$TMP/e22d"
+    [ $? -eq 2 ] && grep -q 'names no rater' "$TMP/e22d" || return 1
+    $BIN simulate --model "$TMP/tiny.model" --best-of-by-policy 0 2>"$TMP/e22e" >/dev/null
+    [ $? -eq 2 ] && grep -q 'best-of-by-policy want 1\.\.9' "$TMP/e22e"
 }
 check test_sampling_options_are_held_to_the_ranges_set_accepts test_sampling_options_are_held_to_the_ranges_set_accepts
 

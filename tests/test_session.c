@@ -225,11 +225,12 @@ static void test_a_liked_reply_gains_and_the_policy_leaves_the_base(void) {
 
 /* The share of replies that hold "apple" after the first 10 of `turns`, each rated +1
    when it does and -1 when not, by a session that shows the best of best_of samples; the
-   policy stays the base (step size 0), so only the choice of the reply shown can move
-   the share. */
+   policy stays the base (step size 0), so only the reward model's choice of the reply
+   shown can move the share. */
 static double apple_share(int best_of, int turns) {
     SessionConfig cfg = session_default_config();
     cfg.best_of = best_of;
+    cfg.best_of_by_policy = 1;
     cfg.learn.lr = 0;
     Session *s = open_session_with("mixed.model", &cfg);
     if (!s) return 0;
@@ -255,6 +256,60 @@ static void test_best_of_shows_the_reply_the_reward_model_guesses_is_liked(void)
     double one = apple_share(1, 40), four = apple_share(4, 40);
     CHECK(four > one + 0.2 && four > 0.75, "liked share of shown replies: %.2f of the best of 4, %.2f of one", four,
           one);
+}
+
+/* The share of "apple" in 60 replies shown after two ratings, a liked reply that holds
+   it and a disliked one that does not: too few for the reward model to be believed (it
+   wants 3), so the reply shown is the policy's first sample, or with best_of_by_policy
+   the one of that many samples the policy has moved toward most from the base. */
+static double apple_share_after_two_ratings(int best_of_by_policy) {
+    SessionConfig cfg = session_default_config();
+    cfg.best_of_by_policy = best_of_by_policy;
+    Session *s = open_session_with("mixed.model", &cfg);
+    if (!s) return 0;
+    RatingResult r = {0};
+    int liked = 0, disliked = 0;
+    for (int k = 0; k < 40 && !(liked && disliked); k++) {
+        session_clear(s);
+        const Turn *t = session_say(s, "hi", 2, NULL, NULL, NULL);
+        int apple = strstr(t->text, "apple") != NULL;
+        if (apple ? liked : disliked) continue;
+        CHECK(session_rate(s, apple ? 1.0f : -1.0f, &r) == 0, "rating: %s", err_msg());
+        liked += apple, disliked += !apple;
+    }
+    CHECK(liked && disliked && r.trust == 0, "liked %d, disliked %d, the reward model believed (%.2f)", liked,
+          disliked, r.trust);
+    int shown = 0;
+    for (int k = 0; k < 60; k++) {
+        session_clear(s);
+        shown += strstr(session_say(s, "hi", 2, NULL, NULL, NULL)->text, "apple") != NULL;
+    }
+    session_free(s);
+    return shown / 60.0;
+}
+
+/* Before the reward model can be believed, the policy's own learning chooses: after one
+   liked "apple" reply and one disliked other, the best of 8 by how far the policy has
+   moved toward a reply shows "apple" far more often than the policy's samples hold it
+   (about half). Before any rating nothing is chosen: two sessions alike but for the
+   choice show the same replies. */
+static void test_before_the_reward_model_is_believed_the_policy_chooses(void) {
+    write_blocklist("food 2 no such words here\n");
+    double one = apple_share_after_two_ratings(1), eight = apple_share_after_two_ratings(8);
+    CHECK(eight > one + 0.2 && eight > 0.8, "liked share of shown replies: %.2f of the best of 8, %.2f of one",
+          eight, one);
+    SessionConfig cfg = session_default_config();
+    Session *chooser = open_session_with("mixed.model", &cfg);
+    cfg.best_of_by_policy = 1;
+    Session *sampler = open_session_with("mixed.model", &cfg);
+    if (!chooser || !sampler) return;
+    for (int k = 0; k < 8; k++) {
+        const char *a = session_say(chooser, "hi", 2, NULL, NULL, NULL)->text;
+        const char *b = session_say(sampler, "hi", 2, NULL, NULL, NULL)->text;
+        CHECK(!strcmp(a, b), "turn %d before any rating: shown '%s', the first sample '%s'", k, a, b);
+    }
+    session_free(chooser);
+    session_free(sampler);
 }
 
 /* Ctrl-C while a long message is read: with the stop set the model reads no more of it (the
@@ -298,6 +353,7 @@ int main(void) {
     RUN(test_candidates_are_screened_and_undo_takes_back_the_reward_model_too);
     RUN(test_a_liked_reply_gains_and_the_policy_leaves_the_base);
     RUN(test_best_of_shows_the_reply_the_reward_model_guesses_is_liked);
+    RUN(test_before_the_reward_model_is_believed_the_policy_chooses);
     RUN(test_a_stop_ends_the_reading_of_a_long_message);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
