@@ -264,6 +264,8 @@ float learner_logprob(Learner *l, const Episode *e, float *mean_kl) { return lan
 
 float learner_ref_logprob(Learner *l, const Episode *e) { return lane_ref_logprob(&l->lane, e); }
 
+float learner_ref_logprob_sum(Learner *l, const Episode *e) { return learner_ref_logprob(l, e) * (float)(e->n + 1); }
+
 /* An episode's weights in this learner's loss with the given KL and entropy weights, and
    REINFORCE's policy term with this advantage (job() sets them for an update's episodes). */
 static EpisodeWeights episode_weights(const Learner *l, float advantage, float beta, float eta) {
@@ -527,8 +529,7 @@ int learner_penalise(Learner *l, const Episode *e, UpdateStats *st) {
 int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, UpdateStats *st) {
     double t0 = now_seconds();
     memset(st, 0, sizeof *st);
-    float ref_a = learner_ref_logprob(l, chosen) * (chosen->n + 1);
-    float ref_b = learner_ref_logprob(l, rejected) * (rejected->n + 1);
+    float ref_a = learner_ref_logprob_sum(l, chosen), ref_b = learner_ref_logprob_sum(l, rejected);
     float lp_a = learner_logprob(l, chosen, NULL), lp_b = learner_logprob(l, rejected, NULL);
     float b = l->cfg.dpo_beta, z = b * ((lp_a - ref_a) - (lp_b - ref_b));
     float sig_neg = 1.0f / (1.0f + expf(z)); /* sigmoid(-z) */

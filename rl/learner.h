@@ -87,6 +87,9 @@ float learner_value(Learner *l, const float *ctx_h);
 float learner_logprob(Learner *l, const Episode *e, float *mean_kl);
 /* Mean log-probability per token under the reference model (the fluency reward's input). */
 float learner_ref_logprob(Learner *l, const Episode *e);
+/* ... and its sum over reply + TOK_EOT, to set beside learner_logprob's (DPO's and the
+   session's log-ratios to the base). */
+float learner_ref_logprob_sum(Learner *l, const Episode *e);
 /* One update for a rated episode (e->reward set). Keeps it for replay. 0, or -1 if rolled back. */
 int learner_update(Learner *l, const Episode *e, UpdateStats *st);
 /* The same, with k unrated candidates from the same context whose reward was predicted

@@ -294,34 +294,40 @@ static float guessed_reward(Session *s, const Episode *e, RewardTerms terms) {
 static float learned_preference(Session *s, const Episode *e) {
     float logprob = 0;
     for (int i = 0; i <= e->n; i++) logprob += e->behaviour_lp[i];
-    return logprob - learner_ref_logprob(s->learner, e) * (float)(e->n + 1);
+    return logprob - learner_ref_logprob_sum(s->learner, e);
 }
 
-/* How many replies the one shown is chosen among; 1: the policy's first sample, streamed
-   as it comes. Under the full learner, once the reward model predicts ratings it has not
-   seen, it chooses among best_of; before then, once a rating has moved the policy, the
-   policy's own preference (learned_preference) chooses among best_of_by_policy. From the
-   first rating on, not from the first liked and disliked pair: after dislikes alone the
-   choice is one way of leaving them, which explores less (a topic the base rarely raises
-   was never met in one run of ten), but waiting for the pair made a liked word slower to
-   learn and narrowed the topic more (README, "How the defaults were reached"). */
-static int choice_size(const Session *s) {
-    if (s->cfg.learn.algo != ALGO_FULL) return 1;
-    if (rm_trust(&s->rm) > 0) return s->cfg.best_of;
-    return s->ratings > 0 ? s->cfg.best_of_by_policy : 1;
+/* Who chooses the reply shown, and among how many. */
+typedef enum { JUDGE_NONE, JUDGE_POLICY, JUDGE_REWARD_MODEL } Judge;
+
+/* Under the full learner, once the reward model predicts ratings it has not seen, it
+   chooses among best_of; before then, once a rating has moved the policy, the policy's own
+   preference (learned_preference) chooses among best_of_by_policy. Otherwise, or with 1,
+   nobody: the policy's first sample is shown, streamed as it comes. From the first rating
+   on, not from the first liked and disliked pair: after dislikes alone the choice is one
+   way of leaving them, which explores less (a topic the base rarely raises was never met
+   in one run of ten), but waiting for the pair made a liked word slower to learn and
+   narrowed the topic more (README, "How the defaults were reached"). */
+static Judge choose_judge(const Session *s, int *among) {
+    Judge j = s->cfg.learn.algo != ALGO_FULL ? JUDGE_NONE
+              : rm_trust(&s->rm) > 0         ? JUDGE_REWARD_MODEL
+              : s->ratings > 0               ? JUDGE_POLICY
+                                             : JUDGE_NONE;
+    *among = j == JUDGE_REWARD_MODEL ? s->cfg.best_of : j == JUDGE_POLICY ? s->cfg.best_of_by_policy : 1;
+    return *among > 1 ? j : JUDGE_NONE;
 }
 
 /* Shows the reply of the turn's sample and its candidates with the highest score (a tie
-   keeps the sample). Once the reward model can be believed, the score is the guessed
-   reward: the rating guessed, and the automatic terms, so a short generic line the user
-   might rate well still pays for being generic or said before. Before then it is what the
-   policy has learned (learned_preference): the choice shows the way the ratings moved the
-   policy, further than the policy's own few small steps went. That candidate and the
-   sample trade places. The reply is then streamed whole. */
-static void show_best(Session *s, Turn *t, TokenFn on_token, void *ctx) {
+   keeps the sample). The reward model's score is the guessed reward: the rating guessed,
+   and the automatic terms, so a short generic line the user might rate well still pays
+   for being generic or said before. The policy's is what it has learned
+   (learned_preference): the choice shows the way the ratings moved the policy, further
+   than the policy's own few small steps went. That candidate and the sample trade places.
+   The reply is then streamed whole. */
+static void show_best(Session *s, Turn *t, Judge judge, TokenFn on_token, void *ctx) {
     RewardTerms sample_terms;
     reward_terms(s, t, &t->episode, t->text, 0, &sample_terms);
-    int by_reward_model = rm_trust(&s->rm) > 0, best = -1;
+    int by_reward_model = judge == JUDGE_REWARD_MODEL, best = -1;
     float top = by_reward_model ? guessed_reward(s, &t->episode, sample_terms) : learned_preference(s, &t->episode);
     for (int i = 0; i < t->n_candidates; i++) {
         const Episode *c = &t->candidates[i];
@@ -389,12 +395,13 @@ const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_tok
     step_copy(&s->ref_ctx, &s->ref_gen.state, &s->base.config);
     int full = s->cfg.learn.algo == ALGO_FULL;
     int learned = full && s->cfg.sample_candidates ? s->cfg.learn.candidates : 0;
-    int among = choice_size(s), choose = among > 1; /* streamed once chosen */
+    int among;
+    Judge judge = choose_judge(s, &among); /* a chosen reply is streamed once chosen */
     int k = among - 1 > learned ? among - 1 : learned;
     k = k < SESSION_MAX_CANDIDATES ? k : SESSION_MAX_CANDIDATES;
-    sample_screened(s, t, choose ? NULL : on_token, ctx, stop);
+    sample_screened(s, t, judge ? NULL : on_token, ctx, stop);
     if (!t->blocked && k > 0 && !(stop && *stop)) sample_candidates(s, t, k, stop);
-    if (choose && !t->blocked) show_best(s, t, on_token, ctx);
+    if (judge && !t->blocked) show_best(s, t, judge, on_token, ctx);
     keep_candidates(t, learned);
     commit_reply(s, t);
     s->has_turn = 1;
