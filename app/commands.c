@@ -146,7 +146,7 @@ static const SlashCommand TABLE[] = {
      1, cmd_save},
     {"load", "NAME", "load a saved profile (NAME! drops unsaved updates)", 1, cmd_load},
     {"models", "", "list saved profiles with their date and ratings", 0, cmd_models},
-    {"reset", "", "back to the base model, saved profiles kept (/reset! drops unsaved updates)", 1, cmd_reset},
+    {"reset", "[!]", "back to the base model, saved profiles kept (/reset! drops unsaved updates)", 1, cmd_reset},
     {"set", "KEY VALUE", "change a setting (temp, top_p, max_tokens, lr, beta, w_human, ...)", 1, cmd_set},
     {"show", "", "show the settings and the model's state", 0, cmd_show},
     {"clear", "", "start a new conversation with the same model", 1, cmd_clear},
@@ -171,7 +171,12 @@ const SlashCommand *commands_find(const char *line, const char **args) {
 }
 
 int commands_run(Chat *c, const SlashCommand *cmd, const char *args) {
-    int rc = cmd->run(c, args);
+    /* A command that takes nothing refuses words after it, as /save a b does: "/undo 3"
+       undid one update and "/clear!" cleared. */
+    char usage[32];
+    snprintf(usage, sizeof usage, "/%s", cmd->name);
+    int rc = !cmd->args[0] ? nothing_left(args, usage) : 0;
+    if (rc == 0) rc = cmd->run(c, args);
     chat_sync(c);
     if (rc != 0) chat_note(c, 1, "%s", err_msg());
     return rc;

@@ -148,10 +148,10 @@ static void feed_bytes(const char *s, int n) {
    out "xab", the lead byte swallowed. So it only ever gets whole characters: a byte no
    character starts with, or a sequence cut short by the next byte (or a key), becomes
    U+FFFD, as a terminal shows it, and the next byte starts afresh. */
-static const char REPLACEMENT_UTF8[] = "\xEF\xBF\xBD";
+static void feed_replacement(void) { feed_bytes("\xEF\xBF\xBD", 3); }
 
 static void drop_pending(void) {
-    if (I.n_pending) feed_bytes(REPLACEMENT_UTF8, 3);
+    if (I.n_pending) feed_replacement();
     I.n_pending = 0;
 }
 
@@ -165,14 +165,15 @@ static void feed_byte(unsigned char b) {
         if (I.n_pending < utf8_char_len((unsigned char)I.pending[0])) return;
         uint32_t cp;
         int whole = utf8_decode(I.pending, (size_t)I.n_pending, &cp) == I.n_pending; /* not overlong, no surrogate */
-        feed_bytes(whole ? I.pending : REPLACEMENT_UTF8, whole ? I.n_pending : 3);
+        if (whole) feed_bytes(I.pending, I.n_pending);
+        else feed_replacement();
         I.n_pending = 0;
         return;
     }
     drop_pending();
     int n = utf8_char_len(b);
     if (n == 1) feed_bytes((const char *)&b, 1);
-    else if (n == 0) feed_bytes(REPLACEMENT_UTF8, 3);
+    else if (n == 0) feed_replacement();
     else I.pending[0] = (char)b, I.n_pending = 1;
 }
 

@@ -330,6 +330,9 @@ static int animate(void) {
     return moving;
 }
 
+/* The keys of an unrated reply, as the hint line shows them. */
+#define RATING_KEYS "+ good  - bad  1-5 stars  r another reply  ? help"
+
 static const char *hint_text(void) {
     const Chat *c = S.c;
     if (c->alt >= 0) return "a or b keeps the better reply";
@@ -337,8 +340,8 @@ static const char *hint_text(void) {
     const Entry *e = &c->entries[c->reply];
     if (e->blocked) return "withheld by the safety filter (reason below); r tries again";
     if (e->rating[0]) return "u undoes the rating";
-    if (S.undoing && c->can_undo) return "u undoes one more  + good  - bad  1-5 stars  r another reply  ? help";
-    return "+ good  - bad  1-5 stars  r another reply  ? help";
+    if (S.undoing && c->can_undo) return "u undoes one more  " RATING_KEYS;
+    return RATING_KEYS;
 }
 
 /* The status bar's name: the profile, else the base model's file name (/show names both). */

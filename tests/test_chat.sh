@@ -283,6 +283,15 @@ test_words_left_over_are_an_error_and_export_takes_the_whole_path() {
 check test_words_left_over_are_an_error_and_export_takes_the_whole_path \
     test_words_left_over_are_an_error_and_export_takes_the_whole_path
 
+# A command that takes nothing refuses words after it: "/undo 3" undid one update, and
+# "/clear!" cleared.
+test_a_command_that_takes_nothing_refuses_words_after_it() {
+    printf 'hello\n/good\n/undo 3\n/clear!\n/show\n' | chat --seed 2 >/dev/null 2>"$TMP/e17c" &&
+        grep -q "unexpected '3' (usage: /undo)" "$TMP/e17c" && grep -q "unexpected '!' (usage: /clear)" "$TMP/e17c" &&
+        [ "$(awk '/^ratings/ { print $2 }' "$TMP/e17c")" = 1 ]
+}
+check test_a_command_that_takes_nothing_refuses_words_after_it test_a_command_that_takes_nothing_refuses_words_after_it
+
 test_help_and_models_list_things() {
     printf '/help\n/models\n' | chat 2>&1 >/dev/null | grep -q '/export FILE' &&
         printf '/models\n' | chat 2>&1 >/dev/null | grep -q '^  p1 ' &&
