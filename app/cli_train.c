@@ -32,7 +32,7 @@ static void on_interrupt(int sig) { interrupted = sig; }
 typedef struct {
     const char *corpus, *valid, *out, *tokens, *log_losses;
     int vocab, embed, hidden, layers, batch, seq, epochs, seed, resume, fp16, steps, warmup, tied;
-    float lr, time_limit, checkpoint_every, weight_decay, clip;
+    float lr, lr_min, time_limit, checkpoint_every, weight_decay, clip;
 } TrainArgs;
 
 /* The shape options start at NOT_GIVEN, which no int option parses to (app/options.h): left
@@ -151,7 +151,7 @@ static int share_start(int rank, Model *m, Tokenizer *tok, CkptFile *resume, int
 
 int cli_train(int argc, char **argv) {
     TrainArgs a = {.vocab = 4096, .embed = NOT_GIVEN, .hidden = NOT_GIVEN, .layers = NOT_GIVEN, .batch = 32, .seq = 64,
-                   .epochs = 1, .seed = 1, .warmup = 200, .lr = 2e-3f, .checkpoint_every = 5,
+                   .epochs = 1, .seed = 1, .warmup = 200, .lr = 2e-3f, .lr_min = 0.05f, .checkpoint_every = 5,
                    .clip = 1.0f};
     const Option opts[] = {
         {"--corpus", OPT_STRING, &a.corpus, "training corpus (this or --tokens is required)"},
@@ -166,6 +166,7 @@ int cli_train(int argc, char **argv) {
         {"--batch", OPT_INT, &a.batch, "parallel streams B (32), over all MPI ranks together"},
         {"--seq", OPT_INT, &a.seq, "backpropagation-through-time steps T (64)"},
         {"--lr", OPT_FLOAT, &a.lr, "peak learning rate (2e-3), warm-up then cosine decay"},
+        {"--lr-min", OPT_FLOAT, &a.lr_min, "final learning rate as a fraction of --lr (0.05)"},
         {"--warmup", OPT_INT, &a.warmup, "warm-up steps (200)"},
         {"--weight-decay", OPT_FLOAT, &a.weight_decay, "AdamW weight decay (0)"},
         {"--clip", OPT_FLOAT, &a.clip, "global gradient-norm clip (1.0; 0: off)"},
@@ -185,10 +186,10 @@ int cli_train(int argc, char **argv) {
         fprintf(stderr, "rlchat: train needs --out and one of --corpus or --tokens\nusage: %s\n", usage);
         return 2;
     }
-    if (a.batch < 1 || a.seq < 1 || a.epochs < 1 || a.vocab < TOK_FIRST_MERGE || a.lr <= 0 || a.clip < 0 ||
+    if (a.batch < 1 || a.seq < 1 || a.epochs < 1 || a.vocab < TOK_FIRST_MERGE || a.lr <= 0 || a.clip < 0 || a.lr_min < 0 || a.lr_min > 1 ||
         a.warmup < 0) {
         fprintf(stderr, "rlchat: --batch, --seq, --epochs and --lr must be positive, --clip (0: off) and --warmup "
-                        "at least 0, --vocab at least %d\n", TOK_FIRST_MERGE);
+                        "at least 0, --lr-min 0 to 1, --vocab at least %d\n", TOK_FIRST_MERGE);
         return 2;
     }
     if (check_shape(&a) != 0) return 2;
@@ -289,7 +290,7 @@ int cli_train(int argc, char **argv) {
         }
         stream = ids;
     }
-    TrainConfig tc = {.batch = a.batch, .seq = a.seq, .lr = a.lr, .lr_min_frac = 0.05f, .warmup = a.warmup,
+    TrainConfig tc = {.batch = a.batch, .seq = a.seq, .lr = a.lr, .lr_min_frac = a.lr_min, .warmup = a.warmup,
                       .clip = a.clip, .weight_decay = a.weight_decay};
     if (trainer_build_shard(&tr, &model, &tc, stream, width, n, rank, world) != 0) {
         if (rank == 0) fprintf(stderr, "rlchat: %s: %s\n", a.tokens ? a.tokens : a.corpus, err_msg());
