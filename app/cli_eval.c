@@ -80,13 +80,15 @@ int cli_eval(int argc, char **argv) {
     }
     Model m;
     Tokenizer tok;
+    dist_init(); /* under mpirun the ranks share the evaluation's streams */
     if (model_load(model_path, &m, &tok) != 0) {
         fprintf(stderr, "rlchat: %s\n", err_msg());
-        return 1;
+        dist_abort(1); /* the other ranks would wait in the evaluation's collectives */
     }
     rc = eval_report(&m, &tok, corpus, seq) == 0 ? 0 : 1;
     tokenizer_free(&tok);
     model_free(&m);
+    dist_finalize();
     return rc;
 }
 

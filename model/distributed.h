@@ -4,7 +4,9 @@
    default build has no MPI dependency and the same callers work unchanged.
 
    Ranks are numbered 0..world-1. Every function below except dist_rank/dist_world/
-   dist_abort is collective: all ranks call it, in the same order, with the same sizes. */
+   dist_abort is collective: all ranks call it, in the same order, with the same sizes.
+   Before dist_init (or alone) they act as for one rank, so code shared with the chat and
+   eval may call them whether or not the process joined a job. */
 #ifndef RLCHAT_DISTRIBUTED_H
 #define RLCHAT_DISTRIBUTED_H
 

@@ -85,10 +85,19 @@ check "eval figures of the two models agree within 0.5% ($l1, $l2)" \
 lv=$(awk '$1 == "loss" { print $2 }' "$TMP/two.out")
 check "the sharded validation equals rlchat eval ($lv, $l2)" [ "$lv" = "$l2" ]
 
-# A learning rate of 1e20 blows the weights up after one step: every later gradient is
-# not finite, and every rank must skip those steps together (or the job would diverge or hang).
-"$BIN" train --corpus "$TMP/corpus.txt" --out "$TMP/nan1.model" $C --steps 10 --lr 1e20 >"$TMP/nan1.out" 2>&1
-$MPIRUN 2 "$MPIBIN" train --corpus "$TMP/corpus.txt" --out "$TMP/nan2.model" $C --steps 10 --lr 1e20 \
+# The MPI build's eval, alone and under mpirun, prints what the plain build's prints.
+for how in alone "1" "2"; do
+    if [ "$how" = alone ]; then "$MPIBIN" eval --model "$TMP/two.model" --corpus "$TMP/corpus.txt" >"$TMP/me.eval" 2>&1
+    else $MPIRUN "$how" "$MPIBIN" eval --model "$TMP/two.model" --corpus "$TMP/corpus.txt" >"$TMP/me.eval" 2>&1; fi
+    lm=$(field loss "$TMP/me.eval")
+    check "the MPI build's eval ($how) gives the plain build's loss ($lm, $l2)" [ -n "$lm" -a "$lm" = "$l2" ]
+done
+
+# A learning rate of 1e30 blows the weights up after one step (a product of two weights
+# overflows a float whatever the kernel's rounding): every later gradient is not finite,
+# and every rank must skip those steps together (or the job would diverge or hang).
+"$BIN" train --corpus "$TMP/corpus.txt" --out "$TMP/nan1.model" $C --steps 10 --lr 1e30 >"$TMP/nan1.out" 2>&1
+$MPIRUN 2 "$MPIBIN" train --corpus "$TMP/corpus.txt" --out "$TMP/nan2.model" $C --steps 10 --lr 1e30 \
     >"$TMP/nan2.out" 2>&1
 s1=$(field skipped_steps "$TMP/nan1.out")
 s2=$(field skipped_steps "$TMP/nan2.out")
