@@ -160,6 +160,8 @@ int chat_use_profile(Chat *c, const char *name) {
         return -1;
     }
     if (profile_path(path, sizeof path, name, ".profile") != 0) return -1;
+    char dir[4096];
+    if (profile_dir(dir, sizeof dir) == 0) remove_stale_temps(dir, NULL); /* saves killed mid-write */
     snprintf(c->profile, sizeof c->profile, "%s", name);
     if (stat(path, &st) == 0) {
         if (session_load(c->session, path) != 0) {
@@ -169,10 +171,8 @@ int chat_use_profile(Chat *c, const char *name) {
         } else {
             chat_note(c, 0, "profile %s: %d ratings so far", name, session_ratings(c->session));
         }
-    } else if (session_save(c->session, path) != 0) {
-        chat_note(c, 1, "cannot create profile %s: %s", name, err_msg());
-    } else {
-        chat_note(c, 0, "new profile %s created in %s", name, path);
+    } else { /* nothing is written until there is something to save */
+        chat_note(c, 0, "new profile %s: written to %s at the first /save (nothing is saved before)", name, path);
     }
     if (reopen_log(c) != 0) chat_note(c, 1, "%s", err_msg());
     chat_sync(c);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,6 +194,30 @@ err:
     return -1;
 }
 
+/* A temporary "NAME.tmp.PID" (NAME = of, when given) whose process is gone: a save killed
+   before its rename. A PID in use again by another process keeps its file for now. */
+static int is_stale_temp(const char *name, const char *of) {
+    const char *mark = strstr(name, ".tmp.");
+    if (!mark || (of && (strlen(of) != (size_t)(mark - name) || strncmp(name, of, strlen(of)) != 0))) return 0;
+    char *end;
+    long pid = strtol(mark + 5, &end, 10);
+    if (*end || end == mark + 5 || pid <= 0 || pid == (long)getpid()) return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+int remove_stale_temps(const char *dir, const char *of) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    char path[4096];
+    for (struct dirent *e; (e = readdir(d));)
+        if (is_stale_temp(e->d_name, of) && snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path &&
+            unlink(path) == 0)
+            removed++;
+    closedir(d);
+    return removed;
+}
+
 /* The rename replaces whatever is at path, so it goes to a regular file or nowhere: a
    symbolic link is followed (its target is replaced, the link stays), and a device, a
    FIFO or a folder is refused rather than replaced by a file. */
@@ -204,6 +230,9 @@ int write_file_atomic(const char *path, const void *data, size_t len) {
         return -1;
     }
     if (target) path = target;
+    char *folder = xstrdup(path), *name = xstrdup(path);
+    remove_stale_temps(dirname(folder), basename(name));
+    free(folder), free(name);
     int rc = snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) < (int)sizeof tmp ? 0 : -1;
     if (rc == 0) rc = write_then_rename(path, tmp, data, len);
     else err_set("%s: path too long", path);

@@ -53,6 +53,10 @@ int file_starts_with(const char *path, const void *prefix, size_t n);
    A symbolic link's target is replaced, not the link; a path that is not a regular file
    (a folder, device, FIFO) is refused. */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* Removes the temporaries in dir that killed saves left (write_file_atomic's "NAME.tmp.PID"
+   of a process that no longer runs), those of NAME = of only, or all when of is NULL (for
+   a folder the program owns); returns how many. write_file_atomic sweeps its target's. */
+int remove_stale_temps(const char *dir, const char *of);
 /* Writes all n bytes to fd, retrying short writes and EINTR; -1 (errno set) on failure. */
 int write_all(int fd, const void *data, size_t n);
 /* fsyncs the folder that holds path, so a rename into it lasts; -1 if it cannot. */

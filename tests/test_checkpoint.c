@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "model/checkpoint.h"
@@ -273,6 +274,40 @@ static void test_save_follows_a_link_and_refuses_a_device(void) {
     CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* A save killed before its rename leaves NAME.tmp.PID; the next save of NAME removes it once
+   its process is gone, and leaves a live process's temporary, other files' and strangers'. */
+static void test_a_save_removes_temporaries_that_killed_saves_left(void) {
+    char dir[] = "/tmp/rlchat_ckpt_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0); /* its PID now names no process */
+    const char *names[] = {"m.model.tmp.%d", "m.model.tmp.1", "other.model.tmp.%d", "m.model.tmp.x%d"};
+    int gone[] = {1, 0, 0, 0};
+    char paths[4][300], path[256];
+    for (int i = 0; i < 4; i++) {
+        char name[64];
+        snprintf(name, sizeof name, names[i], (int)child);
+        snprintf(paths[i], sizeof paths[i], "%s/%s", dir, name);
+        FILE *f = fopen(paths[i], "w");
+        if (f) fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/m.model", dir);
+    CHECK(write_file_atomic(path, "x", 1) == 0, "save failed: %s", err_msg());
+    for (int i = 0; i < 4; i++) {
+        struct stat st;
+        CHECK((stat(paths[i], &st) != 0) == gone[i], "%s %s", paths[i], gone[i] ? "was left" : "was removed");
+        unlink(paths[i]);
+    }
+    /* A folder the program owns is swept of every dead process's temporaries. */
+    snprintf(paths[0], sizeof paths[0], "%s/p.profile.tmp.%d", dir, (int)child);
+    FILE *f = fopen(paths[0], "w");
+    if (f) fclose(f);
+    CHECK(remove_stale_temps(dir, NULL) == 1, "the sweep of the folder removed nothing");
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void) {
     RUN(test_checkpoint_round_trips_weights_and_tokenizer);
     RUN(test_half_precision_weights_load_within_rounding);
@@ -281,6 +316,7 @@ int main(void) {
     RUN(test_model_with_wrong_sizes_is_refused);
     RUN(test_save_is_atomic_and_leaves_no_temp_file);
     RUN(test_save_that_runs_out_of_space_keeps_the_old_file);
+    RUN(test_a_save_removes_temporaries_that_killed_saves_left);
     RUN(test_model_claiming_a_huge_size_is_refused_before_allocating);
     RUN(test_an_error_can_wrap_the_last_error);
     RUN(test_a_folder_fifo_or_large_stranger_is_refused_as_a_model);
