@@ -57,10 +57,12 @@ int cli_chat(int argc, char **argv) {
     }
     setlocale(LC_ALL, "");
     if (!assets) assets = assets_dir_default();
+    int default_model = !model_path;
     if (!model_path) model_path = default_model_path(assets); /* --assets moves the model too */
     Session *s = session_new(model_path, assets, &cfg, seed);
     if (!s) {
         fprintf(stderr, "rlchat: cannot start the chat: %s\n", err_msg());
+        if (default_model) assets_explain_missing(model_path);
         return 1;
     }
     int use_plain = plain || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);

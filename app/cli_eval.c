@@ -117,11 +117,13 @@ int cli_sample(int argc, char **argv) {
         fprintf(stderr, "rlchat: %s\nusage: %s\n", err_msg(), usage);
         return 2;
     }
+    int default_model = !model_path;
     if (!model_path) model_path = default_model_path(NULL);
     Model m;
     Tokenizer tok;
     if (model_load(model_path, &m, &tok) != 0) {
         fprintf(stderr, "rlchat: %s\n", err_msg());
+        if (default_model) assets_explain_missing(model_path);
         return 1;
     }
     Generator g;

@@ -101,6 +101,20 @@ test_a_new_profile_writes_nothing_until_saved() {
 }
 check test_a_new_profile_writes_nothing_until_saved test_a_new_profile_writes_nothing_until_saved
 
+# Run from another folder, a checkout's rlchat finds the assets beside it; a copy elsewhere
+# says where it looked and what to do.
+test_rlchat_runs_from_another_folder_or_says_what_to_do() {
+    top=$(pwd)
+    [ -x "$top/rlchat" ] && [ -f "$top/assets/rlchat.model" ] || { echo "# no ./rlchat or shipped model"; return 0; }
+    (cd "$TMP" && env -u RLCHAT_ASSETS "$top/rlchat" sample --seed 1 --prompt hi >/dev/null) || return 1
+    [ -f /usr/local/share/rlchat/rlchat.model ] && { echo "# rlchat is installed: a copy would find it"; return 0; }
+    mkdir -p "$TMP/elsewhere" && cp "$top/rlchat" "$TMP/elsewhere/rlchat"
+    (cd "$TMP/elsewhere" && env -u RLCHAT_ASSETS ./rlchat sample --prompt hi >/dev/null 2>"$TMP/e-where") && return 1
+    grep -q 'make install' "$TMP/e-where" && grep -q -- '--assets DIR' "$TMP/e-where" &&
+        grep -q 'RLCHAT_ASSETS' "$TMP/e-where"
+}
+check test_rlchat_runs_from_another_folder_or_says_what_to_do test_rlchat_runs_from_another_folder_or_says_what_to_do
+
 # Saves killed with SIGKILL at random moments leave NAME.profile.tmp.PID behind; the next
 # start with the profile removes them (one is planted for a process known to be gone, so
 # the sweep is tested even when no kill landed inside a save), and the profile still loads.
