@@ -2,7 +2,7 @@
 # mpi_scaling.sh STEP_MS GRAD_BYTES [grow|fixed] [LATENCY_US]: projects data-parallel
 # training of the benchmark shape (batch 32 x 64 tokens a step) over N machines like this
 # one, from its measured figures (make bench: step_ms_1rank_2threads, grad_bytes), as the
-# Markdown table in the README.
+# Markdown table in docs/distributed.md.
 #
 # After forward and backward, the gradient block is summed by a ring allreduce, which sends
 # and receives 2(N-1)/N of the block per machine in 2(N-1) messages:
