@@ -46,6 +46,12 @@ $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
+# The installed share folder is compiled into app/assets.c: another PREFIX rebuilds it.
+PREFIX_STAMP := $(BUILD)/prefix$(subst /,_,$(PREFIX))
+$(BUILD)/app/assets.o: $(PREFIX_STAMP)
+$(PREFIX_STAMP):
+	@mkdir -p $(dir $@) && rm -f $(BUILD)/prefix_* && touch $@
+
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJ) $(TEST_LIB) tests/check.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(TEST_LIB) $(LDLIBS)
