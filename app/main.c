@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app/cli.h"
+#include "model/parallel.h"
 
 #define RLCHAT_VERSION "0.1.0"
 
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
     /* A file-size limit (ulimit -f) reached during a save then fails the write (EFBIG),
        which the save reports, keeping the previous file, instead of killing the program. */
     signal(SIGXFSZ, SIG_IGN);
+    parallel_cores(); /* on one core, OpenBLAS is held to one thread before its first call */
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
         usage(stdout);
         return 0;

@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -22,11 +23,31 @@ static void *run_range(void *arg) {
     return NULL;
 }
 
+/* ---- the cores this process may use ---- */
+
+static pthread_once_t cores_once = PTHREAD_ONCE_INIT;
+static int cores = 2;
+
+/* A container or `taskset -c 0` may leave one core: two threads would then take turns on
+   it, and the team's spinning waits would spin out their time slices. */
+static void count_cores(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+    if (cores < 2) openblas_set_num_threads(1);
+}
+
+int parallel_cores(void) {
+    pthread_once(&cores_once, count_cores);
+    return cores;
+}
+
+/* ---- a loop split in two ---- */
+
 void parallel_for(size_t n, RangeFn fn, void *ctx) {
     pthread_t helper;
     size_t half = n / 2 & ~(size_t)15; /* keep chunks aligned to 64 bytes of floats */
     Range second = {fn, ctx, half, n};
-    if (n < MIN_SPLIT || pthread_create(&helper, NULL, run_range, &second) != 0) {
+    if (n < MIN_SPLIT || parallel_cores() < 2 || pthread_create(&helper, NULL, run_range, &second) != 0) {
         fn(ctx, 0, n);
         return;
     }
@@ -76,6 +97,14 @@ static void cpu_relax(void) {
 #endif
 }
 
+/* One poll of a wait for the other part: a pause at first, then a yield, because on a busy
+   machine the part waited for may be off its core, and spinning on would keep it off. */
+#define WAIT_SPINS 4000
+static void wait_poll(int *polls) {
+    if (++*polls < WAIT_SPINS) cpu_relax();
+    else sched_yield();
+}
+
 static void *team_helper(void *arg) {
     (void)arg;
     unsigned seen = 0;
@@ -98,6 +127,7 @@ static void *team_helper(void *arg) {
 }
 
 static void team_start(void) {
+    if (parallel_cores() < 2) return; /* the caller does every part */
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -120,7 +150,7 @@ void parallel_team(PartFn fn, void *ctx) {
     pthread_cond_signal(&team.wake);
     pthread_mutex_unlock(&team.mu);
     fn(ctx, 0, 2);
-    while (atomic_load_explicit(&team.done, memory_order_acquire) != call) cpu_relax();
+    for (int polls = 0; atomic_load_explicit(&team.done, memory_order_acquire) != call;) wait_poll(&polls);
     pthread_mutex_unlock(&team.turn);
 }
 
@@ -131,7 +161,7 @@ void team_barrier(void) {
         atomic_store_explicit(&team.arrived, 0, memory_order_relaxed);
         atomic_store_explicit(&team.phase, phase + 1, memory_order_release);
     } else
-        while (atomic_load_explicit(&team.phase, memory_order_acquire) == phase) cpu_relax();
+        for (int polls = 0; atomic_load_explicit(&team.phase, memory_order_acquire) == phase;) wait_poll(&polls);
 }
 
 void team_meet(int parts) {

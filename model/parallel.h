@@ -8,6 +8,11 @@
 
 typedef void (*RangeFn)(void *ctx, size_t begin, size_t end);
 
+/* The cores this process may run on (its CPU affinity), counted once. With one, nothing
+   below starts a thread and OpenBLAS is held to one thread: a second thread would only
+   take turns with the first. */
+int parallel_cores(void);
+
 /* Calls fn(ctx, begin, end) on disjoint ranges covering [0, n); returns when all are done. */
 void parallel_for(size_t n, RangeFn fn, void *ctx);
 /* memcpy of n floats, split the same way. */
