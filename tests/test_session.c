@@ -218,8 +218,9 @@ static void test_a_liked_reply_gains_and_the_policy_leaves_the_base(void) {
     CHECK(session_rate(s, 1, &r) == 0, "rating: %s", err_msg());
     float after = session_reply_logprob(s, &kl_after);
     CHECK(after > before && kl_after > 0, "liked reply: log p %.4f -> %.4f, KL %.3g", before, after, kl_after);
-    CHECK(r.update.logprob_before == before, "the update saw log p %.6f, the session %.6f", r.update.logprob_before,
-          before);
+    /* Two code paths (the update's batched pass, the session's steps): equal to rounding. */
+    CHECK(fabsf(r.update.logprob_before - before) <= 1e-4f * fmaxf(1, fabsf(before)),
+          "the update saw log p %.6f, the session %.6f", r.update.logprob_before, before);
     session_free(s);
 }
 
