@@ -1,13 +1,20 @@
 #!/bin/sh
 # make bench: rlchat's figures beside PyTorch's on the same shapes, as `name value unit`.
 # Run it on a quiet machine: both share the same two cores.
+# Every figure is followed by the OpenBLAS kernel it ran on ([Zen], [Haswell], ...): the
+# machine and OPENBLAS_CORETYPE choose it, and it can change a figure twofold.
 build=${1:-build}
 model=${MODEL:-assets/rlchat.model}
+kernel=$("$build/bench/bench_kernel" | awk '{ print $2 }')
+[ -n "$OPENBLAS_CORETYPE" ] && kernel="$kernel, forced by OPENBLAS_CORETYPE"
+kernel_beside() { awk -v k="$kernel" '/^#/ || NF < 3 { print; next } { print $0 " [" k "]" }'; }
+echo "# OpenBLAS kernel: $kernel"
 echo "# model core on the benchmark shape V4096 E256 H512 L2 B32 T64, 2 threads"
-"$build/bench/bench_model" | tee /tmp/rlchat_bench.$$
+"$build/bench/bench_model" | kernel_beside | tee /tmp/rlchat_bench.$$
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    # Debian's PyTorch links the same libopenblas, so it runs the same kernel.
     echo "# PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), same shapes, 2 threads"
-    /usr/bin/python3 bench/torch_peer.py 2 | tee -a /tmp/rlchat_bench.$$
+    /usr/bin/python3 bench/torch_peer.py 2 | kernel_beside | tee -a /tmp/rlchat_bench.$$
     awk '{v[$1] = $2}
          END {
            if (v["torch_train_tokens_per_s"] > 0)
@@ -23,13 +30,13 @@ fi
 rm -f /tmp/rlchat_bench.$$
 if [ -f "$model" ]; then
     echo "# the shipped model ($model)"
-    "$build/bench/bench_load" "$model"
-    "$build/bench/bench_learner" "$model"
+    "$build/bench/bench_load" "$model" | kernel_beside
+    "$build/bench/bench_learner" "$model" | kernel_beside
 else
     echo "# $model not found: load and learner figures skipped"
 fi
 for b in "$build"/bench/bench_tokenizer "$build"/bench/bench_safety; do
-    [ -x "$b" ] && "$b"
+    [ -x "$b" ] && "$b" | kernel_beside
 done
 
 # ---- data parallel over MPI (make MPI=1); skipped without mpirun or the MPI build ----
@@ -37,8 +44,8 @@ mpibench=build-mpi/bench/bench_dist
 if [ -x "$mpibench" ] && command -v mpirun >/dev/null 2>&1; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 # containers run as root
     echo "# data parallel, same shape and global batch: 1 rank x 2 threads, then 2 ranks x 1 thread"
-    mpirun -np 1 --bind-to none -x OPENBLAS_NUM_THREADS=2 "$mpibench" | tee /tmp/rlchat_mpi.$$
-    mpirun -np 2 --bind-to core -x OPENBLAS_NUM_THREADS=1 "$mpibench" | tee -a /tmp/rlchat_mpi.$$
+    mpirun -np 1 --bind-to none -x OPENBLAS_NUM_THREADS=2 "$mpibench" | kernel_beside | tee /tmp/rlchat_mpi.$$
+    mpirun -np 2 --bind-to core -x OPENBLAS_NUM_THREADS=1 "$mpibench" | kernel_beside | tee -a /tmp/rlchat_mpi.$$
     awk '{v[$1] = $2}
          END {
            if (v["train_tokens_per_s_1rank_2threads"] > 0)
