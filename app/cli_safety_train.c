@@ -431,7 +431,7 @@ out:
     return rc;
 }
 
-/* ---- the plain list: the baseline the issue measured ---- */
+/* ---- the plain list: the baseline the filter is compared with ---- */
 
 /* LDNOOBW's English list matched as it is: lower case, whole words and phrases, no
    normalisation, no allowlist, no classifier. What "a plain word list" does. */

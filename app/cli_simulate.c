@@ -143,7 +143,7 @@ static void free_replies(char **r, int n) {
     for (int i = 0; i < n; i++) free(r[i]);
 }
 
-/* The issue's bounds on the way to the target: bits per byte on the validation slice at
+/* The bounds on the way to the target (docs/learning.md): bits per byte on the validation slice at
    most 10% above the base's, distinct-2 of the held-out replies at least 90% of the base's.
    A learner that reaches the rate by collapsing onto one reply has not reached it. */
 #define MAX_DRIFT 0.10f

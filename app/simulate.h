@@ -22,7 +22,8 @@ typedef struct {
     float imitate_above, w_informativeness;
 } SimArgs;
 
-/* The target for a rater whose base rate is p0: min(0.8, p0 + 0.4). */
+/* The on-topic rate a rater whose base rate is p0 counts as learned: min(0.8, p0 + 0.4)
+   (docs/learning.md, "How learning is measured"). */
 static inline float simulate_target(float p0) { return p0 + 0.4f < 0.8f ? p0 + 0.4f : 0.8f; }
 
 /* Samples `samples` replies to every held-out prompt (a fresh conversation each) without

@@ -2,7 +2,7 @@
    global batch B32 T64) with random weights and tokens, run under mpirun by bench/run.sh.
    Rank 0 prints `name value unit` lines: training tokens/s and the step time for this
    number of ranks and BLAS threads, and, with several ranks, the time and bandwidth of
-   one allreduce of the gradient block (the figures the README's scaling table uses). */
+   one allreduce of the gradient block (the figures of docs/distributed.md's scaling table). */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>

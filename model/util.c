@@ -44,12 +44,9 @@ static void out_of_memory(size_t n, const char *where) {
     exit(1);
 }
 
-/* A buffer of a page or more starts on a cache line (64 bytes), not malloc's 16: the
-   passes' vector loops and OpenBLAS read whole lines, and the two cores of a team write
-   neighbouring parts of one buffer. With malloc's alignment, where a buffer landed
-   depended on what was allocated before it, and a change that only added a small buffer
-   made bench_learner's updates 1.5-3 ms slower. Small ones (strings, nodes) keep malloc's:
-   aligning every allocation cost bench_learner 32 MB of peak memory. */
+/* A buffer of a page or more starts on a cache line (64 bytes), not malloc's 16, so that
+   vector loops and the two cores of a team never share a line by accident; small ones keep
+   malloc's, which costs less memory (docs/performance.md). */
 void *xmalloc_at(size_t n, const char *where) {
     void *p = n >= 4096 ? aligned_alloc(64, (n + 63) / 64 * 64) : malloc(n ? n : 1);
     if (!p) out_of_memory(n, where);
@@ -57,8 +54,7 @@ void *xmalloc_at(size_t n, const char *where) {
 }
 
 /* calloc's own alignment: calloc leaves the pages of a buffer that are never used
-   untouched, where an aligned buffer must be zeroed by hand. Aligned, bench_learner took
-   17 MB more peak memory for 0.7-2.7 ms an update (README, "Measured"). */
+   untouched, where an aligned buffer would have to be zeroed by hand. */
 void *xcalloc_at(size_t count, size_t size, const char *where) {
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p) out_of_memory(count * size, where);

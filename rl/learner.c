@@ -44,27 +44,9 @@ struct Learner {
 
 /* ---- configuration ---- */
 
-/* critic_lr 0.02, from `rlchat simulate --algo full --critic-lr C` (5 seeds, 4 raters): at 0.5
-   the value head chases each reward, its baseline is noisy, and full reached the target
-   later than plain baseline (short: never); 0.1 and 0.05 reach sooner but cut distinct-2
-   under 0.9 of the base for the positive rater; 0.02 reaches question, short and positive
-   in 20-40 ratings with distinct-2 at 0.92 or more. README, "Measured".
-   imitate_above 1: the rating is standardised, so self-imitation takes only replies that
-   did better than expected by more than a standard deviation, the rare successes. Those
-   are what a topic the model seldom raises is learned from (topic:music, 5 seeds: never
-   without self-imitation, 30 ratings with it); at 0 it also imitated the many ordinary
-   successes of the short and positive raters, and distinct-2 fell to 0.85 of the base.
-   candidates 0: two a rating at weight 2 (10 seeds) kept distinct-2 at 0.92-1.12 of the
-   base but reached positive and music later (30 and 50 ratings against 20 and 40), and
-   the worst seeds drifted 13-21% in bits per byte. README, "Measured".
-   entropy 0.06: at 0.03 a topic the model seldom raises (topic:music, 10 seeds) was
-   learned by narrowing onto the few liked lines it had been shown, distinct-2 0.88 of
-   the base; at 0.06, 0.99, and question, short and positive 1.01-1.13 (10 seeds), at
-   the cost of 10 more ratings to reach short and 12.5 more for positive. README,
-   "Measured".
-   kl_target 0.15 (with entropy 0.06; it was 0.2): seeds 1-10 reach question, short and
-   positive in 15 / 27.5 / 20 ratings (15 / 35 / 25 at 0.2) with drift 4.7-5.3% (5.3-8.0%)
-   and no run over 10% (music's worst 8.6%, against 13.2%). README, "Measured". */
+/* The defaults were chosen with `rlchat simulate` on its tuning raters, each against the
+   others by ratings to the target, drift and variety; the runs and the settings not kept
+   are in docs/experiments.md ("How the defaults were reached"). */
 LearnerConfig learner_default_config(void) {
     LearnerConfig c = {.algo = ALGO_FULL, .lr = 7e-4f, .clip = 1.0f, .kl_beta = 0.1f, .kl_target = 0.15f,
                        .entropy = 0.06f, .replay = 2, .self_imitation = 1, .imitate_above = 1.0f,
@@ -111,10 +93,8 @@ static void without_momentum(Adam *a) {
 Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig *cfg) {
     Learner *l = xcalloc(1, sizeof *l);
     const Config *c = &policy->config;
-    /* An update splits its work between the cores itself (run_jobs): OpenBLAS's own threads
-       would only contend with the other part (with two 41-token episodes, one whole on each
-       core, 40 updates took 29-126 ms, p95 82, with them; without, 29-45 ms and one 65).
-       The base model's single pass is as fast either way. */
+    /* An update splits its work between the cores itself (run_jobs), so OpenBLAS's own
+       threads would only contend with the other part (docs/performance.md). */
     parallel_blas_serial();
     l->cfg = *cfg;
     l->policy = policy;
@@ -229,13 +209,9 @@ static void run_part(void *ctx, int part, int parts) {
 
 /* Backpropagates the jobs into the policy's gradient block, as one batch split between
    the cores. A job that needs the base model's log-probabilities and lacks them (a
-   penalised sample, a caller's candidate) runs on a copy that has them. A pass of its own
-   took 8-9 ms even for a 2-token episode (OpenBLAS packs every weight matrix for each
-   product, and the weight gradients' products read and write all 12 MB); one pass over
-   all the update's rows pays that once. bench_learner, 2 runs beside the previous
-   way (episodes two at a time, one whole on each core): 40-token replies 40-44 ms an
-   update against 47-49, 30-token (three episodes) 44-47 against 65-71, one 60-token
-   36-39 against 51-53, two candidates 39-44 against 54-56. */
+   penalised sample, a caller's candidate) runs on a copy that has them. One pass over all
+   the update's rows, because every pass pays for packing and reading every weight matrix
+   whatever its rows (docs/performance.md, "Where a rating's update spends its time"). */
 static void run_jobs(Learner *l, EpisodeJob *jobs, int n) {
     Episode *filled = xcalloc((size_t)n, sizeof *filled);
     EpisodeJob **order = xmalloc((size_t)n * sizeof *order);

@@ -303,11 +303,9 @@ typedef enum { JUDGE_NONE, JUDGE_POLICY, JUDGE_REWARD_MODEL } Judge;
 /* Under the full learner, once the reward model predicts ratings it has not seen, it
    chooses among best_of; before then, once a rating has moved the policy, the policy's own
    preference (learned_preference) chooses among best_of_by_policy. Otherwise, or with 1,
-   nobody: the policy's first sample is shown, streamed as it comes. From the first rating
-   on, not from the first liked and disliked pair: after dislikes alone the choice is one
-   way of leaving them, which explores less (a topic the base rarely raises was never met
-   in one run of ten), but waiting for the pair made a liked word slower to learn and
-   narrowed the topic more (README, "How the defaults were reached"). */
+   nobody: the policy's first sample is shown, streamed as it comes. The choice starts at
+   the first rating, not at the first liked and disliked pair, which learned a liked word
+   more slowly (docs/experiments.md). */
 static Judge choose_judge(const Session *s, int *among) {
     Judge j = s->cfg.learn.algo != ALGO_FULL ? JUDGE_NONE
               : rm_trust(&s->rm) > 0         ? JUDGE_REWARD_MODEL

@@ -34,10 +34,10 @@ typedef struct {
     int best_of;              /* replies sampled per message under the full learner, once the
                                  reward model predicts ratings it has not seen (R^2 > 0): the
                                  one it guesses best is shown, the rest may be candidates; 1:
-                                 every reply is the policy's first sample (4: see README) */
+                                 every reply is the policy's first sample (4: docs/learning.md) */
     int best_of_by_policy;    /* ... before then, once a rating has moved the policy: the one
                                  the policy has moved toward most from the base is shown (8:
-                                 see README; 1: the policy's first sample, as before any
+                                 docs/learning.md; 1: the policy's first sample, as before any
                                  rating) */
 } SessionConfig;
 
