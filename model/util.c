@@ -46,7 +46,7 @@ static void out_of_memory(size_t n, const char *where) {
 
 /* A buffer of a page or more starts on a cache line (64 bytes), not malloc's 16, so that
    vector loops and the two cores of a team never share a line by accident; small ones keep
-   malloc's, which costs less memory (docs/performance.md). */
+   malloc's, which costs less memory (docs/experiments.md, "How the defaults were reached"). */
 void *xmalloc_at(size_t n, const char *where) {
     void *p = n >= 4096 ? aligned_alloc(64, (n + 63) / 64 * 64) : malloc(n ? n : 1);
     if (!p) out_of_memory(n, where);

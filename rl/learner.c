@@ -94,7 +94,7 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
     Learner *l = xcalloc(1, sizeof *l);
     const Config *c = &policy->config;
     /* An update splits its work between the cores itself (run_jobs), so OpenBLAS's own
-       threads would only contend with the other part (docs/performance.md). */
+       threads would only contend with the other part (docs/performance.md, "Where a rating's update spent its time"). */
     parallel_blas_serial();
     l->cfg = *cfg;
     l->policy = policy;
@@ -211,7 +211,7 @@ static void run_part(void *ctx, int part, int parts) {
    the cores. A job that needs the base model's log-probabilities and lacks them (a
    penalised sample, a caller's candidate) runs on a copy that has them. One pass over all
    the update's rows, because every pass pays for packing and reading every weight matrix
-   whatever its rows (docs/performance.md, "Where a rating's update spends its time"). */
+   whatever its rows (docs/performance.md, "How it is fast"). */
 static void run_jobs(Learner *l, EpisodeJob *jobs, int n) {
     Episode *filled = xcalloc((size_t)n, sizeof *filled);
     EpisodeJob **order = xmalloc((size_t)n * sizeof *order);
