@@ -94,7 +94,8 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
     Learner *l = xcalloc(1, sizeof *l);
     const Config *c = &policy->config;
     /* An update splits its work between the cores itself (run_jobs), so OpenBLAS's own
-       threads would only contend with the other part (docs/performance.md, "Where a rating's update spent its time"). */
+       threads would only contend with the other part (docs/performance.md, "Where a
+       rating's update spent its time"). */
     parallel_blas_serial();
     l->cfg = *cfg;
     l->policy = policy;
