@@ -57,8 +57,14 @@ int cli_chat(int argc, char **argv) {
     }
     setlocale(LC_ALL, "");
     if (!assets) assets = assets_dir_default();
-    int default_model = !model_path;
+    int default_model = !model_path, other_base = 0;
     if (!model_path) model_path = default_model_path(assets); /* --assets moves the model too */
+    char base_path[4096];
+    if (default_model && profile && profile_name_ok(profile) &&
+        profile_find_base(profile, assets, model_path, base_path, sizeof base_path) == 1) {
+        model_path = base_path; /* the profile was made on an earlier shipped model */
+        other_base = 1;
+    }
     Session *s = session_new(model_path, assets, &cfg, seed);
     if (!s) {
         fprintf(stderr, "rlchat: cannot start the chat: %s\n", err_msg());
@@ -69,6 +75,7 @@ int cli_chat(int argc, char **argv) {
     Chat c;
     chat_init(&c, s, model_path, use_plain);
     c.autosave = autosave;
+    if (other_base) chat_note(&c, 0, "profile %s was made on the base model %s: using it", profile, model_path);
     int status = 0;
     if (profile && chat_use_profile(&c, profile) != 0) {
         fprintf(stderr, "rlchat: %s\n", err_msg());

@@ -164,7 +164,13 @@ int chat_use_profile(Chat *c, const char *name) {
     if (profile_dir(dir, sizeof dir) == 0) remove_stale_temps(dir, NULL); /* saves killed mid-write */
     snprintf(c->profile, sizeof c->profile, "%s", name);
     if (stat(path, &st) == 0) {
-        if (session_load(c->session, path) != 0) {
+        int rc = session_load(c->session, path);
+        if (rc == SESSION_OTHER_BASE) {
+            c->profile_foreign = 1;
+            chat_note(c, 1, "cannot use profile %s: %s. Put that model file in the assets folder, or start "
+                      "with --model FILE naming it. Starting on the base model; the profile is kept (/save "
+                      "%s! would replace it)", name, err_msg(), name);
+        } else if (rc != 0) {
             c->profile_bad = 1;
             chat_note(c, 1, "cannot load profile %s: %s. Starting on the base model; the file is kept "
                       "(the first save moves it aside to %s.profile.corrupt)", name, err_msg(), name);
@@ -228,6 +234,11 @@ int chat_save(Chat *c, const char *name) {
     }
     if (profile_path(path, sizeof path, name, ".profile") != 0) return -1;
     int same = !strcmp(name, c->profile);
+    if (same && c->profile_foreign && !replace) {
+        err_set("profile %s was made on another base model and is kept: /save %s! to replace it, or /save "
+                "OTHER_NAME", name, name);
+        return -1;
+    }
     if (!same && !replace && profile_exists(name)) {
         err_set("there is already a profile named %s: /load %s to go on with it, or /save %s! to replace it", name,
                 name, name);
@@ -238,9 +249,10 @@ int chat_save(Chat *c, const char *name) {
         c->profile_bad = 0;
     }
     if (session_save(c->session, path) != 0) return -1;
+    if (same) c->profile_foreign = 0;
     if (!same) {
         snprintf(c->profile, sizeof c->profile, "%s", name);
-        c->profile_bad = 0;
+        c->profile_bad = c->profile_foreign = 0;
         if (reopen_log(c) != 0 || feedback_keep_held(&c->log) != 0) chat_note(c, 1, "%s", err_msg());
     }
     pthread_mutex_lock(&c->lock);
@@ -280,9 +292,12 @@ int chat_load(Chat *c, const char *name) {
         err_set("there is no profile named %s (see /models)", name);
         return -1;
     }
-    if (session_load(c->session, path) != 0) return -1; /* the session is left as it was */
+    int rc = session_load(c->session, path); /* on failure the session is left as it was */
+    if (rc == SESSION_OTHER_BASE)
+        err_set("%s. To use it, start rlchat --profile %s: it finds that base in the assets folder", err_msg(), name);
+    if (rc != 0) return -1;
     snprintf(c->profile, sizeof c->profile, "%s", name);
-    c->profile_bad = 0;
+    c->profile_bad = c->profile_foreign = 0;
     feedback_drop_held(&c->log); /* ratings of updates the load dropped */
     if (reopen_log(c) != 0) chat_note(c, 1, "%s", err_msg());
     forget_model_history(c);

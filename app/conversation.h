@@ -47,6 +47,8 @@ typedef struct {
     const char *model_path;              /* the base model, for messages and export */
     char profile[PROFILE_NAME_MAX + 1];  /* the current profile; "" none */
     int profile_bad;                     /* its file failed to load: moved aside at the first save */
+    int profile_foreign;                 /* it was made on another base model: kept, never saved over
+                                            unless asked (/save NAME!) */
     FeedbackLog log;                     /* the profile's feedback log (f NULL when none) */
     int plain;                           /* plain mode: replies to stdout, notes to stderr */
     int autosave;                        /* save on quit without asking */

@@ -10,6 +10,7 @@
 
 #include "app/text.h"
 #include "model/util.h"
+#include "rl/session.h"
 
 #define SUFFIX ".profile"
 
@@ -214,4 +215,38 @@ int profile_list(ProfileInfo **out, int *n) {
     closedir(d);
     if (*n) qsort(*out, (size_t)*n, sizeof **out, by_name);
     return 0;
+}
+
+/* ---- the base model a profile was made on ---- */
+
+/* 1 when the model file at path has the weights whose checksum is id. */
+static int model_has_id(const char *path, uint32_t id) {
+    uint32_t got;
+    return session_model_id(path, &got) == 0 && got == id;
+}
+
+int profile_find_base(const char *name, const char *assets_dir, const char *model_path, char *out, size_t n) {
+    char path[4096], made_on[256];
+    uint32_t id;
+    snprintf(out, n, "%s", model_path);
+    if (profile_path(path, sizeof path, name, SUFFIX) != 0 ||
+        session_profile_base(path, &id, made_on, sizeof made_on) != 0 || model_has_id(model_path, id))
+        return 0; /* no profile, not one (chat_use_profile says so), or made on this base */
+    if (made_on[0] && !strchr(made_on, '/') && snprintf(path, sizeof path, "%s/%s", assets_dir, made_on) <
+                                                   (int)sizeof path && model_has_id(path, id)) {
+        snprintf(out, n, "%s", path);
+        return 1;
+    }
+    DIR *d = opendir(assets_dir);
+    int found = 0;
+    for (struct dirent *e; d && !found && (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len > 6 && !strcmp(e->d_name + len - 6, ".model") &&
+            snprintf(path, sizeof path, "%s/%s", assets_dir, e->d_name) < (int)sizeof path && model_has_id(path, id)) {
+            snprintf(out, n, "%s", path);
+            found = 1;
+        }
+    }
+    if (d) closedir(d);
+    return found;
 }

@@ -61,4 +61,12 @@ typedef struct {
 /* The saved profiles, sorted by name, into a new array the caller frees. -1 with err_msg(). */
 int profile_list(ProfileInfo **out, int *n);
 
+/* The base model to start profile NAME on, into out: model_path when the profile was made
+   on it (or there is no readable profile), else the model file in assets_dir with the
+   profile's base weights, the file name it recorded tried first. Returns 1 when that is
+   another file than model_path, 0 otherwise (out = model_path; none found is told when
+   the profile is loaded). An upgrade of the shipped model keeps the earlier one in the
+   assets folder, so a profile made on it keeps working. */
+int profile_find_base(const char *name, const char *assets_dir, const char *model_path, char *out, size_t n);
+
 #endif

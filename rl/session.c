@@ -8,6 +8,7 @@
 #include "model/checkpoint.h"
 
 #define TAG_SESS CKPT_TAG('S', 'E', 'S', 'S')
+#define TAG_BASE CKPT_TAG('B', 'A', 'S', 'E') /* the base model's file name */
 #define MAX_MESSAGE 4096 /* bytes of a message the model sees; longer ones keep their end */
 #define FEED_CHUNK 64    /* message tokens fed between looks at the stop flag */
 
@@ -19,6 +20,7 @@ struct Session {
     Model policy;            /* the copy that learns */
     Tokenizer tok;
     uint32_t base_id;        /* CRC of the base weights: a profile's base must match */
+    char base_name[256];     /* the base model's file name, recorded in profiles for messages */
     Learner *learner;
     Safety *safety;          /* NULL: no filter */
     uint8_t *mask;           /* (V) tokens never sampled: blocked words on their own */
@@ -75,6 +77,8 @@ static void push_kind(Session *s, UpdateKind k) {
 Session *session_new(const char *model_path, const char *assets_dir, const SessionConfig *cfg, uint64_t seed) {
     Session *s = xcalloc(1, sizeof *s);
     s->cfg = *cfg;
+    const char *slash = strrchr(model_path, '/');
+    snprintf(s->base_name, sizeof s->base_name, "%s", slash ? slash + 1 : model_path);
     if (model_load(model_path, &s->base, &s->tok) != 0) {
         free(s);
         return NULL;
@@ -561,11 +565,50 @@ int session_save(Session *s, const char *path) {
     rec.stat_n = s->human_stats.n, rec.stat_mean = s->human_stats.mean, rec.stat_m2 = s->human_stats.m2;
     ckpt_begin(&b);
     ckpt_put(&b, TAG_SESS, &rec, sizeof rec);
+    ckpt_put(&b, TAG_BASE, s->base_name, strlen(s->base_name));
     ckpt_put_model(&b, &s->policy, &s->tok, 0);
     learner_save(s->learner, &b);
     rm_save(&s->rm, &b);
     if (ckpt_write(path, &b) != 0) return -1;
     s->unsaved = 0;
+    return 0;
+}
+
+/* The session record and base name of an open profile file; -1 with err_msg() when it is
+   not a profile. name gets "" when the profile predates recording it. */
+static int read_record(const CkptFile *f, const char *path, SessionRecord *rec, char *name, size_t n) {
+    size_t len;
+    const uint8_t *p = ckpt_find(f, TAG_SESS, &len);
+    if (!p || len != sizeof *rec) {
+        err_set("%s: not an rlchat profile", path);
+        return -1;
+    }
+    memcpy(rec, p, sizeof *rec);
+    p = ckpt_find(f, TAG_BASE, &len);
+    if (!p) len = 0;
+    if (len >= n) len = n - 1;
+    memcpy(name, p ? (const char *)p : "", len);
+    name[len] = 0;
+    return 0;
+}
+
+int session_profile_base(const char *path, uint32_t *base_id, char *name, size_t n) {
+    CkptFile f;
+    SessionRecord rec;
+    if (ckpt_open(&f, path) != 0) return -1;
+    int rc = read_record(&f, path, &rec, name, n);
+    if (rc == 0) *base_id = rec.base_id;
+    ckpt_close(&f);
+    return rc;
+}
+
+int session_model_id(const char *model_path, uint32_t *id) {
+    Model m;
+    Tokenizer t;
+    if (model_load(model_path, &m, &t) != 0) return -1;
+    *id = crc32_update(0, m.param_block, m.num_params * sizeof(float));
+    model_free(&m);
+    tokenizer_free(&t);
     return 0;
 }
 
@@ -575,17 +618,14 @@ int session_load(Session *s, const char *path) {
     Model m;
     Tokenizer t;
     SessionRecord rec;
-    size_t len;
+    char made_on[256];
     if (ckpt_open(&f, path) != 0) return -1;
-    const uint8_t *p = ckpt_find(&f, TAG_SESS, &len);
-    if (!p || len != sizeof rec) {
-        err_set("%s: not an rlchat profile", path);
-        goto err;
-    }
-    memcpy(&rec, p, sizeof rec);
+    if (read_record(&f, path, &rec, made_on, sizeof made_on) != 0) goto err;
     if (rec.base_id != s->base_id) {
-        err_set("%s: this profile was trained from a different base model", path);
-        goto err;
+        err_set("%s was made on the base model %s (weights %08x), not on %s (%08x)", path,
+                made_on[0] ? made_on : "of an earlier rlchat", rec.base_id, s->base_name, s->base_id);
+        ckpt_close(&f);
+        return SESSION_OTHER_BASE;
     }
     if (ckpt_get_model(&f, &m, &t) != 0) goto err;
     int rc = -1;

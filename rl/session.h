@@ -125,8 +125,16 @@ int session_ratings(const Session *s);
 int session_unsaved(const Session *s);   /* updates since the last save or load */
 
 /* Profiles: the personalised model with optimizer, learner and reward state, and the base
-   model's identity (its checksum), saved atomically. Loading checks the base matches. */
+   model's identity (its weights' checksum) and file name, saved atomically. Loading
+   checks the base matches: SESSION_OTHER_BASE (with err_msg() naming both bases) when
+   the profile was made on another base model, -1 when the file is not a usable profile. */
+#define SESSION_OTHER_BASE (-2)
 int session_save(Session *s, const char *path);
 int session_load(Session *s, const char *path);
+/* The base a profile file was made on: its weights' checksum and its file name ("" for a
+   profile older than the record of names). -1 with err_msg() when it is not a profile. */
+int session_profile_base(const char *path, uint32_t *base_id, char *name, size_t n);
+/* The checksum a profile records for the base model in model_path; -1 with err_msg(). */
+int session_model_id(const char *model_path, uint32_t *id);
 
 #endif

@@ -101,6 +101,29 @@ test_a_new_profile_writes_nothing_until_saved() {
 }
 check test_a_new_profile_writes_nothing_until_saved test_a_new_profile_writes_nothing_until_saved
 
+# The shipped model changes: a profile made on the earlier one starts on it when it is kept
+# in the assets folder (under any name), and otherwise is reported, kept and never moved
+# aside or saved over unless asked.
+test_a_profile_keeps_its_base_model_when_the_shipped_one_changes() {
+    A="$TMP/upgrade"
+    mkdir -p "$A" && cp "$TMP/assets/blocklist.txt" "$A/" && cp "$TMP/tiny.model" "$A/rlchat.model" || return 1
+    $BIN train --corpus "$TMP/corpus.txt" --out "$TMP/tiny2.model" --vocab 300 --embed 16 --hidden 32 \
+        --layers 1 --batch 2 --seq 16 --epochs 3 --seed 7 >/dev/null 2>&1 || return 1
+    printf 'hello\n/good\n/save\n' | $BIN --assets "$A" --plain --seed 1 --profile up >/dev/null 2>&1 || return 1
+    cp "$PROFILES/up.profile" "$TMP/up.copy"
+    mv "$A/rlchat.model" "$A/rlchat-v1.model" && cp "$TMP/tiny2.model" "$A/rlchat.model"
+    printf '/show\n' | $BIN --assets "$A" --plain --profile up >/dev/null 2>"$TMP/e-up1" || return 1
+    grep -q 'made on the base model .*rlchat-v1.model: using it' "$TMP/e-up1" && grep -q '^ratings *1 ' "$TMP/e-up1" ||
+        return 1
+    rm "$A/rlchat-v1.model"
+    printf '/save\n/show\n' | $BIN --assets "$A" --plain --profile up >/dev/null 2>"$TMP/e-up2" || return 1
+    grep -q 'made on the base model rlchat.model' "$TMP/e-up2" && grep -q 'Put that model file' "$TMP/e-up2" &&
+        grep -q 'up! to replace it' "$TMP/e-up2" && ! grep -q corrupt "$TMP/e-up2" &&
+        [ ! -e "$PROFILES/up.profile.corrupt" ] && cmp -s "$PROFILES/up.profile" "$TMP/up.copy"
+}
+check test_a_profile_keeps_its_base_model_when_the_shipped_one_changes \
+    test_a_profile_keeps_its_base_model_when_the_shipped_one_changes
+
 # Run from another folder, a checkout's rlchat finds the assets beside it; a copy elsewhere
 # says where it looked and what to do.
 test_rlchat_runs_from_another_folder_or_says_what_to_do() {
@@ -264,7 +287,8 @@ test_profile_from_another_base_model_is_refused() {
         --layers 1 --batch 2 --seq 16 --epochs 3 --seed 7 >/dev/null 2>&1 || return 1
     printf 'hello\n' | $BIN --model "$TMP/other.model" --assets "$TMP/assets" --plain --profile p1 \
         >"$TMP/o11" 2>"$TMP/e11" &&
-        [ "$(wc -l <"$TMP/o11")" -eq 1 ] && grep -q 'different base model' "$TMP/e11"
+        [ "$(wc -l <"$TMP/o11")" -eq 1 ] && grep -q 'made on the base model tiny.model' "$TMP/e11" &&
+        ! grep -q corrupt "$TMP/e11"
 }
 check test_profile_from_another_base_model_is_refused test_profile_from_another_base_model_is_refused
 
