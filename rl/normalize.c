@@ -306,9 +306,11 @@ static void make_chunk(Text *t, Word *c, int s, int e, int k0, int k1, int closi
     c->changed = k1 - k0 > 1 || c->nm[0] || c->nm[1];
 }
 
-/* A chunk that is one letter as written, nothing else. */
+/* A chunk that is one letter as written, punctuation aside ("e." ends "w h o r e."). */
 static int chunk_single(const Text *t, const Word *c) {
-    return c->n == 1 && c->end - c->start == 1 && is_letter(t->fb[c->start]);
+    if (c->n != 1 || c->w1 - c->w0 != 1 || c->nm[0] || c->nm[1]) return 0;
+    const Word *w = &t->w[c->w0];
+    return w->end - w->start == 1 && is_letter(t->fb[w->start]);
 }
 
 /* May chunk j be part of a run of single letters: a letter, or stars between letters? */
