@@ -304,6 +304,9 @@ static void make_chunk(Text *t, Word *c, int s, int e, int k0, int k1, int closi
         c->nm[r] = mask_reading(t, s, e, r, closing);
     }
     c->changed = k1 - k0 > 1 || c->nm[0] || c->nm[1];
+    /* three or more single letters one mark apart are spelt out too ("g.o.d.i.e") */
+    c->spelt = k1 - k0 >= 3;
+    for (int k = k0; k < k1 && c->spelt; k++) c->spelt = text_single(t, k) && (k + 1 == k1 || text_gap(t, k) == 2);
 }
 
 /* A chunk that is one letter as written, punctuation aside ("e." ends "w h o r e."). */

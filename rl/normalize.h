@@ -43,8 +43,9 @@ typedef struct {
                                   "i" ("a b i t c h"): also read without the first letter */
     int m[MASK_READINGS];      /* masked readings: first token in the token buffer */
     int nm[MASK_READINGS];     /* their token counts; 0: no such reading */
-    int spelt;                 /* chunks: 1 when glued from single letters ("k i l l") */
-    int w0, w1;                /* chunks: the words w0..w1-1 it holds (0, 0 when spelt) */
+    int spelt;                 /* chunks: 1 when single letters spelt out ("k i l l", "k.i.l.l") */
+    int w0, w1;                /* chunks: the words w0..w1-1 it holds (0, 0 when glued from
+                                  single-letter chunks) */
     int masks;                 /* chunks of stars alone: how many, until glue_letters */
     int has_letter;            /* a-z among the folded bytes */
     int allowed;               /* 1: on the allowlist, alone or inside an allowed phrase */

@@ -471,13 +471,20 @@ static size_t put_word(const Text *t, const Word *w, char *out, size_t n, size_t
     return n;
 }
 
-/* The words of t, space-separated, less the rescued ones; at most cap-1 bytes and a NUL.
-   Letters spelt out one by one stay single letters: in the classifier's training data a
-   line spelt out is far more often hateful than not, a cue gluing them would take away. */
+/* The words of t, space-separated, except that letters spelt out one by one are one word
+   ("t h a n k s" reads "thanks", not six letters that in the training data mostly spell
+   hate) and rescued words are left out; at most cap-1 bytes and a NUL. */
 static size_t normalized(const Text *t, char *out, size_t cap) {
     size_t n = 0;
-    for (int k = 0; k < t->nw; k++)
-        if (!t->w[k].rescued) n = put_word(t, &t->w[k], out, n, cap);
+    for (int c = 0, k = 0; c < t->nc; c++) {
+        if (t->c[c].spelt) {
+            n = put_word(t, &t->c[c], out, n, cap);
+            while (k < t->nw && t->w[k].start < t->c[c].end) k++;
+            continue;
+        }
+        for (; k < t->nw && t->w[k].start < t->c[c].end; k++)
+            if (!t->w[k].rescued) n = put_word(t, &t->w[k], out, n, cap);
+    }
     out[n] = 0;
     return n;
 }

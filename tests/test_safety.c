@@ -295,6 +295,16 @@ static void test_the_classifier_still_judges_the_words_around_a_name(void) {
     CHECK(!safety_check(S, kind, strlen(kind), &v), "'%s' blocked by %s (score %.3f)", kind, v.category, v.score);
 }
 
+static void test_spelt_out_letters_reach_the_classifier_as_a_word(void) {
+    char out[64];
+    const char *t[] = {"t h a n k   y o u", "many t.h.a.n.k.s"}, *want[] = {"thank you", "many thanks"};
+    for (int i = 0; i < 2; i++) {
+        safety_normalize(t[i], strlen(t[i]), out, sizeof out);
+        CHECK(!strcmp(out, want[i]), "'%s' normalised '%s'", t[i], out);
+        CHECK(!blocked(t[i]), "'%s' blocked", t[i]);
+    }
+}
+
 static void test_random_bytes_never_crash(void) {
     Rng r;
     rng_seed(&r, 42);
@@ -421,6 +431,7 @@ int main(void) {
     RUN(test_words_holding_a_listed_word_pass_in_every_disguise);
     RUN(test_the_classifier_does_not_read_a_rescued_name);
     RUN(test_the_classifier_still_judges_the_words_around_a_name);
+    RUN(test_spelt_out_letters_reach_the_classifier_as_a_word);
     RUN(test_random_bytes_never_crash);
     RUN(test_classifier_file_round_trips);
     RUN(test_shipped_classifier_scores_and_can_be_switched_off);
