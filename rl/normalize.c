@@ -110,13 +110,23 @@ static char leet(char c, int ell) {
     }
 }
 
-/* Copies the letters of form A at a (n bytes) with each 'v' after the first letter read as
-   'u'; returns where, or -1 when there is no such 'v'. */
+static int is_consonant(char c) { return c >= 'a' && c <= 'z' && !strchr("aeiouy", c); }
+
+/* Is l[i] a 'v' inside the word beside a consonant, where a 'u' could stand ("fvck",
+   "dovche"; not "have" or "every", which would only cost time)? */
+static int v_for_u(const char *l, int i, int n) {
+    return i > 0 && i + 1 < n && l[i] == 'v' && (is_consonant(l[i - 1]) || is_consonant(l[i + 1]));
+}
+
+/* Copies the letters of form A at a (n bytes) with each such 'v' read as 'u'; returns
+   where, or -1 when there is none. */
 static int v_form(Text *t, int a, int n) {
-    if (!memchr(t->lb + a + 1, 'v', n > 1 ? (size_t)n - 1 : 0)) return -1;
+    const char *l = t->lb + a;
+    int any = 0;
+    for (int i = 1; i + 1 < n && !any; i++) any = v_for_u(l, i, n);
+    if (!any) return -1;
     int at = t->nl;
-    t->lb[t->nl++] = t->lb[a];
-    for (int i = 1; i < n; i++) t->lb[t->nl++] = t->lb[a + i] == 'v' ? 'u' : t->lb[a + i];
+    for (int i = 0; i < n; i++) t->lb[t->nl++] = v_for_u(l, i, n) ? 'u' : l[i];
     return at;
 }
 
@@ -275,9 +285,26 @@ static int mask_reading(Text *t, int s, int e, int r, int closing) {
     return nt;
 }
 
+static int f_mark(char c) {
+    return c == '*' || c == '.' || c == '-' || c == '@' || c == '$' || c == '!' || c == '1' || c == '|';
+}
+
 /* Chunk c becomes words k0..k1-1 glued (forms A, B and v), with its masked readings;
    closing: its stars at the end close emphasis opened by an earlier chunk. */
 static void make_chunk(Text *t, Word *c, int s, int e, int k0, int k1, int closing) {
+    if (k1 - k0 == 1) { /* one word with at most punctuation around it: the word itself */
+        const Word *w = &t->w[k0];
+        int plain = 1;
+        for (int i = s; i < e && plain; i++) {
+            char b = t->fb[i];
+            plain = i < w->start ? strchr("*.-!'", b) != NULL : i >= w->end ? strchr(".-!'", b) != NULL : !f_mark(b);
+        }
+        if (plain) {
+            *c = *w;
+            c->start = s, c->end = e, c->w0 = k0, c->w1 = k1;
+            return;
+        }
+    }
     memset(c, 0, sizeof *c);
     c->start = s, c->end = e, c->b = c->v = -1, c->w0 = k0, c->w1 = k1;
     c->a = t->nl;
@@ -299,7 +326,10 @@ static void make_chunk(Text *t, Word *c, int s, int e, int k0, int k1, int closi
         }
     }
     if (c->has_letter) c->v = v_form(t, c->a, c->n);
-    for (int r = 0; r < MASK_READINGS; r++) {
+    int marks = 0; /* masking symbols or i-or-l strokes: only then can there be a reading */
+    for (int i = s; i < e && !marks; i++)
+        marks = f_mark(t->fb[i]);
+    for (int r = 0; r < MASK_READINGS && marks; r++) {
         c->m[r] = t->ntok;
         c->nm[r] = mask_reading(t, s, e, r, closing);
     }

@@ -39,6 +39,7 @@ typedef struct {
     int nr;          /* runs */
     char *letters;   /* the runs written out ("ass": a s s), for mask_match */
     int nlet;        /* letters */
+    uint32_t lmask;  /* bit c-'a' for each letter c in it: a word lacking one cannot match */
     int lead, trail; /* 1: '*' before / after: may sit inside a longer word */
     int entry;       /* the Entry this word belongs to */
     int pos;         /* its position in the entry's words; -1: the whole phrase glued */
@@ -150,11 +151,13 @@ typedef struct {
     char key[MAX_WORD + 1];     /* run letters */
     uint8_t cnt[MAX_WORD];      /* run lengths */
     int nr;                     /* runs */
+    uint32_t lmask;             /* bit c-'a' for each letter c a-z in it */
 } Form;
 
 static void make_form(Form *f, const char *s, int n) {
-    f->s = s, f->n = n < MAX_WORD ? n : MAX_WORD, f->nr = 0;
+    f->s = s, f->n = n < MAX_WORD ? n : MAX_WORD, f->nr = 0, f->lmask = 0;
     for (int i = 0; i < f->n; i++) {
+        if (s[i] >= 'a' && s[i] <= 'z') f->lmask |= 1u << (s[i] - 'a');
         if (f->nr && f->key[f->nr - 1] == s[i]) {
             if (f->cnt[f->nr - 1] < 255) f->cnt[f->nr - 1]++;
         } else {
@@ -174,7 +177,7 @@ static int run_ok(const Pat *p, int i, int n) {
 /* Does pattern p match the runs of f, under its stars? */
 static int pat_match(const Pat *p, const Form *f) {
     int lo = 0, hi = f->nr - p->nr;
-    if (hi < 0) return 0;
+    if (hi < 0 || (p->lmask & ~f->lmask)) return 0;
     if (!p->lead) hi = 0;              /* must start at the first run */
     if (!p->trail) lo = hi = p->lead ? hi : 0;
     if (!p->lead && !p->trail && f->nr != p->nr) return 0;
@@ -296,7 +299,9 @@ static int entry_rest(const Safety *s, const Text *t, const Word *ws, int nw, co
     return 1;
 }
 
-/* An allowlisted word is never blocked on its own, but may still start a phrase. */
+/* An allowlisted word is never blocked on its own, but may still start a phrase.
+   allowed: 1 for an allowlisted word, 2 for a chunk that is simply a word, whose one-word
+   entries the word stage has tried already: both may only start a phrase. */
 static int may_start(const Safety *s, const Pat *p, int allowed) {
     return !allowed || (p->pos >= 0 && s->entries[p->entry].nwords > 1);
 }
@@ -318,6 +323,7 @@ static int match_letters(const Safety *sf, const Text *t, const Word *ws, int nw
     }
     for (int i = 0; i < sf->n_starred; i++) {
         const Pat *p = &sf->pats[sf->starred[i]];
+        if (p->lmask & ~f.lmask) continue; /* a letter of the entry is missing: most fail here */
         if (((ends & 1) && p->trail && !p->lead) || ((ends & 2) && p->lead && !p->trail)) continue;
         if (may_start(sf, p, allowed) && pat_match(p, &f) && entry_rest(sf, t, ws, nw, p, k))
             return verdict_entry(sf, p->entry, v), 1;
@@ -368,7 +374,9 @@ static int match_spelt(const Safety *s, const Text *t, const Word *w, SafetyVerd
 static int match_word(const Safety *s, const Text *t, const Word *ws, int nw, int k, SafetyVerdict *v) {
     const Word *w = &ws[k];
     int ends = w->w1 - w->w0 > 1 ? t->w[w->w0].allowed | t->w[w->w1 - 1].allowed << 1 : 0;
-    if (match_letters(s, t, ws, nw, t->lb + w->a, w->n, k, w->allowed, ends, v)) return 1;
+    int chunk_word = ws == t->c && !w->changed;
+    if (match_letters(s, t, ws, nw, t->lb + w->a, w->n, k, chunk_word ? 2 : w->allowed, ends, v)) return 1;
+    if (chunk_word) return 0; /* its other forms were tried as a word, and it has no masks */
     if (w->spelt && match_spelt(s, t, w, v)) return 1;
     if (w->b >= 0 && match_letters(s, t, ws, nw, t->lb + w->b, w->n, k, w->allowed, ends, v)) return 1;
     if (w->v >= 0 && match_letters(s, t, ws, nw, t->lb + w->v, w->n, k, w->allowed, ends, v)) return 1;
@@ -563,7 +571,7 @@ static int add_pat(Safety *s, const char *l, int n, int lead, int trail, int e, 
     memcpy(p->key, f.key, (size_t)f.nr + 1);
     p->cnt = xmalloc((size_t)f.nr + 1);
     memcpy(p->cnt, f.cnt, (size_t)f.nr);
-    p->nlet = 0;
+    p->nlet = 0, p->lmask = f.lmask;
     for (int i = 0; i < f.nr; i++) p->nlet += f.cnt[i];
     p->letters = xmalloc((size_t)p->nlet + 1);
     for (int i = 0, j = 0; i < f.nr; i++)
