@@ -305,7 +305,7 @@ static float score_past_list(const Safety *sf, const Toxicity *t, const char *te
     char buf[4096];
     size_t len = strlen(text);
     if (safety_check(sf, text, len, &v)) return -1;
-    return tox_score(t, buf, safety_normalize(text, len, buf, sizeof buf));
+    return tox_score(t, buf, safety_classifier_text(sf, text, len, buf, sizeof buf));
 }
 
 /* The lowest threshold at which the classifier blocks at most `allowed` of the m scores

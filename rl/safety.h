@@ -1,6 +1,7 @@
-/* safety: the last gate before the screen. A reply is normalised (case, leetspeak, repeated
-   letters, letters spaced or dotted apart, Unicode look-alikes and full-width letters), then
-   matched word by word against our blocklist (assets/blocklist.txt), minus the allowlist
+/* safety: the last gate before the screen. A reply is normalised (rl/normalize.h: case,
+   leetspeak, repeated letters, Unicode look-alikes after UTS #39 and full-width letters,
+   masking symbols standing for letters, letters spaced or dotted apart, alone or in a
+   phrase), then matched against our blocklist (assets/blocklist.txt), minus the allowlist
    (assets/allowlist.txt); what the list lets through is scored by a small linear classifier
    (assets/toxicity.bin, rl/toxicity.h) when one is shipped.
 
@@ -8,8 +9,12 @@
      ENTRY is one word or a phrase of words; a word may start and/or end with '*' to match
      inside longer words ("fuck*" matches "fucking", "*fuck*" also "motherfucker").
      Every entry blocks; SEVERITY (1 mild .. 3 worst) is passed on for the learner.
-   allowlist.txt, one word a line: words that are never blocked by the list even when an
-   entry matches inside them ("scunthorpe", "cocktail"). */
+     A masked word blocks when it can stand for an entry ("f*ck", "f***", "sh!t"); one that
+     can only stand for words the list lets pass, passes ("d*mn good").
+   allowlist.txt, one word or phrase a line: words never blocked by a one-word entry even
+   when it matches them or inside them ("scunthorpe", "cocktail"); a phrase lets its words
+   pass where they stand together ("moby dick"). The classifier does not read the words
+   the allowlist rescued, so the words around a name judge the line. */
 #ifndef RLCHAT_SAFETY_H
 #define RLCHAT_SAFETY_H
 
@@ -54,6 +59,11 @@ void safety_token_mask(const Safety *s, const Tokenizer *tok, uint8_t *mask);
    ASCII letters, leetspeak undone, look-alikes folded). Writes at most cap-1 bytes plus a
    NUL into out; returns the length written. */
 size_t safety_normalize(const char *text, size_t len, char *out, size_t cap);
+
+/* What the classifier reads of text: safety_normalize's words, less the words the
+   allowlist let pass that a one-word entry would have blocked ("dick" in "Moby Dick"), so
+   that the words around a name judge it. Same contract as safety_normalize. */
+size_t safety_classifier_text(const Safety *s, const char *text, size_t len, char *out, size_t cap);
 
 /* The list's entries, for tests and tools: count, and entry i as written (with '*'). */
 int safety_entry_count(const Safety *s);

@@ -8,6 +8,7 @@
 
 #include "model/tokenizer.h"
 #include "model/util.h"
+#include "rl/confusables.h"
 #include "rl/safety.h"
 #include "rl/toxicity.h"
 #include "tests/check.h"
@@ -43,9 +44,9 @@ static char leet_of(char c) {
     }
 }
 
-enum { PLAIN, UPPER, SPACED, DOTTED, DASHED, LEET, REPEATED, FULLWIDTH, LOOKALIKE, ZEROWIDTH, N_KINDS };
+enum { PLAIN, UPPER, SPACED, DOTTED, DASHED, LEET, REPEATED, FULLWIDTH, LOOKALIKE, ZEROWIDTH, MASKED, N_KINDS };
 static const char *kind_name[N_KINDS] = {"plain", "upper", "spaced", "dotted", "dashed", "leet",
-                                         "repeated", "full-width", "look-alike", "zero-width"};
+                                         "repeated", "full-width", "look-alike", "zero-width", "masked"};
 
 /* Writes word (lower-case letters and spaces) obfuscated by kind into out. */
 static void obfuscate(const char *word, int kind, char *out) {
@@ -70,6 +71,8 @@ static void obfuscate(const char *word, int kind, char *out) {
         case FULLWIDTH: put_cp(out, &n, 0xFF41u + (unsigned)(c - 'a')); break;
         case LOOKALIKE: put_cp(out, &n, lookalike(c) ? lookalike(c) : (unsigned char)c); break;
         case ZEROWIDTH: out[n++] = c; if (!last) put_cp(out, &n, 0x200B); break;
+        case MASKED: /* the vowels inside each word starred: "f*ck", "k*ll y**rs*lf" */
+            out[n++] = !first && !last && strchr("aeiou", c) ? '*' : c; break;
         default: out[n++] = c;
         }
     }
@@ -89,6 +92,18 @@ static int blocked(const char *text) {
     SafetyVerdict v;
     return safety_check(S, text, strlen(text), &v);
 }
+
+/* Checks that each of n lines is blocked (want 1) or passes (want 0) by the list alone. */
+static void expect_list(const char *const *lines, int n, int want) {
+    safety_set_classifier(S, 0);
+    for (int i = 0; i < n; i++) {
+        SafetyVerdict v;
+        int b = safety_check(S, lines[i], strlen(lines[i]), &v);
+        CHECK(b == want, "'%s' %s (%s:%s)", lines[i], b ? "blocked" : "passed", v.category, v.entry);
+    }
+    safety_set_classifier(S, 1);
+}
+#define EXPECT_LIST(lines, want) expect_list(lines, (int)(sizeof lines / sizeof *lines), want)
 
 /* ---- tests ---- */
 
@@ -139,6 +154,154 @@ static void test_allowlisted_and_innocent_words_pass(void) {
         SafetyVerdict v;
         CHECK(!safety_check(S, ok[i], strlen(ok[i]), &v), "'%s' blocked by %s:%s (score %.3f)", ok[i], v.category,
               v.entry, v.score);
+    }
+}
+
+/* ---- masked words ---- */
+
+static void test_masked_vowels_are_read_as_missing_letters(void) {
+    const char *bad[] = {"f*ck you", "that is sh*t", "shut up b*tch", "you c*nt", "typical n*gger", "you f*ggot",
+                         "what a wh*re", "you're a r*tard"};
+    EXPECT_LIST(bad, 1);
+}
+
+static void test_a_mask_may_keep_the_word_length_or_not(void) {
+    const char *bad[] = {"f**k off", "f*** this", "kiss my a**", "you c**t", "f*k off", "this is f*king useless",
+                         "f***ing hell", "you motherf***er", "total d**ch*b*g", "fu#ng hell"};
+    EXPECT_LIST(bad, 1);
+}
+
+static void test_every_masking_symbol_stands_for_a_letter(void) {
+    const char *symbols = "*@#$%!_-.";
+    for (const char *m = symbols; *m; m++) {
+        char line[32];
+        snprintf(line, sizeof line, "you c%cnt", *m);
+        const char *one[] = {line};
+        EXPECT_LIST(one, 1);
+    }
+}
+
+static void test_symbols_that_hide_no_letter_pass(void) {
+    const char *ok[] = {"*sigh* another Monday", "I code in C# and F#", "x_x that was hard", "see you at 5 p.m.",
+                        "so... what now", "no!! don't go", "send an e-mail", "an Mi-35 helicopter", "*does a little jig*",
+                        "take out the trash*", "**Charlie Crist switches back to Republican**", "visit www.example.com",
+                        "a song....they were great", "an oldie but a goodie", "Name it SC_Troll", "5*3 = 15"};
+    EXPECT_LIST(ok, 0);
+}
+
+static void test_masked_words_that_stand_only_for_allowed_words_pass(void) {
+    const char *ok[] = {"that's d*mn good", "h*ll yeah", "what the h*ck", "oh cr*p"};
+    EXPECT_LIST(ok, 0);
+}
+
+/* ---- look-alike letters ---- */
+
+static void test_unicode_confusables_fold_to_latin_letters(void) {
+    /* from Unicode's table, not the hand-written tables: f with hook, Armenian s-like u,
+       Cyrillic komi de, Lisu letters, Cherokee letters, Latin letter dental click */
+    CHECK(confusable_fold(0x0192) == 'f' && confusable_fold(0x057D) == 'u' && confusable_fold(0x0501) == 'd',
+          "f %c u %c d %c", confusable_fold(0x0192), confusable_fold(0x057D), confusable_fold(0x0501));
+    CHECK(confusable_fold(0xA4D0) == 'b' && confusable_fold(0x13AA) == 'a' && confusable_fold(0x01C0) == '1',
+          "lisu b %c cherokee a %c click %c", confusable_fold(0xA4D0), confusable_fold(0x13AA), confusable_fold(0x01C0));
+    CHECK(confusable_fold('a') == 0 && confusable_fold(0x4E00) == 0, "ASCII or a CJK letter folded");
+    const char *bad[] = {"\xc6\x92\xd5\xbd" "ck you",          /* f with hook, Armenian seh */
+                         "\xea\x93\x90itch",                   /* Lisu letter ba */
+                         "\xd4\x81ick\xd5\xb0" "ead",          /* komi de, Armenian ho */
+                         "\xc6\x91*ck you"};                   /* capital F with hook, then a mask */
+    EXPECT_LIST(bad, 1);
+}
+
+static void test_letters_that_read_as_i_or_l_are_tried_both_ways_in_one_word(void) {
+    const char *bad[] = {"he11 hitler", "\xd5\xb0\xe2\x84\xae\xce\xb9\xd3\x8f hitler"}; /* h e iota palochka */
+    EXPECT_LIST(bad, 1);
+}
+
+static void test_v_after_the_first_letter_reads_as_u(void) {
+    const char *bad[] = {"fvck you", "you cvnt", "what a slvt"};
+    EXPECT_LIST(bad, 1);
+    const char *ok[] = {"I have a very vivid dream", "vulnerable"};
+    EXPECT_LIST(ok, 0);
+}
+
+/* ---- spaced and dotted phrases ---- */
+
+static void test_spaced_or_dotted_words_inside_a_phrase_are_read_as_words(void) {
+    const char *bad[] = {"i will k.i.l.l you", "i will k i l l you", "I'm going to k-i-l-l you", "g.o d.i.e",
+                         "go d i e in a hole", "why don't you k*ll yourself", "i w_i_l_l k_i_l_l y_o_u"};
+    EXPECT_LIST(bad, 1);
+}
+
+static void test_a_phrase_spaced_letter_by_letter_is_split_where_the_gaps_widen(void) {
+    const char *bad[] = {"i will k i l l   y o u", "i know w h e r e   y o u   l i v e", "g o   d i e"};
+    EXPECT_LIST(bad, 1);
+}
+
+static void test_a_phrase_spelt_out_in_one_run_is_found_inside_it(void) {
+    const char *bad[] = {"time to g a s t h e j e w s", "t h e y a r e v e r m i n and should go",
+                         "g.o.d.i.e in a hole"};
+    EXPECT_LIST(bad, 1);
+}
+
+static void test_spelt_letters_with_a_star_are_read_masked(void) {
+    const char *bad[] = {"you dirty s l * t", "what a s l * t", "listen m o r * n"};
+    EXPECT_LIST(bad, 1);
+}
+
+/* ---- names and innocent compounds ---- */
+
+static void test_allowlisted_phrases_let_names_pass(void) {
+    const char *ok[] = {"Dick Van Dyke danced on the roof", "Have you read Moby Dick?", "Philip K. Dick wrote it",
+                        "Homo sapiens evolved in Africa", "clean it until it is spic and span",
+                        "a chink in his armour", "Alan Cumming starred in Cabaret", "a blue tit nested here",
+                        "the pussy willow is out", "Mong Kok is busy", "\xef\xbc\xa4ick Van Dyke waved"};
+    EXPECT_LIST(ok, 0);
+    /* the same words outside the phrases still block */
+    const char *bad[] = {"you are a dick", "suck my dick", "what a pussy", "you homo", "dirty spic", "cumming hard"};
+    EXPECT_LIST(bad, 1);
+}
+
+static void test_names_and_places_holding_a_listed_word_pass(void) {
+    const char *ok[] = {"Scunthorpe", "Sussex, Essex and Middlesex", "Penistone", "Matsushita", "Professor Kuntz",
+                        "Claud Cockburn", "Tony Hancock", "Charles Dickens", "a titmouse", "Bitche in Lorraine",
+                        "Shitterton in Dorset", "Twatt in Orkney", "Clitheroe castle", "niggardly with praise",
+                        "shitake soup", "shiitake-and-leek pie"};
+    EXPECT_LIST(ok, 0);
+}
+
+static void test_words_holding_a_listed_word_pass_in_every_disguise(void) {
+    const char *ok[] = {"cl@ss is over", "a gr4pe soda", "my th3rapist", "\xd1\x81ocktail hour", "p a s s a g e",
+                        "a.n.a.l.y.s.i.s", "b-a-s-s guitar", "an \xef\xbd\x81ssassin"};
+    EXPECT_LIST(ok, 0);
+}
+
+static void test_the_classifier_does_not_read_a_rescued_name(void) {
+    char out[256];
+    const char *name = "The pussy willow is blooming";
+    safety_classifier_text(S, name, strlen(name), out, sizeof out);
+    CHECK(!strcmp(out, "the willow is blooming"), "classifier reads '%s'", out);
+    safety_normalize(name, strlen(name), out, sizeof out);
+    CHECK(!strcmp(out, "the pussy willow is blooming"), "normalised '%s'", out);
+    const char *ok[] = {"The pussy willow is blooming.", "Pussy Riot played a concert.", "Mr. Dick Van Dyke waved."};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        CHECK(!blocked(ok[i]), "'%s' blocked with the classifier", ok[i]);
+}
+
+static void test_the_classifier_still_judges_the_words_around_a_name(void) {
+    const char *hate = "Moby Dick fans say Muslims are nothing but refuse.";
+    const char *kind = "Moby Dick fans say Muslims are lovely neighbours.";
+    SafetyVerdict v;
+    CHECK(safety_check(S, hate, strlen(hate), &v) && !strcmp(v.category, "classifier"), "'%s': %s (score %.3f)", hate,
+          v.blocked ? v.category : "passed", v.score);
+    CHECK(!safety_check(S, kind, strlen(kind), &v), "'%s' blocked by %s (score %.3f)", kind, v.category, v.score);
+}
+
+static void test_spelt_out_letters_reach_the_classifier_as_a_word(void) {
+    char out[64];
+    const char *t[] = {"t h a n k   y o u", "many t.h.a.n.k.s"}, *want[] = {"thank you", "many thanks"};
+    for (int i = 0; i < 2; i++) {
+        safety_normalize(t[i], strlen(t[i]), out, sizeof out);
+        CHECK(!strcmp(out, want[i]), "'%s' normalised '%s'", t[i], out);
+        CHECK(!blocked(t[i]), "'%s' blocked", t[i]);
     }
 }
 
@@ -251,6 +414,24 @@ int main(void) {
     RUN(test_every_entry_and_its_obfuscations_are_blocked);
     RUN(test_verdict_names_category_and_entry);
     RUN(test_allowlisted_and_innocent_words_pass);
+    RUN(test_masked_vowels_are_read_as_missing_letters);
+    RUN(test_a_mask_may_keep_the_word_length_or_not);
+    RUN(test_every_masking_symbol_stands_for_a_letter);
+    RUN(test_symbols_that_hide_no_letter_pass);
+    RUN(test_masked_words_that_stand_only_for_allowed_words_pass);
+    RUN(test_unicode_confusables_fold_to_latin_letters);
+    RUN(test_letters_that_read_as_i_or_l_are_tried_both_ways_in_one_word);
+    RUN(test_v_after_the_first_letter_reads_as_u);
+    RUN(test_spaced_or_dotted_words_inside_a_phrase_are_read_as_words);
+    RUN(test_a_phrase_spaced_letter_by_letter_is_split_where_the_gaps_widen);
+    RUN(test_a_phrase_spelt_out_in_one_run_is_found_inside_it);
+    RUN(test_spelt_letters_with_a_star_are_read_masked);
+    RUN(test_allowlisted_phrases_let_names_pass);
+    RUN(test_names_and_places_holding_a_listed_word_pass);
+    RUN(test_words_holding_a_listed_word_pass_in_every_disguise);
+    RUN(test_the_classifier_does_not_read_a_rescued_name);
+    RUN(test_the_classifier_still_judges_the_words_around_a_name);
+    RUN(test_spelt_out_letters_reach_the_classifier_as_a_word);
     RUN(test_random_bytes_never_crash);
     RUN(test_classifier_file_round_trips);
     RUN(test_shipped_classifier_scores_and_can_be_switched_off);
