@@ -23,8 +23,10 @@ CFLAGS  += -DRLCHAT_MPI
 BUILD   ?= build-mpi
 endif
 
-# Every .c in the three rooms is part of the program; app/main.c holds main().
-LIB_SRC  := $(filter-out app/main.c,$(wildcard model/*.c rl/*.c app/*.c))
+# Every .c in the three rooms is part of the program; app/main.c holds main(). app/ holds
+# the chat, app/cli/ the other subcommands, app/sim/ the simulated users of `simulate`.
+LIB_SRC  := $(filter-out app/main.c,$(wildcard model/*.c rl/*.c app/*.c app/cli/*.c app/sim/*.c))
+HEADERS  := $(wildcard */*.h */*/*.h)
 TEST_SRC := $(wildcard tests/test_*.c)
 BUILD    ?= build
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -42,7 +44,7 @@ rlchat: $(BUILD)/rlchat
 $(BUILD)/rlchat: $(BUILD)/app/main.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c $(wildcard */*.h)
+$(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "app/assets.h"
-#include "app/cli.h"
+#include "app/cli/cli.h"
 #include "app/conversation.h"
 #include "app/frontend.h"
 #include "app/options.h"

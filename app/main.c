@@ -1,10 +1,10 @@
 /* main: `rlchat [COMMAND] [OPTIONS]`. Without a command it opens the chat; otherwise it
-   dispatches to the subcommand's cli_* function (app/cli.h). */
+   dispatches to the subcommand's cli_* function (app/cli/cli.h). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "app/cli.h"
+#include "app/cli/cli.h"
 #include "model/parallel.h"
 
 #define RLCHAT_VERSION "0.1.0"

@@ -449,14 +449,14 @@ typedef struct {
     size_t heap_n, heap_cap;
     int *touched;     /* pairs touched in the current merge step */
     int n_touched, cap_touched;
-} Trainer;
+} BpeTrainer;
 
 /* Does heap item x come out before y? Ties go to the smaller pair, for determinism. */
 static int heap_before(const HeapItem *x, const HeapItem *y) {
     return x->count > y->count || (x->count == y->count && x->key < y->key);
 }
 
-static void heap_sift_down(Trainer *tr, size_t i) {
+static void heap_sift_down(BpeTrainer *tr, size_t i) {
     HeapItem *h = tr->heap;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
@@ -470,7 +470,7 @@ static void heap_sift_down(Trainer *tr, size_t i) {
     }
 }
 
-static void heap_push(Trainer *tr, int64_t count, uint64_t key) {
+static void heap_push(BpeTrainer *tr, int64_t count, uint64_t key) {
     if (tr->heap_n == tr->heap_cap) {
         tr->heap_cap = tr->heap_cap ? 2 * tr->heap_cap : 1024;
         tr->heap = xrealloc(tr->heap, tr->heap_cap * sizeof *tr->heap);
@@ -485,7 +485,7 @@ static void heap_push(Trainer *tr, int64_t count, uint64_t key) {
     }
 }
 
-static HeapItem heap_pop(Trainer *tr) {
+static HeapItem heap_pop(BpeTrainer *tr) {
     HeapItem top = tr->heap[0];
     tr->heap[0] = tr->heap[--tr->heap_n];
     heap_sift_down(tr, 0);
@@ -493,7 +493,7 @@ static HeapItem heap_pop(Trainer *tr) {
 }
 
 /* Index of the pair's stats, created (zeroed) when new. */
-static int pair_stat(Trainer *tr, uint64_t key) {
+static int pair_stat(BpeTrainer *tr, uint64_t key) {
     int32_t p = pm_get(&tr->index, key);
     if (p >= 0) return p;
     if (tr->npairs == tr->cap_pairs) {
@@ -509,7 +509,7 @@ static int pair_stat(Trainer *tr, uint64_t key) {
 
 /* Adds (or with sign -1 removes) the pairs of word w to the counts. When adding, the word
    joins each pair's word list and each pair is marked as touched by step. */
-static void count_word(Trainer *tr, int w, int sign, int step) {
+static void count_word(BpeTrainer *tr, int w, int sign, int step) {
     const int32_t *ids = tr->ids + tr->off[w];
     int64_t c = sign * tr->wcount[w];
     for (int i = 0; i + 1 < tr->wlen[w]; i++) {
@@ -536,7 +536,7 @@ static void count_word(Trainer *tr, int w, int sign, int step) {
 }
 
 /* Counts the unique chunks of text (one-byte chunks are skipped: they hold no pair). */
-static void collect_words(Trainer *tr, const uint8_t *text, size_t len) {
+static void collect_words(BpeTrainer *tr, const uint8_t *text, size_t len) {
     size_t cap = 1 << 16, cap_ids = 1 << 16, n_ids = 0;
     int32_t *table = xmalloc(cap * sizeof *table); /* word index, -1 when free */
     uint64_t *hashes = NULL;
@@ -600,7 +600,7 @@ static void collect_words(Trainer *tr, const uint8_t *text, size_t len) {
 /* Pops heap entries until one matches its pair's current count; returns the pair's index,
    or -1 when no pair is left. An entry above the current count is stale: the newest such
    entry is pushed again with the current count, older ones are dropped. */
-static int best_pair(Trainer *tr) {
+static int best_pair(BpeTrainer *tr) {
     while (tr->heap_n > 0) {
         HeapItem top = heap_pop(tr);
         int p = pm_get(&tr->index, top.key);
@@ -616,7 +616,7 @@ static int best_pair(Trainer *tr) {
 }
 
 /* Applies merge (a, b) -> z to every word holding the pair, updating the counts. */
-static void apply_merge(Trainer *tr, int p, int32_t a, int32_t b, int32_t z, int step) {
+static void apply_merge(BpeTrainer *tr, int p, int32_t a, int32_t b, int32_t z, int step) {
     int32_t *words = tr->pairs[p].words; /* detached: the pair vanishes with this merge */
     int n_words = tr->pairs[p].n_words;
     tr->pairs[p].words = NULL;
@@ -654,7 +654,7 @@ static void apply_merge(Trainer *tr, int p, int32_t a, int32_t b, int32_t z, int
     }
 }
 
-static void trainer_free(Trainer *tr) {
+static void bpe_trainer_free(BpeTrainer *tr) {
     for (int p = 0; p < tr->npairs; p++) free(tr->pairs[p].words);
     free(tr->pairs);
     pm_free(&tr->index);
@@ -678,7 +678,7 @@ int tokenizer_train(Tokenizer *t, const char *text, size_t len, int vocab_size) 
     }
     int want = vocab_size - TOK_FIRST_MERGE, got = 0;
     int32_t *merges = xmalloc(2 * (size_t)want * sizeof *merges + 1);
-    Trainer tr = {0};
+    BpeTrainer tr = {0};
     pm_init(&tr.index, 1 << 16);
     collect_words(&tr, (const uint8_t *)text, len);
     for (int w = 0; w < tr.nwords; w++) count_word(&tr, w, +1, 0);
@@ -696,7 +696,7 @@ int tokenizer_train(Tokenizer *t, const char *text, size_t len, int vocab_size) 
         tr.pairs[p].count = 0; /* every occurrence is merged; never pick it again */
         got++;
     }
-    trainer_free(&tr);
+    bpe_trainer_free(&tr);
     int rc = tokenizer_from_merges(t, merges, got);
     free(merges);
     return rc;

@@ -41,7 +41,7 @@ typedef struct {
     int nlet;        /* letters */
     uint32_t lmask;  /* bit c-'a' for each letter c in it: a word lacking one cannot match */
     int lead, trail; /* 1: '*' before / after: may sit inside a longer word */
-    int entry;       /* the Entry this word belongs to */
+    int entry;       /* the ListEntry this word belongs to */
     int pos;         /* its position in the entry's words; -1: the whole phrase glued */
     int next;        /* the next pattern with the same key in its table chain, -1 */
 } Pat;
@@ -52,7 +52,7 @@ typedef struct {
     int severity;      /* 1..3 */
     int nwords;        /* words in the phrase */
     int pat[MAX_PHRASE]; /* index of each word's Pat */
-} Entry;
+} ListEntry;
 
 /* A phrase of the allowlist ("dick van dyke"): its words may not be blocked on their own. */
 typedef struct {
@@ -71,7 +71,7 @@ typedef struct {
 } Table;
 
 struct Safety {
-    Entry *entries; int n_entries;
+    ListEntry *entries; int n_entries;
     Pat *pats; int n_pats;
     Table whole;    /* key -> chain of star-free Pats that start an entry */
     int *starred;   /* indices of Pats with a '*' that start an entry */
@@ -291,7 +291,7 @@ static void verdict_entry(const Safety *s, int e, SafetyVerdict *v) {
    k of ws (k < 0: a glued compound, where only one-word patterns count). Do the entry's
    other words follow? */
 static int entry_rest(const Safety *s, const Text *t, const Word *ws, int nw, const Pat *p, int k) {
-    const Entry *en = &s->entries[p->entry];
+    const ListEntry *en = &s->entries[p->entry];
     if (p->pos < 0 || en->nwords == 1) return 1;
     if (k < 0 || k + en->nwords > nw) return 0;
     for (int j = 1; j < en->nwords; j++)
@@ -639,9 +639,9 @@ static int parse_entry(Safety *s, char *line, const char *path, int lineno) {
         err_set("%s:%d: entry '%s' must be 1 to %d words of letters", path, lineno, rest, MAX_PHRASE);
         return -1;
     }
-    s->entries = xrealloc(s->entries, (size_t)(s->n_entries + 1) * sizeof(Entry));
+    s->entries = xrealloc(s->entries, (size_t)(s->n_entries + 1) * sizeof(ListEntry));
     int e = s->n_entries++;
-    Entry *en = &s->entries[e];
+    ListEntry *en = &s->entries[e];
     en->text = xstrdup(rest);
     memcpy(en->category, cat, strlen(cat) + 1); /* length checked above */
     en->severity = sev;

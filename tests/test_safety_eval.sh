@@ -23,7 +23,7 @@ for half in tune held; do
 done
 
 test_the_classifier_never_trains_on_the_set() {
-    ! grep -q 'safety_eval' app/cli_safety_train.c rl/toxicity.c
+    ! grep -q 'safety_eval' app/cli/safety_train.c rl/toxicity.c
 }
 check test_the_classifier_never_trains_on_the_set test_the_classifier_never_trains_on_the_set
 

@@ -2,7 +2,7 @@
    against their definitions. */
 #include <math.h>
 
-#include "rl/tilt.h"
+#include "app/sim/tilt.h"
 #include "tests/check.h"
 
 static const float P[] = {0.0f, 0.02f, 0.1f, 0.5f, 0.9f};

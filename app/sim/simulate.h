@@ -1,10 +1,10 @@
-/* simulate: what `rlchat simulate`'s runs (app/cli_simulate.c) and its ceiling
-   (app/cli_simulate_ceiling.c) share: the prompts, the options, and the replies to the
+/* simulate: what `rlchat simulate`'s runs (app/sim/simulate.c) and its ceiling
+   (app/sim/ceiling.c) share: the prompts, the options, and the replies to the
    held-out prompts. */
 #ifndef RLCHAT_SIMULATE_H
 #define RLCHAT_SIMULATE_H
 
-#include "rl/rater.h"
+#include "app/sim/rater.h"
 #include "rl/session.h"
 
 #define MAX_PROMPTS 512

@@ -1,4 +1,4 @@
-/* cli_safety_train: `rlchat safety-train`, which trains the toxicity classifier shipped as
+/* safety_train: `rlchat safety-train`, which trains the toxicity classifier shipped as
    assets/toxicity.bin, and with --eval prints the block rates of the shipped filter on the
    shared evaluation sets (what `make eval-safety` shows).
 
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "app/assets.h"
-#include "app/cli.h"
+#include "app/cli/cli.h"
 #include "app/options.h"
 #include "model/util.h"
 #include "rl/safety.h"

@@ -1,5 +1,5 @@
 /* tilt: see tilt.h. */
-#include "rl/tilt.h"
+#include "app/sim/tilt.h"
 
 #include <math.h>
 

@@ -1,4 +1,4 @@
-/* cli_tokenize: `rlchat tokenize`, a corpus encoded once with a model's tokenizer into a
+/* tokenize: `rlchat tokenize`, a corpus encoded once with a model's tokenizer into a
    token file (model/tokfile.h) for `rlchat train --tokens`. The corpus is read in chunks
    cut at empty lines (dialogue boundaries, where corpus_encode starts afresh), so the
    stream is the one `train --corpus` would make and memory stays bounded by the chunk
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "app/cli.h"
+#include "app/cli/cli.h"
 #include "app/options.h"
 #include "model/checkpoint.h"
 #include "model/tokfile.h"

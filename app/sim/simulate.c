@@ -1,4 +1,4 @@
-/* cli_simulate: `rlchat simulate`, a scripted user that rates replies through the same
+/* simulate: `rlchat simulate`, a scripted user that rates replies through the same
    session_rate path as a keystroke, to show (and measure) that the learner learns: the
    held-out preferred-rate before, during and after, the drift of bits per byte and of
    distinct-2 against the base, and the update time. */
@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "app/assets.h"
-#include "app/cli.h"
+#include "app/cli/cli.h"
 #include "app/options.h"
-#include "app/simulate.h"
+#include "app/sim/simulate.h"
 #include "model/trainer.h"
-#include "rl/rater.h"
+#include "app/sim/rater.h"
 #include "rl/session.h"
 
 #define MAX_ALGOS 4

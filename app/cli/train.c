@@ -1,4 +1,4 @@
-/* cli_train: `rlchat train`, pretraining from a corpus file with progress, periodic
+/* train: `rlchat train`, pretraining from a corpus file with progress, periodic
    checkpoints (OUT.ckpt, with optimizer and position), exact --resume, and a final
    validation in bits per byte.
 
@@ -17,9 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app/cli.h"
+#include "app/cli/cli.h"
 #include "app/options.h"
 #include "model/checkpoint.h"
+#include "model/corpus.h"
 #include "model/distributed.h"
 #include "model/tokenizer.h"
 #include "model/tokfile.h"

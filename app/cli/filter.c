@@ -1,4 +1,4 @@
-/* cli_filter: `rlchat filter [--assets DIR] [--no-classifier] [FILE]`, the safety filter as a
+/* filter: `rlchat filter [--assets DIR] [--no-classifier] [FILE]`, the safety filter as a
    line tool for scripts and evaluation. For each input line (FILE, or stdin) it prints
    "ok" or "blocked", a tab, the reason (category:entry, or classifier:score; empty when
    ok), a tab, and the line itself, unchanged. */
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "app/assets.h"
-#include "app/cli.h"
+#include "app/cli/cli.h"
 #include "app/options.h"
 #include "model/util.h"
 #include "rl/safety.h"

@@ -1,4 +1,4 @@
-/* cli_simulate_ceiling: `rlchat simulate --ceiling`, what the base model's own replies
+/* ceiling: `rlchat simulate --ceiling`, what the base model's own replies
    allow, measured without a learner: how varied a policy at the target rate can stay, and
    how well the reward model chooses after a few ratings. */
 #include <math.h>
@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/simulate.h"
-#include "rl/tilt.h"
+#include "app/sim/simulate.h"
+#include "app/sim/tilt.h"
 
 /* ---- the ceiling: how varied a policy at the target rate can stay ----
 
-   The learner's KL penalty aims it at the base tilted toward liked replies (rl/tilt.h),
+   The learner's KL penalty aims it at the base tilted toward liked replies (app/sim/tilt.h),
    which raises every liked reply by the same factor. So sample a pool of base replies to
    every held-out prompt, take the share p_x of them the rater likes, find the tilt at which
    the held-out rate is the target, draw the held-out replies from the tilted policy out of
