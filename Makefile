@@ -87,7 +87,7 @@ bench: deps
 	@! command -v mpicc >/dev/null 2>&1 || $(MAKE) --no-print-directory MPI=1 BUILD=build-mpi build-mpi/bench/bench_dist
 	@bench/run.sh $(BUILD)
 
-# Retrains the shipped model from the corpus with the recorded settings (about an hour).
+# Retrains the shipped model from the corpus with the recorded settings (about 76 minutes).
 model: all
 	@tools/train_model.sh
 
