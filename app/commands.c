@@ -45,6 +45,14 @@ static int cmd_rate(Chat *c, const char *a) {
 static int cmd_undo(Chat *c, const char *a) { return chat_undo(c); }
 static int cmd_regen(Chat *c, const char *a) { return chat_regen(c); }
 
+static int cmd_edit(Chat *c, const char *a) {
+    if (!*a) {
+        err_set("usage: /edit YOUR VERSION OF THE REPLY (on the screen, e puts the reply on the input line)");
+        return -1;
+    }
+    return chat_teach(c, a, strlen(a));
+}
+
 static int cmd_prefer(Chat *c, const char *a) {
     if ((a[0] != 'a' && a[0] != 'b') || (a[1] && a[1] != ' ')) {
         err_set("usage: /prefer a|b (after /regen)");
@@ -142,6 +150,8 @@ static const SlashCommand TABLE[] = {
     {"undo", "", "undo the last rating and its update (key u)", 1, cmd_undo},
     {"regen", "", "sample another reply b to the last message (key r)", 1, cmd_regen},
     {"prefer", "a|b", "keep reply a or b: a preference update (keys a, b)", 1, cmd_prefer},
+    {"edit", "TEXT", "teach by example: TEXT, your version of the last reply, is learned over it (key e)", 1,
+     cmd_edit},
     {"save", "[NAME]", "save the personalised model as profile NAME (default: the current one); NAME! replaces another",
      1, cmd_save},
     {"load", "NAME", "load a saved profile (NAME! drops unsaved updates)", 1, cmd_load},

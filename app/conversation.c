@@ -464,6 +464,36 @@ int chat_prefer(Chat *c, int which) {
     return 0;
 }
 
+int chat_teach(Chat *c, const char *text, size_t len) {
+    RatingResult r;
+    const Turn *t = session_last_turn(c->session);
+    char *shown = t && t->text ? xstrdup(t->text) : xstrdup("");
+    if (session_teach(c->session, text, len, &r) != 0) {
+        free(shown);
+        return -1;
+    }
+    t = session_last_turn(c->session); /* now the written reply */
+    pthread_mutex_lock(&c->lock);
+    int edited = c->reply;
+    int i = add_entry(c, ENTRY_BOT, t->text, strlen(t->text));
+    push_rated(c, i, edited, 0); /* keeps their marks for an undo */
+    snprintf(c->entries[i].rating, sizeof c->entries[i].rating, "yours");
+    if (edited >= 0) snprintf(c->entries[edited].rating, sizeof c->entries[edited].rating, "edited");
+    c->reply = i;
+    c->alt = -1;
+    c->update_ms = r.ms, c->has_update = 1;
+    c->has_terms = 0;
+    c->version++;
+    pthread_mutex_unlock(&c->lock);
+    chat_note(c, 0, "learned your version over the reply shown in %.1f ms; the conversation goes on from it", r.ms);
+    print_reply(c, t->text);
+    log_line(c, t->prompt, shown, "edit", NULL, r.update.logprob_before);
+    log_line(c, t->prompt, t->text, "edited", NULL, NAN);
+    free(shown);
+    refresh_kl(c);
+    return 0;
+}
+
 /* ---- model and conversation ---- */
 
 int chat_reset(Chat *c, int drop) {

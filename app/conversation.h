@@ -28,7 +28,7 @@ typedef struct {
     size_t len;         /* bytes of text */
     size_t shown;       /* bytes revealed by the streaming animation (len when done) */
     char label;         /* 'a' or 'b' when two replies to one message compete, else 0 */
-    char rating[16];    /* "good", "bad", "3/5", "chosen", "not chosen"; "" unrated */
+    char rating[16];    /* "good", "bad", "3/5", "chosen", "not chosen", "edited", "yours"; "" unrated */
     int blocked;        /* the placeholder of a withheld reply */
     int stopped;        /* cut short by Ctrl-C */
 } Entry;
@@ -99,7 +99,11 @@ int chat_say(Chat *c, const char *text, size_t len);
 int chat_rate(Chat *c, float human, const char *label, const char *logged);
 int chat_undo(Chat *c);
 int chat_regen(Chat *c);
-int chat_prefer(Chat *c, int which);   /* 0 = a, 1 = b */
+int chat_prefer(Chat *c, int which);
+/* The user's version of the last reply (e, /edit TEXT), learned over the one shown
+   (session_teach); it joins the transcript as "yours", the shown one is marked
+   "edited", and the feedback log gets both ("edit", then "edited"). */
+int chat_teach(Chat *c, const char *text, size_t len);   /* 0 = a, 1 = b */
 
 /* ---- model, profile and conversation ---- */
 /* Saves to profile name, or with NULL to chat_save_name's. Another existing profile is

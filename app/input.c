@@ -216,6 +216,13 @@ void input_clear(void) {
     I.dirty = 1;
 }
 
+void input_set_text(const char *text) {
+    input_clear();
+    rl_replace_line(text, 0);
+    rl_point = rl_end;
+    I.dirty = 1;
+}
+
 int input_empty(void) {
     return I.n_pending == 0 && rl_end == 0 &&
            !RL_ISSTATE(RL_STATE_ISEARCH | RL_STATE_NSEARCH | RL_STATE_MULTIKEY | RL_STATE_METANEXT);

@@ -23,6 +23,8 @@ void input_done(void);
 void input_feed(int key);
 /* Drops the line being edited (Ctrl-C), leaving any search. */
 void input_clear(void);
+/* Replaces the line with text, the cursor at its end (e: the reply to edit). */
+void input_set_text(const char *text);
 /* 1 when the line is empty and no search or completion is in progress. */
 int input_empty(void);
 

@@ -152,7 +152,8 @@ int feedback_append(FeedbackLog *log, const FeedbackLine *l) {
 
 /* ---- listing ---- */
 
-/* Ratings in a feedback log: lines minus undos (an undo line cancels one rating). */
+/* Ratings in a feedback log: lines minus undos (an undo line cancels one rating); an edit
+   writes two lines, "edit" and "edited", and counts once. */
 static int count_ratings(const char *name) {
     char path[4096];
     if (profile_path(path, sizeof path, name, ".feedback.log") != 0) return 0;
@@ -169,6 +170,7 @@ static int count_ratings(const char *name) {
             if (p) p++;
         }
         if (!p) continue;
+        if (!strncmp(p, "edited\t", 7)) continue; /* the second line of one edit */
         n += strncmp(p, "undo\t", 5) ? 1 : -1;
     }
     free(line);

@@ -34,7 +34,8 @@ typedef struct {
 typedef struct {
     const char *prompt;        /* the user's message (raw bytes) */
     const char *reply;         /* the reply rated (raw bytes) */
-    const char *rating;        /* "+1", "-1", "N/5", "a>b", "b>a" or "undo" */
+    const char *rating;        /* "+1", "-1", "N/5", "a>b", "b>a", "undo", or for a reply the user
+                                  rewrote "edit" (the reply shown) then "edited" (their version) */
     const RewardTerms *terms;  /* the reward breakdown; NULL when there is none (prefer, undo) */
     float logprob;             /* sum log pi(reply) before the update; NAN when none */
 } FeedbackLine;

@@ -156,7 +156,34 @@ static void run_command(const SlashCommand *cmd, const char *args) {
     S.dirty = 1;
 }
 
+/* e (or /edit alone): the last reply goes on the input line as "/edit REPLY", to be
+   changed and sent; Enter teaches the changed version. */
+static void start_edit(void) {
+    Chat *c = S.c;
+    pthread_mutex_lock(&c->lock);
+    int i = c->reply;
+    char *line = NULL;
+    if (i >= 0 && !c->entries[i].blocked) {
+        line = xmalloc(c->entries[i].len + 8);
+        memcpy(line, "/edit ", 6);
+        memcpy(line + 6, c->entries[i].text, c->entries[i].len);
+        line[c->entries[i].len + 6] = 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (!line) {
+        screen_note("nothing to edit yet: say something first");
+        return;
+    }
+    input_set_text(line);
+    free(line);
+    screen_note("change the reply and press Enter: your version is learned over it (Ctrl-C cancels)");
+}
+
 static void run_named(const char *name, const char *args) {
+    if (!strcmp(name, "edit")) {
+        start_edit();
+        return;
+    }
     const char *unused;
     const SlashCommand *cmd = commands_find(name, &unused);
     if (cmd) run_command(cmd, args);
@@ -167,7 +194,8 @@ static void dispatch_line(const char *line, size_t len) {
     if (line[0] == '/' && line[1] != '/') {
         const char *args;
         const SlashCommand *cmd = commands_find(line, &args);
-        if (cmd) run_command(cmd, args);
+        if (cmd && !strcmp(cmd->name, "edit") && !*args) start_edit();
+        else if (cmd) run_command(cmd, args);
         else screen_note(err_msg());
     } else if (len > 0) {
         int slash = line[0] == '/';
@@ -247,6 +275,7 @@ static const char *shortcut(int ch, char *args) {
         return "rate";
     }
     if (reply >= 0 && alt < 0 && !rated && ch == 'r') return "regen";
+    if (rateable && alt < 0 && ch == 'e') return "edit";
     /* After an undo the reply it concerned is unrated (or, for an a/b choice, no longer
        chosen), yet u must still act: it undoes the update before, one at a time, or says
        there is nothing left to undo, rather than start a message with 'u'. */
@@ -331,7 +360,7 @@ static int animate(void) {
 }
 
 /* The keys of an unrated reply, as the hint line shows them. */
-#define RATING_KEYS "+ good  - bad  1-5 stars  r another reply  ? help"
+#define RATING_KEYS "+ good  - bad  1-5 stars  r another  e edit  ? help"
 
 static const char *hint_text(void) {
     const Chat *c = S.c;

@@ -503,19 +503,22 @@ int learner_penalise(Learner *l, const Episode *e, UpdateStats *st) {
 }
 
 /* DPO (Rafailov et al. 2023): loss = -log sigmoid(b * ((lp_a - ref_a) - (lp_b - ref_b))). */
-int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, UpdateStats *st) {
+/* DPO on (chosen, rejected), plus `likelihood` times the chosen reply's log-likelihood
+   when the user wrote it (learner_teach): one update, one undo entry. */
+static int preference_step(Learner *l, const Episode *chosen, const Episode *rejected, float likelihood,
+                           UpdateStats *st) {
     double t0 = now_seconds();
     memset(st, 0, sizeof *st);
     float ref_a = learner_ref_logprob_sum(l, chosen), ref_b = learner_ref_logprob_sum(l, rejected);
     float lp_a = learner_logprob(l, chosen, NULL), lp_b = learner_logprob(l, rejected, NULL);
     float b = l->cfg.dpo_beta, z = b * ((lp_a - ref_a) - (lp_b - ref_b));
     float sig_neg = 1.0f / (1.0f + expf(z)); /* sigmoid(-z) */
-    st->loss = logf(1 + expf(-z));
+    st->loss = logf(1 + expf(-z)) - likelihood * lp_a;
     st->logprob_before = lp_a;
     push_undo(l)->staged = 0;
     /* d loss / d lp_a = -b sigmoid(-z): a REINFORCE-shaped step with advantage b sigmoid(-z). */
     EpisodeWeights base = episode_weights(l, 0, 0, 0);
-    EpisodeJob jobs[2] = {job(chosen, &base, b * sig_neg, 0), job(rejected, &base, -b * sig_neg, 0)};
+    EpisodeJob jobs[2] = {job(chosen, &base, b * sig_neg + likelihood, 0), job(rejected, &base, -b * sig_neg, 0)};
     run_jobs(l, jobs, 2);
     if (finish_update(l, st->loss, st) != 0) {
         st->ms = (now_seconds() - t0) * 1e3;
@@ -524,6 +527,18 @@ int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, U
     l->updates++;
     st->ms = (now_seconds() - t0) * 1e3;
     return 0;
+}
+
+int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, UpdateStats *st) {
+    return preference_step(l, chosen, rejected, 0, st);
+}
+
+/* A reply the user wrote is what they want said: its likelihood is taught at the weight
+   of a liked rating's advantage, beside the preference over the reply it replaces. */
+#define TEACH_LIKELIHOOD 1.0f
+
+int learner_teach(Learner *l, const Episode *written, const Episode *shown, UpdateStats *st) {
+    return preference_step(l, written, shown, TEACH_LIKELIHOOD, st);
 }
 
 /* ---- persistence ---- */

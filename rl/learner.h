@@ -102,6 +102,9 @@ int learner_update_group(Learner *l, const Episode *e, const Episode *cands, int
 int learner_penalise(Learner *l, const Episode *e, UpdateStats *st);
 /* A DPO update: chosen preferred over rejected (same context). */
 int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, UpdateStats *st);
+/* The user's own version of a reply (written) preferred over the reply shown: the same
+   preference step plus the written reply's likelihood. Undone like any update. */
+int learner_teach(Learner *l, const Episode *written, const Episode *shown, UpdateStats *st);
 /* Reverts the last update bit for bit; -1 when there is nothing to undo. */
 int learner_undo(Learner *l);
 int learner_undo_available(const Learner *l);

@@ -526,6 +526,51 @@ int session_prefer(Session *s, int which, RatingResult *out) {
     return 0;
 }
 
+int session_teach(Session *s, const char *text, size_t len, RatingResult *out) {
+    memset(out, 0, sizeof *out);
+    Turn *t = &s->turn;
+    size_t start = 0;
+    while (start < len && (text[start] == ' ' || text[start] == '\t')) start++;
+    if (!s->has_turn) err_set("nothing to edit yet: say something first");
+    else if (t->blocked) err_set("the last reply was withheld by the safety filter; there is nothing to edit");
+    else if (t->rated) err_set("the last reply is already rated (u undoes the rating)");
+    else if (start == len) err_set("the edited reply is empty");
+    else {
+        SafetyVerdict v;
+        if (s->safety && safety_check(s->safety, text, len, &v)) {
+            err_set("the safety filter blocks the edited reply; nothing was learned");
+            return -1;
+        }
+        size_t n;
+        int32_t *ids = tokenizer_encode(&s->tok, text, len, &n);
+        Episode written;
+        episode_init(&written, &s->policy.config, &s->ctx, &s->ref_ctx, ids, NULL, (int)n);
+        free(ids);
+        learner_fill_ref(s->learner, &written);
+        if (learner_teach(s->learner, &written, &t->episode, &out->update) != 0) {
+            episode_free(&written);
+            return -1;
+        }
+        out->ms = out->update.ms;
+        push_kind(s, UPDATE_PREFERENCE);
+        s->ratings++;
+        s->unsaved++;
+        /* The written reply takes the shown one's place, in the conversation too. */
+        episode_free(&t->episode);
+        t->episode = written;
+        free(t->text);
+        t->text = xmalloc(len + 1);
+        memcpy(t->text, text, len);
+        t->text[len] = 0;
+        t->rated = 1;
+        commit_reply(s, t);
+        turn_free(&s->alt);
+        s->has_alt = 0;
+        return 0;
+    }
+    return -1;
+}
+
 /* ---- conversation and model ---- */
 
 void session_clear(Session *s) {

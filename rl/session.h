@@ -116,6 +116,11 @@ int session_can_undo(const Session *s);
 const Turn *session_regenerate(Session *s, TokenFn on_token, void *ctx, volatile sig_atomic_t *stop);
 const Turn *session_alternative(const Session *s);
 int session_prefer(Session *s, int which, RatingResult *out);
+/* Teaching by example: text is the user's own version of the last reply (any bytes).
+   It is learned as preferred over the reply shown, with its likelihood (learner_teach),
+   undoable like a rating, and takes the shown reply's place in the conversation. -1 with
+   err_msg() when there is no unrated reply, the text is empty, or the filter blocks it. */
+int session_teach(Session *s, const char *text, size_t len, RatingResult *out);
 /* A new conversation with the same model. */
 void session_clear(Session *s);
 /* Back to the base model: weights, optimizer and learner state. */

@@ -101,6 +101,21 @@ test_a_new_profile_writes_nothing_until_saved() {
 }
 check test_a_new_profile_writes_nothing_until_saved test_a_new_profile_writes_nothing_until_saved
 
+# Teaching by example in plain mode: /edit TEXT prints your version as the reply, logs the
+# reply shown ("edit") and yours ("edited"), counts as one rating, and undo takes it back.
+test_edit_teaches_your_version_and_logs_both() {
+    printf 'hello\n/show\n/edit yes, i like music a lot.\n/show\n/undo\n/show\n/save ed\n' |
+        chat --seed 2 --profile ed >"$TMP/o-ed" 2>"$TMP/e-ed" || return 1
+    c0=$(crcs "$TMP/e-ed" | nth 1)
+    c1=$(crcs "$TMP/e-ed" | nth 2)
+    c2=$(crcs "$TMP/e-ed" | nth 3)
+    [ "$(sed -n 2p "$TMP/o-ed")" = "yes, i like music a lot." ] && [ "$c0" != "$c1" ] && [ "$c0" = "$c2" ] &&
+        [ "$(cut -f4 "$PROFILES/ed.feedback.log" | tr '\n' ' ')" = "edit edited undo " ] &&
+        [ "$(cut -f3 "$PROFILES/ed.feedback.log" | sed -n 2p)" = "yes, i like music a lot." ] &&
+        printf '/edit\n' | chat --seed 2 2>&1 >/dev/null | grep -q 'usage: /edit'
+}
+check test_edit_teaches_your_version_and_logs_both test_edit_teaches_your_version_and_logs_both
+
 # The shipped model changes: a profile made on the earlier one starts on it when it is kept
 # in the assets folder (under any name), and otherwise is reported, kept and never moved
 # aside or saved over unless asked.

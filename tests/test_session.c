@@ -344,6 +344,40 @@ static void test_a_stop_ends_the_reading_of_a_long_message(void) {
     session_free(s);
 }
 
+/* Teaching by example: the user's version of a reply is learned over the one shown, so
+   it becomes more likely than before (the direction of the update); it takes the shown
+   reply's place; an empty or blocked version teaches nothing; undo restores the weights
+   bit for bit. The log-probability before is read from a twin session whose step size is
+   0: same seed, same reply, no movement. */
+static void test_a_reply_the_user_rewrites_is_learned_and_undone(void) {
+    write_blocklist("food 2 banana split\n");
+    const char *mine = "i like apples and pears";
+    SessionConfig frozen_cfg = session_default_config();
+    frozen_cfg.learn.lr = 0;
+    Session *s = open_session("mixed.model", 1), *frozen = open_session_with("mixed.model", &frozen_cfg);
+    if (!s || !frozen) return;
+    session_say(s, "hi", 2, NULL, NULL, NULL);
+    session_say(frozen, "hi", 2, NULL, NULL, NULL);
+    const Model *m = session_policy(s);
+    float *before = xmalloc(m->num_params * sizeof(float));
+    memcpy(before, m->param_block, m->num_params * sizeof(float));
+    RatingResult r;
+    CHECK(session_teach(s, "  ", 2, &r) != 0, "an empty version was learned");
+    CHECK(session_teach(s, "a banana split", 14, &r) != 0, "a version the filter blocks was learned");
+    CHECK(session_teach(s, mine, strlen(mine), &r) == 0, "teach: %s", err_msg());
+    CHECK(session_teach(frozen, mine, strlen(mine), &r) == 0, "teach (frozen): %s", err_msg());
+    float kl, lp_after = session_reply_logprob(s, &kl), lp_before = session_reply_logprob(frozen, &kl);
+    CHECK(lp_after > lp_before, "your version: log p %.4f before, %.4f after", lp_before, lp_after);
+    CHECK(!strcmp(session_last_turn(s)->text, mine), "the turn shows '%s', not your version",
+          session_last_turn(s)->text);
+    CHECK(session_rate(s, 1, &r) != 0, "a taught reply was rated again");
+    CHECK(session_undo(s) == 0, "undo: %s", err_msg());
+    CHECK(!memcmp(before, m->param_block, m->num_params * sizeof(float)), "undo did not restore the weights");
+    free(before);
+    session_free(frozen);
+    session_free(s);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/rlchat_session_XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -356,6 +390,7 @@ int main(void) {
     RUN(test_best_of_shows_the_reply_the_reward_model_guesses_is_liked);
     RUN(test_before_the_reward_model_is_believed_the_policy_chooses);
     RUN(test_a_stop_ends_the_reading_of_a_long_message);
+    RUN(test_a_reply_the_user_rewrites_is_learned_and_undone);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
