@@ -16,6 +16,7 @@
 #include "app/text.h"
 #include "app/ui.h"
 #include "app/worker.h"
+#include "model/utf8.h"
 #include "model/util.h"
 
 #define KEY_CTRL(c) ((c) & 0x1f)

@@ -1,4 +1,5 @@
-/* test_text: the bytes-to-screen helpers (app/text.h). Broken UTF-8 decodes to U+FFFD one
+/* test_text: the bytes-to-screen helpers (app/text.h) and the UTF-8 they read with
+   (model/utf8.h). Broken UTF-8 decodes to U+FFFD one
    byte at a time, control and bidi characters never survive sanitizing, widths follow the
    locale's wcwidth, wrapping breaks where a reader expects, and the feedback log's field
    escaping loses nothing. */
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "app/text.h"
+#include "model/utf8.h"
 #include "model/util.h"
 #include "tests/check.h"
 
