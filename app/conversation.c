@@ -305,6 +305,19 @@ int chat_load(Chat *c, const char *name) {
     return 0;
 }
 
+int chat_end(Chat *c, int status) {
+    chat_sync(c);
+    c->plain = 1;
+    if (!c->unsaved) return status;
+    if (c->autosave) {
+        if (chat_save(c, NULL) == 0) return status;
+        chat_note(c, 1, "autosave failed: %s", err_msg());
+        return 1;
+    }
+    chat_note(c, 0, "%d unsaved updates were not saved (use /save, or --autosave)", c->unsaved);
+    return status;
+}
+
 /* ---- the turn ---- */
 
 int chat_say(Chat *c, const char *text, size_t len) {

@@ -89,6 +89,12 @@ void chat_note(Chat *c, int error, const char *fmt, ...) __attribute__((format(p
 /* Longer output (/show, /models, /help in plain mode): the transcript, or stderr. */
 void chat_print(Chat *c, const char *text);
 
+/* How a chat ends, in both front ends once the terminal is restored: the unsaved updates
+   are saved when --autosave asked for it, else the user is told how many are lost. From
+   here on notes go to stderr. Returns the exit status: status, or 1 when the autosave
+   failed (a script must not take lost updates for success). */
+int chat_end(Chat *c, int status);
+
 /* Starts with profile name: loads it when it exists (a corrupt or mismatched file is
    reported and the chat stays on the base model), creates it when new. -1 only for a bad
    name or an unusable profile folder. */

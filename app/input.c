@@ -12,6 +12,7 @@
 #include "app/commands.h"
 #include "app/conversation.h"
 #include "app/text.h"
+#include "model/utf8.h"
 #include "model/util.h"
 
 #define HISTORY_MAX 1000

@@ -80,7 +80,6 @@ int plain_run(Chat *c) {
     LineReader in = {0};
     char *line;
     size_t n;
-    int status = 0;
     signal(SIGPIPE, SIG_IGN); /* a reader that goes away must not cost the autosave */
     frontend_catch_signals(on_signal); /* Ctrl-C too: it ends the chat, saved as on quit */
     while (!c->want_quit && !got_signal && (line = next_line(&in, &n))) {
@@ -89,17 +88,7 @@ int plain_run(Chat *c) {
         plain_line(c, line, n);
     }
     free(in.data);
-    if (got_signal) status = 128 + got_signal; /* as the screen ends on one */
-    int unsaved = session_unsaved(c->session);
-    if (unsaved && c->autosave) {
-        if (chat_save(c, NULL) != 0) {
-            chat_note(c, 1, "autosave failed: %s", err_msg());
-            status = 1;
-        }
-    } else if (unsaved) {
-        chat_note(c, 0, "%d unsaved updates were not saved (use /save, or --autosave)", unsaved);
-    }
-    return status;
+    return chat_end(c, got_signal ? 128 + got_signal : 0); /* as the screen ends on a signal */
 }
 
 void frontend_catch_signals(void (*handler)(int)) {

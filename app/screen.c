@@ -16,6 +16,7 @@
 #include "app/text.h"
 #include "app/ui.h"
 #include "app/worker.h"
+#include "model/utf8.h"
 #include "model/util.h"
 
 #define KEY_CTRL(c) ((c) & 0x1f)
@@ -294,7 +295,7 @@ static void handle_key(int ch) {
     case ST_ASK_SAVE:
         /* Only n discards: Ctrl-C or Ctrl-D pressed once too often (or pasted) keeps chatting. */
         if (ch == 'y' || ch == 'Y') S.state = ST_SAVING, S.save_failed = 0;
-        else if (ch == 'n' || ch == 'N') S.state = ST_QUIT;
+        else if (ch == 'n' || ch == 'N') S.state = ST_QUIT, S.c->autosave = 0; /* chat_end must not save either */
         else if (ch == 27 || ch == KEY_CTRL('c') || ch == KEY_CTRL('d')) S.state = ST_CHAT;
         return;
     case ST_SAVING:
@@ -510,14 +511,7 @@ int screen_run(Chat *c) {
     worker_stop(&S.worker); /* waits for a reply in progress, which stop ends at once */
     input_done();
     ui_done();
-    chat_sync(c);
-    c->plain = 1; /* from here on notes go to stderr */
-    if (status && c->autosave && c->unsaved) {
-        if (chat_save(c, NULL) != 0) fprintf(stderr, "rlchat: autosave failed: %s\n", err_msg());
-    } else if (c->unsaved) {
-        fprintf(stderr, "rlchat: %d unsaved updates were not saved\n", c->unsaved);
-    }
     for (int i = 0; i < S.n_pending; i++) free(S.pending[i]);
     free(S.pending);
-    return status;
+    return chat_end(c, status);
 }

@@ -1,6 +1,6 @@
 /* text: turning raw bytes (the model's, the user's) into screen-safe UTF-8, and measuring
    and wrapping it for a terminal of a given width. Nothing here touches the terminal, so
-   the plain mode and the tests use it too. */
+   the plain mode and the tests use it too. Characters are read with model/utf8.h. */
 #ifndef RLCHAT_TEXT_H
 #define RLCHAT_TEXT_H
 
@@ -13,17 +13,8 @@ typedef struct {
     size_t len;   /* bytes on the line (trailing break space excluded) */
 } TextLine;
 
-/* Bytes of the UTF-8 character a lead byte starts (1..4), or 0 for a byte that starts none
-   (a continuation byte, C0, C1, F5..FF). */
-int utf8_char_len(unsigned char lead);
-/* Decodes one UTF-8 character at s (len > 0 bytes available). Returns the bytes it took
-   (1..4); *cp gets the code point, or U+FFFD for an invalid or truncated sequence (then 1
-   byte is taken), so every byte string decodes without error. */
-int utf8_decode(const char *s, size_t len, uint32_t *cp);
 /* 1 when the locale's character set (setlocale done) is UTF-8. */
 int locale_is_utf8(void);
-/* Appends cp as UTF-8 to out (room for 4 bytes); returns the bytes written. */
-int utf8_encode(uint32_t cp, char *out);
 
 /* A new NUL-terminated, valid UTF-8 copy of len raw bytes that is safe to print: invalid
    bytes become U+FFFD, tabs a space, newlines stay when keep_newlines (else a space), every

@@ -9,6 +9,7 @@
 #include <curses.h>
 
 #include "app/text.h"
+#include "model/utf8.h"
 #include "model/util.h"
 
 #define PREFIX_W 6   /* "you   ", "bot   ", "bot a " */
@@ -330,7 +331,7 @@ static int draw_input(const UiView *v, int y, int width) {
         if (i >= v->point && !found) cur = o, found = 1;
         uint32_t cp;
         i += (size_t)utf8_decode(v->line + i, v->line_len - i, &cp);
-        if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) cp = 0xFFFD;
+        if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) cp = UTF8_REPLACEMENT;
         o += (size_t)utf8_encode(cp, safe + o);
     }
     if (!found) cur = o;

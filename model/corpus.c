@@ -49,7 +49,7 @@ int eval_report(const Model *m, const Tokenizer *tok, const char *path, int seq)
     if (rank == 0)
         printf("loss %.4f nats/token\nperplexity %.2f per token\nbits_per_byte %.4f bits/byte\n"
                "tokens %.0f\nbytes %zu\n", sums[0] / sums[1], exp(sums[0] / sums[1]),
-               sums[0] / log(2) / (double)bytes, sums[1], bytes);
+               nats_to_bits_per_byte(sums[0], bytes), sums[1], bytes);
     fflush(stdout);
     return 0;
 }

@@ -198,6 +198,8 @@ int ckpt_get_trainer(const CkptFile *f, Trainer *tr) {
 
 /* ---- evaluation ---- */
 
+double nats_to_bits_per_byte(double nats, size_t bytes) { return nats / log(2) / (double)bytes; }
+
 double evaluate_stream(const Model *m, const int32_t *tokens, size_t n, int B, int T, size_t *count) {
     return evaluate_shard(m, tokens, n, B, T, 0, B, count);
 }

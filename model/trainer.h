@@ -73,5 +73,8 @@ double evaluate_stream(const Model *m, const int32_t *tokens, size_t n, int B, i
 /* The same over shards [first, first + nb) of the B only (a rank's share of a validation). */
 double evaluate_shard(const Model *m, const int32_t *tokens, size_t n, int B, int T, int first, int nb,
                       size_t *count);
+/* Bits per byte of a text of `bytes` bytes on which a model's cross-entropy totals nats:
+   every byte of the file counts, newlines too, so models with different tokenizers compare. */
+double nats_to_bits_per_byte(double nats, size_t bytes);
 
 #endif

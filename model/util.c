@@ -318,6 +318,12 @@ uint32_t crc32_update(uint32_t crc, const void *data, size_t n) {
     return ~crc;
 }
 
+uint32_t fnv1a(uint32_t h, const void *data, size_t n) {
+    const uint8_t *p = data;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
 double now_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);

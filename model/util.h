@@ -4,7 +4,7 @@
    - checked allocation: x* wrappers never return NULL; on failure they print where and exit.
    - files: whole-file reads, atomic writes (temp file, fsync, rename, fsync the folder).
    - a seeded random number generator, so runs are reproducible.
-   - checksums and a monotonic clock. */
+   - checksums, a hash for tables and features, and a monotonic clock. */
 #ifndef RLCHAT_UTIL_H
 #define RLCHAT_UTIL_H
 
@@ -79,8 +79,13 @@ float rng_float(Rng *r);               /* uniform in [0, 1) */
 float rng_normal(Rng *r);              /* standard normal */
 void rng_shuffle(Rng *r, int *a, int n); /* a uniformly random order of a[0..n) (Fisher-Yates) */
 
-/* ---- checksums, time ---- */
+/* ---- checksums, hashing, time ---- */
 uint32_t crc32_update(uint32_t crc, const void *data, size_t n); /* start with 0 */
+/* FNV-1a of n bytes, continuing from h: start with FNV1A_SEED (the offset basis), or with
+   it xor a salt to keep kinds of keys apart. The classifier's feature buckets are these
+   hashes, so they must never change. */
+#define FNV1A_SEED 2166136261u
+uint32_t fnv1a(uint32_t h, const void *data, size_t n);
 double now_seconds(void);              /* monotonic */
 
 #endif

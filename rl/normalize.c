@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/utf8.h"
 #include "model/util.h"
 #include "rl/confusables.h"
 
@@ -72,23 +73,6 @@ static char fold_cp(uint32_t cp) {
         (cp >= 0x1F000 && cp <= 0x1FAFF) || (cp >= 0xFE10 && cp <= 0xFE6F))
         return ','; /* punctuation, symbols, emoji */
     return '^';
-}
-
-/* Decodes one UTF-8 sequence at p (n bytes left); returns its length, *cp = U+FFFD-like
-   marker 0x110000 for an invalid byte (which then reads as punctuation). */
-static int utf8_next(const uint8_t *p, size_t n, uint32_t *cp) {
-    uint8_t c = p[0];
-    int len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 1) return *cp = c, 1;
-    if (!len || (size_t)len > n) return *cp = 0x110000, 1;
-    uint32_t v = c & (0x7F >> len);
-    for (int i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80) return *cp = 0x110000, 1;
-        v = v << 6 | (p[i] & 0x3F);
-    }
-    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return *cp = 0x110000, 1;
-    return *cp = v, len;
 }
 
 /* ---- words ---- */
@@ -443,11 +427,12 @@ void text_read(Text *t, const char *text, size_t len) {
     t->c = t->w + nw;
     t->tok = (MTok *)(t->c + nw);
     t->nf = t->nl = t->nw = t->nc = t->ntok = t->changed = 0;
-    const uint8_t *p = (const uint8_t *)text;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        i += (size_t)utf8_next(p + i, len - i, &cp);
-        char c = fold_cp(cp);
+        int n = utf8_decode(text + i, len - i, &cp);
+        i += (size_t)n;
+        /* An invalid byte reads as punctuation; a real U+FFFD (3 bytes) is folded as usual. */
+        char c = n == 1 && cp == UTF8_REPLACEMENT ? ',' : fold_cp(cp);
         if (c) t->fb[t->nf++] = c;
     }
     read_words(t);

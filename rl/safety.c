@@ -91,15 +91,10 @@ struct Safety {
 
 /* ---- hash table ---- */
 
-static uint32_t hash_bytes(const char *p, int n) {
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 16777619u;
-    return h;
-}
-
 static int table_find(const Table *t, const char *key, int n) {
     if (!t->cap) return -1;
-    for (uint32_t i = hash_bytes(key, n) & (uint32_t)(t->cap - 1);; i = (i + 1) & (uint32_t)(t->cap - 1)) {
+    uint32_t mask = (uint32_t)(t->cap - 1);
+    for (uint32_t i = fnv1a(FNV1A_SEED, key, (size_t)n) & mask;; i = (i + 1) & mask) {
         int k = t->slot[i];
         if (k < 0) return -1;
         if (!strncmp(t->keys[k], key, (size_t)n) && t->keys[k][n] == 0) return k;
@@ -115,7 +110,7 @@ static int table_add(Table *t, const char *key, int n) {
         int *slot = xmalloc((size_t)cap * sizeof(int));
         for (int i = 0; i < cap; i++) slot[i] = -1;
         for (int j = 0; j < t->n; j++) {
-            uint32_t i = hash_bytes(t->keys[j], (int)strlen(t->keys[j])) & (uint32_t)(cap - 1);
+            uint32_t i = fnv1a(FNV1A_SEED, t->keys[j], strlen(t->keys[j])) & (uint32_t)(cap - 1);
             while (slot[i] >= 0) i = (i + 1) & (uint32_t)(cap - 1);
             slot[i] = j;
         }
@@ -127,7 +122,7 @@ static int table_add(Table *t, const char *key, int n) {
         t->keys = xrealloc(t->keys, (size_t)t->kcap * sizeof(char *));
         t->val = xrealloc(t->val, (size_t)t->kcap * sizeof(int));
     }
-    uint32_t i = hash_bytes(key, n) & (uint32_t)(t->cap - 1);
+    uint32_t i = fnv1a(FNV1A_SEED, key, (size_t)n) & (uint32_t)(t->cap - 1);
     while (t->slot[i] >= 0) i = (i + 1) & (uint32_t)(t->cap - 1);
     k = t->n++;
     t->slot[i] = k;

@@ -13,12 +13,6 @@
 
 /* ---- features ---- */
 
-/* FNV-1a, salted by feature kind so a word and a 3-gram with the same bytes differ. */
-static uint32_t fnv(uint32_t h, const char *p, size_t n) {
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 16777619u;
-    return h;
-}
-
 /* Is the word at w (n bytes) a negation? After normalisation "don't" is "don t": a lone
    "t" after a word ending in n counts. */
 static int negates(const char *w, size_t n, const char *prev, size_t prev_n) {
@@ -35,7 +29,8 @@ static int negates(const char *w, size_t n, const char *prev, size_t prev_n) {
 /* Fills idx with the bucket of every feature of norm; returns how many (<= TOX_MAX_FEATS).
    Features: each word, each pair of words, the character 3- to 5-grams of each word, and
    for the few words after a negation, the word marked as negated (Pang et al. 2002), so
-   that "don't hate" and "hate" can weigh differently. */
+   that "don't hate" and "hate" can weigh differently. Each kind salts the hash's seed, so
+   a word and a 3-gram with the same bytes fall in different buckets. */
 static int features(const char *norm, size_t len, int bits, uint32_t *idx) {
     uint32_t mask = (1u << bits) - 1;
     int n = 0, negated = 0;
@@ -48,16 +43,16 @@ static int features(const char *norm, size_t len, int bits, uint32_t *idx) {
         while (i < len && norm[i] != ' ') i++;
         size_t wl = i - s;
         if (!wl) break;
-        idx[n++] = fnv(2166136261u ^ 0x01, norm + s, wl) & mask;
+        idx[n++] = fnv1a(FNV1A_SEED ^ 0x01, norm + s, wl) & mask;
         if (negated > 0) {
-            idx[n++] = fnv(2166136261u ^ 0x03, norm + s, wl) & mask;
+            idx[n++] = fnv1a(FNV1A_SEED ^ 0x03, norm + s, wl) & mask;
             negated--;
         }
         if (negates(norm + s, wl, norm + prev_start, have_prev ? prev_len : 0)) negated = NEG_SCOPE;
         if (have_prev) {
-            uint32_t h = fnv(2166136261u ^ 0x02, norm + prev_start, prev_len);
-            h = fnv(h, " ", 1);
-            idx[n++] = fnv(h, norm + s, wl) & mask;
+            uint32_t h = fnv1a(FNV1A_SEED ^ 0x02, norm + prev_start, prev_len);
+            h = fnv1a(h, " ", 1);
+            idx[n++] = fnv1a(h, norm + s, wl) & mask;
         }
         /* character n-grams of " word ", words cut at 64 bytes */
         size_t pl = wl > 64 ? 64 : wl;
@@ -66,7 +61,7 @@ static int features(const char *norm, size_t len, int bits, uint32_t *idx) {
         pad[pl + 1] = ' ';
         for (size_t k = 3; k <= 5; k++)
             for (size_t j = 0; j + k <= pl + 2 && n < TOX_MAX_FEATS; j++)
-                idx[n++] = fnv(2166136261u ^ (uint32_t)(0x10 + k), pad + j, k) & mask;
+                idx[n++] = fnv1a(FNV1A_SEED ^ (uint32_t)(0x10 + k), pad + j, k) & mask;
         prev_start = s, prev_len = wl, have_prev = 1;
     }
     return n;

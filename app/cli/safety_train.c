@@ -60,12 +60,6 @@ static void items_free(Items *s) {
     free(s->it);
 }
 
-static uint32_t hash_str(const char *s) {
-    uint32_t h = 2166136261u;
-    while (*s) h = (h ^ (uint8_t)*s++) * 16777619u;
-    return h;
-}
-
 /* ---- reading the sets ---- */
 
 /* Parses the next CSV record at *p (RFC 4180: quotes, doubled quotes, newlines inside
@@ -156,7 +150,8 @@ static int load_hatecheck(const char *dir, Items *s) {
         while (*t == ' ') t++;
         size_t len = strlen(t);
         while (len && t[len - 1] == ' ') len--;
-        items_add(s, t, len, !strcmp(f[cl], "hateful"), (int)(hash_str(f[cm]) % FOLDS), f[cf]);
+        int fold = (int)(fnv1a(FNV1A_SEED, f[cm], strlen(f[cm])) % FOLDS);
+        items_add(s, t, len, !strcmp(f[cl], "hateful"), fold, f[cf]);
     }
     free(data);
     return 0;
@@ -183,7 +178,7 @@ static int load_davidson(const char *dir, Items *s) {
         size_t len = clean_tweet(f[ct], buf, sizeof buf);
         char key[32];
         snprintf(key, sizeof key, "d%d", row++);
-        items_add(s, buf, len, c < 2, (int)(hash_str(key) % FOLDS), names[c]);
+        items_add(s, buf, len, c < 2, (int)(fnv1a(FNV1A_SEED, key, strlen(key)) % FOLDS), names[c]);
     }
     free(data);
     return 0;

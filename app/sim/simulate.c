@@ -116,10 +116,10 @@ static float heldout_rate(Session *s, const Prompts *p, const Rater *r, int samp
     return (float)heldout_replies(s, p, r, samples, replies, NULL, NULL) / (float)(p->n_heldout * samples);
 }
 
+/* The model's bits per byte on the validation slice. */
 static float bits_per_byte(const Model *m, const int32_t *ids, size_t n, size_t bytes) {
     size_t count;
-    double nats = evaluate_stream(m, ids, n, 8, 64, &count);
-    return (float)(nats / log(2) / (double)bytes);
+    return (float)nats_to_bits_per_byte(evaluate_stream(m, ids, n, 8, 64, &count), bytes);
 }
 
 static int cmp_float(const void *a, const void *b) {
