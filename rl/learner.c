@@ -502,6 +502,10 @@ int learner_penalise(Learner *l, const Episode *e, UpdateStats *st) {
     return policy_step(l, e, e->reward, 0, NULL, 0, 0, st);
 }
 
+/* log(1 + e^x) without overflow: logf(1 + expf(x)) is infinite past x = 88, and the update
+   is then refused as not finite, exactly when the policy most disagrees with the preference. */
+static float softplus(float x) { return log1pf(expf(-fabsf(x))) + fmaxf(x, 0); }
+
 /* DPO (Rafailov et al. 2023): loss = -log sigmoid(b * ((lp_a - ref_a) - (lp_b - ref_b))). */
 int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, UpdateStats *st) {
     double t0 = now_seconds();
@@ -509,8 +513,9 @@ int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, U
     float ref_a = learner_ref_logprob_sum(l, chosen), ref_b = learner_ref_logprob_sum(l, rejected);
     float lp_a = learner_logprob(l, chosen, NULL), lp_b = learner_logprob(l, rejected, NULL);
     float b = l->cfg.dpo_beta, z = b * ((lp_a - ref_a) - (lp_b - ref_b));
-    float sig_neg = 1.0f / (1.0f + expf(z)); /* sigmoid(-z) */
-    st->loss = logf(1 + expf(-z));
+    float sig_neg = 1.0f / (1.0f + expf(z)); /* sigmoid(-z); 0 or 1 where expf overflows, as it should */
+    st->loss = softplus(-z);
+    st->advantage = b * sig_neg; /* the chosen reply's push; the rejected one gets its negative */
     st->logprob_before = lp_a;
     push_undo(l)->staged = 0;
     /* d loss / d lp_a = -b sigmoid(-z): a REINFORCE-shaped step with advantage b sigmoid(-z). */

@@ -51,7 +51,8 @@ typedef struct {
 
 typedef struct {
     float loss;         /* the surrogate loss of the update */
-    float advantage;    /* A = R - baseline */
+    float advantage;    /* A = R - baseline; for a preference, DPO's push on the chosen
+                           reply, b sigmoid(-z) (learner_prefer) */
     float baseline;     /* the baseline used */
     float kl;           /* mean per-token KL to the reference on this reply, measured on
                            the way, before the step (session_reply_logprob gives it after) */

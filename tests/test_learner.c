@@ -199,6 +199,52 @@ static void test_preference_raises_the_chosen_reply_over_the_rejected(void) {
     fixture_free(&f);
 }
 
+/* Moves the policy away from the base by a uniform nudge of +-amount/2 on every weight. */
+static void nudge_policy(Fixture *f, float amount, uint64_t seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    for (size_t i = 0; i < f->policy.num_params; i++) f->policy.param_block[i] += amount * (rng_float(&r) - 0.5f);
+    f->policy.version++;
+}
+
+/* log pi - log pi_base over reply e, summed: DPO's implicit reward over b. */
+static float log_ratio(Fixture *f, const Episode *e) {
+    return learner_logprob(f->l, e, NULL) - learner_ref_logprob_sum(f->l, e);
+}
+
+/* DPO's loss is softplus(-z), z = b (log-ratio of the chosen - of the rejected). Far on
+   either side it must stay finite: at z = -100 (the policy far from the preference) about
+   100, with a full push toward the chosen reply; at z = +100 about 0, with a push that
+   is not against it. b is set to land z where wanted. */
+static void test_preference_loss_is_finite_far_on_either_side(void) {
+    for (int side = -1; side <= 1; side += 2) {
+        Fixture f;
+        fixture(&f, ALGO_FULL, 1e-3f);
+        nudge_policy(&f, 0.5f, 11);
+        Episode a, b;
+        episode(&f, &a, "rock, mostly.", 0);
+        episode(&f, &b, "i am fine thanks.", 0);
+        float d = log_ratio(&f, &a) - log_ratio(&f, &b), want = 100.0f * (float)side;
+        Episode *chosen = d * want > 0 ? &a : &b, *rejected = chosen == &a ? &b : &a;
+        learner_config(f.l)->dpo_beta = fabsf(want / d);
+        float gap_before = learner_logprob(f.l, chosen, NULL) - learner_logprob(f.l, rejected, NULL);
+        UpdateStats st;
+        int rc = learner_prefer(f.l, chosen, rejected, &st);
+        float gap_after = learner_logprob(f.l, chosen, NULL) - learner_logprob(f.l, rejected, NULL);
+        CHECK(rc == 0 && !st.rolled_back, "z = %+.0f: the update was refused (%s)", want, err_msg());
+        CHECK(isfinite(st.loss) && fabsf(st.loss - (side < 0 ? 100.0f : 0.0f)) < 0.1f,
+              "z = %+.0f: loss %g, want %g", want, st.loss, side < 0 ? 100.0 : 0.0);
+        if (side < 0)
+            CHECK(st.advantage > 0.99f * learner_config(f.l)->dpo_beta && gap_after > gap_before,
+                  "z = -100: push %g on the chosen reply, its lead %.4f -> %.4f", st.advantage, gap_before, gap_after);
+        else
+            CHECK(st.advantage >= 0 && st.advantage < 1e-30f, "z = +100: push %g on the chosen reply, want about 0",
+                  st.advantage);
+        episode_free(&a), episode_free(&b);
+        fixture_free(&f);
+    }
+}
+
 /* n updates on a reply rewarded exactly as the critic expects (advantage 0), so that only
    replay moves the model; st holds the last one's stats. */
 static void neutral_updates(Fixture *f, const char *reply, int n, UpdateStats *st) {
@@ -487,6 +533,7 @@ int main(void) {
     RUN(test_a_batch_gives_the_sum_of_its_episodes_gradients);
     RUN(test_undo_restores_the_weights_bit_for_bit);
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
+    RUN(test_preference_loss_is_finite_far_on_either_side);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
     RUN(test_replay_stays_within_the_token_budget);
     RUN(test_candidates_move_by_their_leave_one_out_advantage);
