@@ -245,6 +245,107 @@ static void test_preference_loss_is_finite_far_on_either_side(void) {
     }
 }
 
+/* ---- the clipped-ratio (PPO) path ---- */
+
+/* log pi(y_t | s_t) along e under model m, step by step from e's context (n + 1 values,
+   TOK_EOT last): the slow, obvious reference for the lane's batched pass. */
+static void step_logprobs(const Model *m, const Episode *e, double *out) {
+    const Config *c = &m->config;
+    size_t nh = (size_t)c->num_layers * c->hidden_dim;
+    StepState st;
+    step_build(&st, c);
+    memcpy(st.h, e->ctx_h, nh * sizeof(float));
+    memcpy(st.c, e->ctx_c, nh * sizeof(float));
+    int in = TOK_BOT;
+    for (int t = 0; t <= e->n; t++) {
+        lstm_step(m, &st, in);
+        int y = t < e->n ? e->tokens[t] : TOK_EOT;
+        double max = st.logits[0], sum = 0;
+        for (int v = 1; v < c->vocab_size; v++) max = st.logits[v] > max ? st.logits[v] : max;
+        for (int v = 0; v < c->vocab_size; v++) sum += exp(st.logits[v] - max);
+        out[t] = st.logits[y] - max - log(sum);
+        in = y;
+    }
+    step_free(&st);
+}
+
+/* PPO's clipped surrogate, -sum_t min(r_t A, clip(r_t, 1 - eps, 1 + eps) A) with
+   r_t = pi(y_t) / behaviour(y_t), at the policy's current weights. */
+static double ppo_surrogate(const Model *m, const Episode *e, double adv, double eps) {
+    double lp[MAX_EPISODE], loss = 0;
+    step_logprobs(m, e, lp);
+    for (int t = 0; t <= e->n; t++) {
+        double r = exp(lp[t] - e->behaviour_lp[t]), rc = r < 1 - eps ? 1 - eps : r > 1 + eps ? 1 + eps : r;
+        loss -= fmin(r * adv, rc * adv);
+    }
+    return loss;
+}
+
+/* The PPO job's gradient, from a lane of its own, in the policy's (zeroed) gradient block. */
+static void ppo_gradient(Fixture *f, const Episode *e, float adv, float eps) {
+    Lane ln;
+    lane_build(&ln, &f->policy, &f->base);
+    EpisodeJob job = {.e = e, .w = {.advantage = adv, .ppo = 1, .ppo_eps = eps}}, *jobs = &job;
+    model_zero_grad(&f->policy);
+    lane_backward(&ln, &jobs, 1, 0, 1);
+    lane_free(&ln);
+}
+
+/* A replayed episode's ratio against the probabilities it was sampled with is clipped at
+   1 +- eps: where the policy has already moved past the clip in the advantage's direction
+   the token's gradient is zero, elsewhere it is A r times REINFORCE's. The behaviour
+   log-probabilities put a third of the ratios at 1.1 (inside the clip), a third past the
+   clip on the advantage's side (1.5 for A > 0, 0.5 for A < 0) and a third past it on the
+   other side, where the min keeps the unclipped term; the gradient must match finite
+   differences of the surrogate. With every ratio past the clip on the advantage's side,
+   the gradient is exactly zero. */
+static void test_ppo_clip_zeroes_the_gradient_of_tokens_past_it(void) {
+    const float eps = 0.2f;
+    for (int sign = -1; sign <= 1; sign += 2) {
+        float adv = 0.8f * (float)sign, outside = sign > 0 ? 1.5f : 0.5f, other_side = sign > 0 ? 0.5f : 1.5f;
+        float ratios[3] = {1.1f, outside, other_side};
+        for (int all = 0; all <= 1; all++) {
+            Fixture f;
+            fixture(&f, ALGO_FULL, 1e-2f);
+            nudge_policy(&f, 0.5f, 3);
+            Episode e;
+            episode(&f, &e, "i am fine", 0);
+            double lp[MAX_EPISODE];
+            step_logprobs(&f.policy, &e, lp);
+            e.behaviour_lp = xmalloc((size_t)(e.n + 1) * sizeof(float));
+            for (int t = 0; t <= e.n; t++) e.behaviour_lp[t] = (float)(lp[t] - log(all ? outside : ratios[t % 3]));
+            ppo_gradient(&f, &e, adv, eps);
+            double norm = 0;
+            for (size_t i = 0; i < f.policy.num_params; i++) norm += (double)f.policy.grad_block[i] * f.policy.grad_block[i];
+            if (all) {
+                CHECK(norm == 0, "A = %+.1f, every ratio %.1f: gradient norm %.3g, want 0", adv, outside, sqrt(norm));
+            } else {
+                Rng r;
+                rng_seed(&r, 5);
+                double diff = 0, sa = 0, sb = 0;
+                for (int k = 0; k < 60; k++) {
+                    size_t i = rng_u32(&r) % f.policy.num_params;
+                    if (k < 20) i = (size_t)(f.policy.params.out_w - f.policy.param_block) + rng_u32(&r) % 1000;
+                    float keep = f.policy.param_block[i], h = 1e-2f;
+                    f.policy.param_block[i] = keep + h;
+                    double up = ppo_surrogate(&f.policy, &e, adv, eps);
+                    f.policy.param_block[i] = keep - h;
+                    double down = ppo_surrogate(&f.policy, &e, adv, eps);
+                    f.policy.param_block[i] = keep;
+                    double an = f.policy.grad_block[i], nu = (up - down) / (2 * h);
+                    diff += (an - nu) * (an - nu), sa += an * an, sb += nu * nu;
+                }
+                double rel = sqrt(diff) / (sqrt(sa) + sqrt(sb) + 1e-12);
+                CHECK(rel < 2e-2 && sa > 1e-12, "A = %+.1f, ratios 1.1, %.1f and %.1f: relative error %.3g against "
+                      "finite differences of the clipped surrogate (gradient norm %.3g)", adv, outside, other_side, rel,
+                      sqrt(norm));
+            }
+            episode_free(&e);
+            fixture_free(&f);
+        }
+    }
+}
+
 /* n updates on a reply rewarded exactly as the critic expects (advantage 0), so that only
    replay moves the model; st holds the last one's stats. */
 static void neutral_updates(Fixture *f, const char *reply, int n, UpdateStats *st) {
@@ -534,6 +635,7 @@ int main(void) {
     RUN(test_undo_restores_the_weights_bit_for_bit);
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
     RUN(test_preference_loss_is_finite_far_on_either_side);
+    RUN(test_ppo_clip_zeroes_the_gradient_of_tokens_past_it);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
     RUN(test_replay_stays_within_the_token_budget);
     RUN(test_candidates_move_by_their_leave_one_out_advantage);
