@@ -346,6 +346,67 @@ static void test_ppo_clip_zeroes_the_gradient_of_tokens_past_it(void) {
     }
 }
 
+/* A reply stopped by the user or cut at the length limit ends with a TOK_EOT the policy
+   never chose: its steps are the reply's tokens only. Its log-probability is the
+   reference's sum without the last step, and its gradient (REINFORCE's, A = 0.8) matches
+   finite differences of -A sum_{t<n} log pi(y_t): training the TOK_EOT would add the
+   step that the reference leaves out. A reply cut before its first token has nothing to
+   learn from and an update on it leaves the weights alone. */
+static void test_a_cut_reply_is_not_taught_to_end_where_it_was_cut(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-2f);
+    nudge_policy(&f, 0.5f, 7);
+    Episode e;
+    episode(&f, &e, "rock, mostly.", 0);
+    double lp[MAX_EPISODE], whole = 0, cut = 0;
+    step_logprobs(&f.policy, &e, lp);
+    for (int t = 0; t <= e.n; t++) whole += lp[t], cut += t < e.n ? lp[t] : 0;
+    float ended_lp = learner_logprob(f.l, &e, NULL);
+    e.cut = 1;
+    float cut_lp = learner_logprob(f.l, &e, NULL);
+    CHECK(episode_steps(&e) == e.n, "a cut reply of %d tokens has %d steps", e.n, episode_steps(&e));
+    CHECK(fabs(ended_lp - whole) < 1e-3 && fabs(cut_lp - cut) < 1e-3,
+          "log-probability %.5f (want %.5f), cut %.5f (want %.5f, without TOK_EOT)", ended_lp, whole, cut_lp, cut);
+    const float adv = 0.8f;
+    model_zero_grad(&f.policy);
+    learner_episode_gradient(f.l, &e, adv, 0, 0);
+    Rng r;
+    rng_seed(&r, 9);
+    double diff = 0, sa = 0, sb = 0;
+    for (int k = 0; k < 60; k++) {
+        size_t i = rng_u32(&r) % f.policy.num_params;
+        if (k < 20) i = (size_t)(f.policy.params.out_w - f.policy.param_block) + rng_u32(&r) % 1000;
+        float keep = f.policy.param_block[i], h = 1e-2f;
+        double sum[2];
+        for (int side = 0; side < 2; side++) {
+            f.policy.param_block[i] = keep + (side ? -h : h);
+            step_logprobs(&f.policy, &e, lp);
+            sum[side] = 0;
+            for (int t = 0; t < e.n; t++) sum[side] -= adv * lp[t];
+        }
+        f.policy.param_block[i] = keep;
+        double an = f.policy.grad_block[i], nu = (sum[0] - sum[1]) / (2 * h);
+        diff += (an - nu) * (an - nu), sa += an * an, sb += nu * nu;
+    }
+    double rel = sqrt(diff) / (sqrt(sa) + sqrt(sb) + 1e-12);
+    CHECK(rel < 2e-2 && sa > 1e-12, "cut reply: relative error %.3g against finite differences of its tokens' "
+          "log-probabilities alone", rel);
+    model_zero_grad(&f.policy);
+    Episode empty;
+    episode(&f, &empty, "", 1);
+    empty.cut = 1;
+    float *start = xmalloc(f.policy.num_params * sizeof(float));
+    memcpy(start, f.policy.param_block, f.policy.num_params * sizeof(float));
+    UpdateStats st;
+    CHECK(learner_update(f.l, &empty, &st) == 0, "update on a reply stopped before its first token: %s", err_msg());
+    CHECK(!memcmp(start, f.policy.param_block, f.policy.num_params * sizeof(float)),
+          "a reply stopped before its first token moved the weights");
+    free(start);
+    episode_free(&empty);
+    episode_free(&e);
+    fixture_free(&f);
+}
+
 /* n updates on a reply rewarded exactly as the critic expects (advantage 0), so that only
    replay moves the model; st holds the last one's stats. */
 static void neutral_updates(Fixture *f, const char *reply, int n, UpdateStats *st) {
@@ -636,6 +697,7 @@ int main(void) {
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
     RUN(test_preference_loss_is_finite_far_on_either_side);
     RUN(test_ppo_clip_zeroes_the_gradient_of_tokens_past_it);
+    RUN(test_a_cut_reply_is_not_taught_to_end_where_it_was_cut);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
     RUN(test_replay_stays_within_the_token_budget);
     RUN(test_candidates_move_by_their_leave_one_out_advantage);
