@@ -31,11 +31,11 @@ void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, cons
                   const int32_t *tokens, const float *behaviour_lp, int n) {
     size_t nh = (size_t)c->num_layers * c->hidden_dim;
     memset(e, 0, sizeof *e);
-    if (n > MAX_EPISODE - 1) n = MAX_EPISODE - 1;
     e->ctx_h = copy_floats(policy_ctx->h, nh);
     e->ctx_c = copy_floats(policy_ctx->c, nh);
     e->ref_h = copy_floats(ref_ctx->h, nh);
     e->ref_c = copy_floats(ref_ctx->c, nh);
+    if (n > MAX_EPISODE - 1) n = MAX_EPISODE - 1, e->cut = 1;
     e->tokens = xmalloc((size_t)(n + 1) * sizeof(int32_t));
     memcpy(e->tokens, tokens, (size_t)n * sizeof(int32_t));
     e->behaviour_lp = behaviour_lp ? copy_floats(behaviour_lp, (size_t)n + 1) : NULL;
@@ -52,6 +52,7 @@ void episode_copy(Episode *dst, const Episode *src, const Config *c) {
     StepState p = {.h = src->ctx_h, .c = src->ctx_c}, r = {.h = src->ref_h, .c = src->ref_c};
     episode_init(dst, c, &p, &r, src->tokens, src->behaviour_lp, src->n);
     dst->reward = src->reward;
+    dst->cut = src->cut;
     if (src->ref_logp) dst->ref_logp = copy_floats(src->ref_logp, (size_t)(src->n + 1) * c->vocab_size);
     if (src->features) dst->features = copy_floats(src->features, (size_t)reply_feature_dim(c));
 }
@@ -83,13 +84,17 @@ void lane_free(Lane *ln) {
 
 /* ---- forward passes ---- */
 
-/* Fills in and tg (n + 1 each) for [TOK_BOT, y_1..y_n] -> [y_1..y_n, TOK_EOT]; returns
-   T = n + 1. */
-static int episode_sequence(const Episode *e, int32_t *in, int32_t *tg) {
-    in[0] = TOK_BOT;
-    for (int t = 0; t < e->n; t++) in[t + 1] = tg[t] = e->tokens[t];
-    tg[e->n] = TOK_EOT;
-    return e->n + 1;
+/* A cut reply's TOK_EOT was fed, not chosen: training it would teach the policy to end
+   replies wherever a stop or the length limit happened to fall. */
+int episode_steps(const Episode *e) { return e->n + !e->cut; }
+
+/* Fills in and tg with the first T (at most n + 1) of [TOK_BOT, y_1..y_n] ->
+   [y_1..y_n, TOK_EOT]. */
+static void episode_sequence(const Episode *e, int T, int32_t *in, int32_t *tg) {
+    for (int t = 0; t < T; t++) {
+        in[t] = t == 0 ? TOK_BOT : e->tokens[t - 1];
+        tg[t] = t < e->n ? e->tokens[t] : TOK_EOT;
+    }
 }
 
 /* Runs model over the episode from the given context; leaves log-probabilities in
@@ -110,7 +115,8 @@ static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float
 
 const float *lane_ref_logprobs(Lane *ln, const Episode *e) {
     if (e->ref_logp) return e->ref_logp;
-    int T = episode_sequence(e, ln->in, ln->tg);
+    int T = e->n + 1;
+    episode_sequence(e, T, ln->in, ln->tg);
     forward_logprobs(ln->ref, &ln->ref_acts, &ln->ref_st, e->ref_h, e->ref_c, ln->in, T, ln->scratch[0]);
     return ln->ref_acts.logits;
 }
@@ -152,7 +158,10 @@ static float step_kl(const float *p, const float *logp, const float *ref, int V,
 }
 
 float lane_logprob(Lane *ln, const Episode *e, float *mean_kl) {
-    int T = episode_sequence(e, ln->in, ln->tg), V = ln->model->config.vocab_size;
+    int T = episode_steps(e), V = ln->model->config.vocab_size;
+    if (mean_kl) *mean_kl = 0;
+    if (T == 0) return 0;
+    episode_sequence(e, T, ln->in, ln->tg);
     forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0]);
     double lp = 0, kl = 0;
     for (int t = 0; t < T; t++) lp += ln->acts.logits[(size_t)t * V + ln->tg[t]];
@@ -168,13 +177,19 @@ float lane_logprob(Lane *ln, const Episode *e, float *mean_kl) {
     return (float)lp;
 }
 
-float lane_ref_logprob(Lane *ln, const Episode *e) {
+/* Sum of the base model's log-probabilities of the first T targets. */
+static double ref_logprob_sum(Lane *ln, const Episode *e, int T) {
     const float *ref = lane_ref_logprobs(ln, e);
-    int T = episode_sequence(e, ln->in, ln->tg), V = ln->ref->config.vocab_size;
+    int V = ln->ref->config.vocab_size;
+    episode_sequence(e, T, ln->in, ln->tg);
     double lp = 0;
     for (int t = 0; t < T; t++) lp += ref[(size_t)t * V + ln->tg[t]];
-    return (float)(lp / T);
+    return lp;
 }
+
+float lane_ref_logprob(Lane *ln, const Episode *e) { return (float)(ref_logprob_sum(ln, e, e->n + 1) / (e->n + 1)); }
+
+float lane_ref_logprob_sum(Lane *ln, const Episode *e) { return (float)ref_logprob_sum(ln, e, episode_steps(e)); }
 
 /* ---- the gradient of one episode ---- */
 
@@ -246,7 +261,7 @@ static void batch_inputs(Lane *ln, EpisodeJob *const *jobs, int B, int T) {
     size_t H = (size_t)c->hidden_dim;
     for (int b = 0; b < B; b++) {
         const Episode *e = jobs[b]->e;
-        episode_sequence(e, ln->in + (size_t)b * T, ln->tg + (size_t)b * T);
+        episode_sequence(e, episode_steps(e), ln->in + (size_t)b * T, ln->tg + (size_t)b * T);
         for (int l = 0; l < c->num_layers; l++) {
             memcpy(ln->st.h + ((size_t)l * B + b) * H, e->ctx_h + l * H, H * sizeof(float));
             memcpy(ln->st.c + ((size_t)l * B + b) * H, e->ctx_c + l * H, H * sizeof(float));
@@ -257,9 +272,9 @@ static void batch_inputs(Lane *ln, EpisodeJob *const *jobs, int B, int T) {
 /* The batch is packed (lstm.h): step t has a row for each episode still running, at
    acts.step_start[t] + b, so no row is padding. That needs the longest first. */
 void lane_backward(Lane *ln, EpisodeJob *const *jobs, int B, int part, int parts) {
-    int T = jobs[0]->e->n + 1, V = ln->model->config.vocab_size, lengths[MAX_BATCH], r0, r1;
+    int T = episode_steps(jobs[0]->e), V = ln->model->config.vocab_size, lengths[MAX_BATCH], r0, r1;
     const int *start = ln->acts.step_start;
-    for (int b = 0; b < B; b++) lengths[b] = jobs[b]->e->n + 1;
+    for (int b = 0; b < B; b++) lengths[b] = episode_steps(jobs[b]->e);
     if (part == 0) batch_inputs(ln, jobs, B, T);
     team_meet(parts);
     lstm_forward_part(ln->model, &ln->acts, ln->in, B, T, lengths, &ln->st, part, parts);
@@ -274,7 +289,7 @@ void lane_backward(Lane *ln, EpisodeJob *const *jobs, int B, int part, int parts
     if (part != 0) return;
     for (int b = 0; b < B; b++) {
         EpisodeTerms sum = {0};
-        for (int t = 0; t <= jobs[b]->e->n; t++) {
+        for (int t = 0; t < lengths[b]; t++) {
             const EpisodeTerms *s = &ln->steps[start[t] + b];
             sum.logprob += s->logprob, sum.kl += s->kl, sum.entropy += s->entropy, sum.entropy_gap += s->entropy_gap;
         }
@@ -284,7 +299,9 @@ void lane_backward(Lane *ln, EpisodeJob *const *jobs, int B, int part, int parts
 
 double lane_loss(Lane *ln, const Episode *e, const EpisodeWeights *w) {
     const float *ref_all = lane_ref_logprobs(ln, e);
-    int T = episode_sequence(e, ln->in, ln->tg), V = ln->model->config.vocab_size;
+    int T = episode_steps(e), V = ln->model->config.vocab_size;
+    if (T == 0) return 0;
+    episode_sequence(e, T, ln->in, ln->tg);
     forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0]);
     double loss = 0;
     for (int t = 0; t < T; t++) {

@@ -23,10 +23,15 @@
 typedef struct {
     float *ctx_h, *ctx_c;   /* (L, H) the policy's conversation state before TOK_BOT was fed */
     float *ref_h, *ref_c;   /* (L, H) the base model's state at the same point (for the KL) */
-    int32_t *tokens;        /* (n) the reply; TOK_EOT is appended as the last action */
+    int32_t *tokens;        /* (n) the reply; TOK_EOT is appended as the last action
+                               unless the reply was cut */
     float *behaviour_lp;    /* (n + 1) log-probabilities when sampled (TOK_EOT included);
                                NULL: taken as the policy's own at update time */
     int n;                  /* reply tokens, without TOK_EOT; at most MAX_EPISODE - 1 */
+    int cut;                /* 1 if the policy did not end the reply itself (a stop, the
+                               length limit, or episode_init's cap): its TOK_EOT is then not an
+                               action, and the learner's passes stop after y_n
+                               (episode_steps) */
     float *ref_logp;        /* (n + 1, V) the base model's log-probabilities along the reply,
                                computed once (lane_fill_ref) since the base never changes;
                                NULL until then */
@@ -82,6 +87,9 @@ void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, cons
                   const int32_t *tokens, const float *behaviour_lp, int n);
 void episode_free(Episode *e);
 void episode_copy(Episode *dst, const Episode *src, const Config *c);
+/* The steps the learner trains on: the reply's tokens, and TOK_EOT when the policy chose
+   it (n + 1, or n when cut). */
+int episode_steps(const Episode *e);
 
 void lane_build(Lane *ln, Model *policy, const Model *ref);
 void lane_free(Lane *ln);
@@ -91,17 +99,19 @@ void lane_free(Lane *ln);
 const float *lane_ref_logprobs(Lane *ln, const Episode *e);
 /* Fills e->ref_logp and e->features with one pass of the base model, if not there yet. */
 void lane_fill_ref(Lane *ln, Episode *e);
-/* Sum of log pi(reply + TOK_EOT | context) under the policy; its mean KL to the base per
-   token in *mean_kl when not NULL. */
+/* Sum of log pi(y_t | context) over the episode's steps under the policy; its mean KL to
+   the base per step in *mean_kl when not NULL (0 and 0 with no steps). */
 float lane_logprob(Lane *ln, const Episode *e, float *mean_kl);
-/* Mean log-probability per token under the base model. */
+/* Mean log-probability per token of reply + TOK_EOT under the base model (the closing
+   TOK_EOT counts even for a cut reply: this judges the text, it trains nothing). */
 float lane_ref_logprob(Lane *ln, const Episode *e);
+/* Sum of log pi_base(y_t) over the episode's steps, to set beside lane_logprob's. */
+float lane_ref_logprob_sum(Lane *ln, const Episode *e);
 /* Backpropagates the jobs' shares of the loss, ADDING into the policy's gradient block,
-   and sets each job's terms. They run as one packed batch, longest first (n never more
-   than the job's before): at most MAX_BATCH, with at most BATCH_ROWS rows, the sum of
-   their n + 1 (lane_batch_fits); each job whose weights need the base model's
-   log-probabilities must have them cached
-   (lane_fill_ref). Written as part `part` of `parts` (parallel.h): alone, (0, 1); in a
+   and sets each job's terms. They run as one packed batch, longest first (episode_steps
+   never more than the job's before, and at least 1): at most MAX_BATCH, with at most
+   BATCH_ROWS rows, the sum of their steps (lane_batch_fits); each job whose weights need
+   the base model's log-probabilities must have them cached (lane_fill_ref). Written as part `part` of `parts` (parallel.h): alone, (0, 1); in a
    team, each part calls it with the same arguments and does its share of the rows and
    of the LSTM's passes (lstm_forward_part). The terms are summed in step order either
    way. */

@@ -201,9 +201,9 @@ typedef struct {
 static void run_part(void *ctx, int part, int parts) {
     JobList *jl = ctx;
     for (int i = 0, k; i < jl->n; i += k) {
-        int rows = jl->order[i]->e->n + 1;
-        for (k = 1; i + k < jl->n && lane_batch_fits(k + 1, rows + jl->order[i + k]->e->n + 1); k++)
-            rows += jl->order[i + k]->e->n + 1;
+        int rows = episode_steps(jl->order[i]->e);
+        for (k = 1; i + k < jl->n && lane_batch_fits(k + 1, rows + episode_steps(jl->order[i + k]->e)); k++)
+            rows += episode_steps(jl->order[i + k]->e);
         lane_backward(jl->lane, jl->order + i, k, part, parts);
     }
 }
@@ -212,21 +212,24 @@ static void run_part(void *ctx, int part, int parts) {
    the cores. A job that needs the base model's log-probabilities and lacks them (a
    penalised sample, a caller's candidate) runs on a copy that has them. One pass over all
    the update's rows, because every pass pays for packing and reading every weight matrix
-   whatever its rows (docs/performance.md, "How it is fast"). */
+   whatever its rows (docs/performance.md, "How it is fast"). A job with no steps (a reply
+   stopped before its first token) has nothing to learn and keeps its zero terms. */
 static void run_jobs(Learner *l, EpisodeJob *jobs, int n) {
     Episode *filled = xcalloc((size_t)n, sizeof *filled);
     EpisodeJob **order = xmalloc((size_t)n * sizeof *order);
+    int m = 0;
     for (int i = 0; i < n; i++) {
+        if (episode_steps(jobs[i].e) == 0) continue;
         if (weights_need_ref(&jobs[i].w) && !jobs[i].e->ref_logp) {
             episode_copy(&filled[i], jobs[i].e, &l->policy->config);
             lane_fill_ref(&l->lane, &filled[i]);
             jobs[i].e = &filled[i];
         }
-        int k = i;
-        for (; k > 0 && order[k - 1]->e->n < jobs[i].e->n; k--) order[k] = order[k - 1];
+        int k = m++;
+        for (; k > 0 && episode_steps(order[k - 1]->e) < episode_steps(jobs[i].e); k--) order[k] = order[k - 1];
         order[k] = &jobs[i];
     }
-    JobList jl = {&l->lane, order, n};
+    JobList jl = {&l->lane, order, m};
     parallel_team(run_part, &jl);
     for (int i = 0; i < n; i++) episode_free(&filled[i]);
     free(filled);
@@ -241,7 +244,7 @@ float learner_logprob(Learner *l, const Episode *e, float *mean_kl) { return lan
 
 float learner_ref_logprob(Learner *l, const Episode *e) { return lane_ref_logprob(&l->lane, e); }
 
-float learner_ref_logprob_sum(Learner *l, const Episode *e) { return learner_ref_logprob(l, e) * (float)(e->n + 1); }
+float learner_ref_logprob_sum(Learner *l, const Episode *e) { return lane_ref_logprob_sum(&l->lane, e); }
 
 /* An episode's weights in this learner's loss with the given KL and entropy weights, and
    REINFORCE's policy term with this advantage (job() sets them for an update's episodes). */
@@ -405,8 +408,8 @@ static int plan_candidates(const Learner *l, const Episode *rated, const Episode
     for (int i = 0; i < k; i++) group += cands[i].reward;
     int n = 0;
     for (int i = 0; i < k; i++) {
-        if (l->cfg.replay_tokens > 0 && *tokens + cands[i].n + 1 > l->cfg.replay_tokens) break;
-        *tokens += cands[i].n + 1;
+        if (l->cfg.replay_tokens > 0 && *tokens + episode_steps(&cands[i]) > l->cfg.replay_tokens) break;
+        *tokens += episode_steps(&cands[i]);
         float adv = trust * l->cfg.candidate_weight * (float)(cands[i].reward - (group - cands[i].reward) / k);
         out[n++] = job(&cands[i], base, adv, 0);
     }
@@ -426,8 +429,8 @@ static int plan_replay(Learner *l, const EpisodeWeights *base, int *tokens, Epis
         const Episode *old = k < l->cfg.self_imitation ? pick_self_imitation(l, &old_adv) : NULL;
         int ppo = !old;
         if (!old) old = pick_replay(l), old_adv = old->reward - learner_value(l, old->ctx_h);
-        if (l->cfg.replay_tokens > 0 && *tokens + old->n + 1 > l->cfg.replay_tokens) break;
-        *tokens += old->n + 1;
+        if (l->cfg.replay_tokens > 0 && *tokens + episode_steps(old) > l->cfg.replay_tokens) break;
+        *tokens += episode_steps(old);
         out[n++] = job(old, base, old_adv, ppo);
     }
     return n;
@@ -445,7 +448,7 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
     st->advantage = adv;
     push_undo(l)->staged = is_rating;
     const Episode *e = is_rating ? stage_for_replay(l, e_in) : e_in;
-    int learn_more = algo == ALGO_FULL && is_rating, tokens = e->n + 1, n = 0;
+    int learn_more = algo == ALGO_FULL && is_rating, tokens = episode_steps(e), n = 0;
     EpisodeWeights base = episode_weights(l, 0, beta, eta);
     EpisodeJob *jobs = xmalloc((size_t)(1 + n_cands + REPLAY_CAP) * sizeof(EpisodeJob));
     jobs[n++] = job(e, &base, adv, algo == ALGO_FULL);
@@ -468,7 +471,7 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
         st->ms = (now_seconds() - t0) * 1e3;
         return -1;
     }
-    int T = e->n + 1;
+    int T = episode_steps(e) > 0 ? episode_steps(e) : 1;
     st->entropy = terms.entropy / T;
     st->kl = terms.kl / T; /* before the step: measured on the way, no extra pass */
     if (beta > 0) adapt_beta(l, st->kl);
@@ -502,6 +505,10 @@ int learner_penalise(Learner *l, const Episode *e, UpdateStats *st) {
     return policy_step(l, e, e->reward, 0, NULL, 0, 0, st);
 }
 
+/* log(1 + e^x) without overflow: logf(1 + expf(x)) is infinite past x = 88, and the update
+   is then refused as not finite, exactly when the policy most disagrees with the preference. */
+static float softplus(float x) { return log1pf(expf(-fabsf(x))) + fmaxf(x, 0); }
+
 /* DPO (Rafailov et al. 2023): loss = -log sigmoid(b * ((lp_a - ref_a) - (lp_b - ref_b))). */
 /* DPO on (chosen, rejected), plus `likelihood` times the chosen reply's log-likelihood
    when the user wrote it (learner_teach): one update, one undo entry. */
@@ -512,8 +519,9 @@ static int preference_step(Learner *l, const Episode *chosen, const Episode *rej
     float ref_a = learner_ref_logprob_sum(l, chosen), ref_b = learner_ref_logprob_sum(l, rejected);
     float lp_a = learner_logprob(l, chosen, NULL), lp_b = learner_logprob(l, rejected, NULL);
     float b = l->cfg.dpo_beta, z = b * ((lp_a - ref_a) - (lp_b - ref_b));
-    float sig_neg = 1.0f / (1.0f + expf(z)); /* sigmoid(-z) */
-    st->loss = logf(1 + expf(-z)) - likelihood * lp_a;
+    float sig_neg = 1.0f / (1.0f + expf(z)); /* sigmoid(-z); 0 or 1 where expf overflows, as it should */
+    st->loss = softplus(-z) - likelihood * lp_a;
+    st->advantage = b * sig_neg; /* the chosen reply's push; the rejected one gets its negative */
     st->logprob_before = lp_a;
     push_undo(l)->staged = 0;
     /* d loss / d lp_a = -b sigmoid(-z): a REINFORCE-shaped step with advantage b sigmoid(-z). */

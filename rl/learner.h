@@ -51,7 +51,8 @@ typedef struct {
 
 typedef struct {
     float loss;         /* the surrogate loss of the update */
-    float advantage;    /* A = R - baseline */
+    float advantage;    /* A = R - baseline; for a preference, DPO's push on the chosen
+                           reply, b sigmoid(-z) (learner_prefer) */
     float baseline;     /* the baseline used */
     float kl;           /* mean per-token KL to the reference on this reply, measured on
                            the way, before the step (session_reply_logprob gives it after) */
@@ -83,11 +84,12 @@ void learner_fill_ref(Learner *l, Episode *e);
 float learner_recent_overlap(const Learner *l, const int32_t *tokens, int n, int recent);
 /* The critic's estimate for a context: the running mean of rewards plus the value head. */
 float learner_value(Learner *l, const float *ctx_h);
-/* Sum of log pi(reply + TOK_EOT | context) under the policy, and its mean KL to the base. */
+/* Sum of log pi(y_t | context) over the episode's steps (episode_steps: the reply, and
+   TOK_EOT unless it was cut) under the policy, and its mean KL to the base. */
 float learner_logprob(Learner *l, const Episode *e, float *mean_kl);
 /* Mean log-probability per token under the reference model (the fluency reward's input). */
 float learner_ref_logprob(Learner *l, const Episode *e);
-/* ... and its sum over reply + TOK_EOT, to set beside learner_logprob's (DPO's and the
+/* ... and its sum over the episode's steps, to set beside learner_logprob's (DPO's and the
    session's log-ratios to the base). */
 float learner_ref_logprob_sum(Learner *l, const Episode *e);
 /* One update for a rated episode (e->reward set). Keeps it for replay. 0, or -1 if rolled back. */

@@ -164,6 +164,7 @@ static int feed_message(Session *s, const int32_t *ids, int n, volatile sig_atom
 static void learn_from_blocked(Session *s, const Reply *r) {
     Episode e;
     episode_init(&e, &s->policy.config, &s->ctx, &s->ref_ctx, r->tokens, r->logprobs, r->n);
+    e.cut |= !r->ended;
     RewardTerms terms = {.safety = -1};
     reward_combine(&terms, &s->cfg.weights);
     e.reward = terms.total;
@@ -203,6 +204,7 @@ static void sample_screened(Session *s, Turn *t, TokenFn on_token, void *ctx, vo
             t->text = text;
             t->stopped = r.stopped;
             episode_init(&t->episode, &s->policy.config, &s->ctx, &s->ref_ctx, r.tokens, r.logprobs, r.n);
+            t->episode.cut |= !r.ended; /* stopped or at the length limit */
             /* The base model's pass over the reply, made now while the user reads it, so
                the rating that may follow pays only for its update. */
             learner_fill_ref(s->learner, &t->episode);
@@ -271,6 +273,7 @@ static void sample_candidates(Session *s, Turn *t, int k, volatile sig_atomic_t 
         if (!blocked) {
             Episode *e = &t->candidates[t->n_candidates];
             episode_init(e, &s->policy.config, &s->ctx, &s->ref_ctx, r.tokens, r.logprobs, r.n);
+            e->cut |= !r.ended;
             reward_terms(s, t, e, text, 0, &t->candidate_terms[t->n_candidates]);
             t->n_candidates++;
         }
@@ -297,7 +300,7 @@ static float guessed_reward(Session *s, const Episode *e, RewardTerms terms) {
    model's full-precision pass by under 1e-4 nats a reply. */
 static float learned_preference(Session *s, const Episode *e) {
     float logprob = 0;
-    for (int i = 0; i <= e->n; i++) logprob += e->behaviour_lp[i];
+    for (int i = 0; i < episode_steps(e); i++) logprob += e->behaviour_lp[i];
     return logprob - learner_ref_logprob_sum(s->learner, e);
 }
 

@@ -102,7 +102,7 @@ const Turn *session_last_turn(const Session *s);
 /* Rates the last turn: human in [-1, 1] (good +1, bad -1, stars via human_from_stars). */
 int session_rate(Session *s, float human, RatingResult *out);
 /* The last turn's reply under the policy as it is now: the sum of its log-probabilities
-   (TOK_EOT included) and, in *mean_kl, its mean KL to the base per token; 0 and 0 when
+   (TOK_EOT included unless the reply was cut) and, in *mean_kl, its mean KL to the base per token; 0 and 0 when
    there is no shown reply. One forward pass of the policy (the base's is cached), for
    the screen: after a rating it shows how far the update moved the policy. */
 float session_reply_logprob(Session *s, float *mean_kl);

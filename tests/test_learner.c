@@ -199,6 +199,214 @@ static void test_preference_raises_the_chosen_reply_over_the_rejected(void) {
     fixture_free(&f);
 }
 
+/* Moves the policy away from the base by a uniform nudge of +-amount/2 on every weight. */
+static void nudge_policy(Fixture *f, float amount, uint64_t seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    for (size_t i = 0; i < f->policy.num_params; i++) f->policy.param_block[i] += amount * (rng_float(&r) - 0.5f);
+    f->policy.version++;
+}
+
+/* log pi - log pi_base over reply e, summed: DPO's implicit reward over b. */
+static float log_ratio(Fixture *f, const Episode *e) {
+    return learner_logprob(f->l, e, NULL) - learner_ref_logprob_sum(f->l, e);
+}
+
+/* DPO's loss is softplus(-z), z = b (log-ratio of the chosen - of the rejected). Far on
+   either side it must stay finite: at z = -100 (the policy far from the preference) about
+   100, with a full push toward the chosen reply; at z = +100 about 0, with a push that
+   is not against it. b is set to land z where wanted. */
+static void test_preference_loss_is_finite_far_on_either_side(void) {
+    for (int side = -1; side <= 1; side += 2) {
+        Fixture f;
+        fixture(&f, ALGO_FULL, 1e-3f);
+        nudge_policy(&f, 0.5f, 11);
+        Episode a, b;
+        episode(&f, &a, "rock, mostly.", 0);
+        episode(&f, &b, "i am fine thanks.", 0);
+        float d = log_ratio(&f, &a) - log_ratio(&f, &b), want = 100.0f * (float)side;
+        Episode *chosen = d * want > 0 ? &a : &b, *rejected = chosen == &a ? &b : &a;
+        learner_config(f.l)->dpo_beta = fabsf(want / d);
+        float gap_before = learner_logprob(f.l, chosen, NULL) - learner_logprob(f.l, rejected, NULL);
+        UpdateStats st;
+        int rc = learner_prefer(f.l, chosen, rejected, &st);
+        float gap_after = learner_logprob(f.l, chosen, NULL) - learner_logprob(f.l, rejected, NULL);
+        CHECK(rc == 0 && !st.rolled_back, "z = %+.0f: the update was refused (%s)", want, err_msg());
+        CHECK(isfinite(st.loss) && fabsf(st.loss - (side < 0 ? 100.0f : 0.0f)) < 0.1f,
+              "z = %+.0f: loss %g, want %g", want, st.loss, side < 0 ? 100.0 : 0.0);
+        if (side < 0)
+            CHECK(st.advantage > 0.99f * learner_config(f.l)->dpo_beta && gap_after > gap_before,
+                  "z = -100: push %g on the chosen reply, its lead %.4f -> %.4f", st.advantage, gap_before, gap_after);
+        else
+            CHECK(st.advantage >= 0 && st.advantage < 1e-30f, "z = +100: push %g on the chosen reply, want about 0",
+                  st.advantage);
+        episode_free(&a), episode_free(&b);
+        fixture_free(&f);
+    }
+}
+
+/* ---- the clipped-ratio (PPO) path ---- */
+
+/* log pi(y_t | s_t) along e under model m, step by step from e's context (n + 1 values,
+   TOK_EOT last): the slow, obvious reference for the lane's batched pass. */
+static void step_logprobs(const Model *m, const Episode *e, double *out) {
+    const Config *c = &m->config;
+    size_t nh = (size_t)c->num_layers * c->hidden_dim;
+    StepState st;
+    step_build(&st, c);
+    memcpy(st.h, e->ctx_h, nh * sizeof(float));
+    memcpy(st.c, e->ctx_c, nh * sizeof(float));
+    int in = TOK_BOT;
+    for (int t = 0; t <= e->n; t++) {
+        lstm_step(m, &st, in);
+        int y = t < e->n ? e->tokens[t] : TOK_EOT;
+        double max = st.logits[0], sum = 0;
+        for (int v = 1; v < c->vocab_size; v++) max = st.logits[v] > max ? st.logits[v] : max;
+        for (int v = 0; v < c->vocab_size; v++) sum += exp(st.logits[v] - max);
+        out[t] = st.logits[y] - max - log(sum);
+        in = y;
+    }
+    step_free(&st);
+}
+
+/* PPO's clipped surrogate, -sum_t min(r_t A, clip(r_t, 1 - eps, 1 + eps) A) with
+   r_t = pi(y_t) / behaviour(y_t), at the policy's current weights. */
+static double ppo_surrogate(const Model *m, const Episode *e, double adv, double eps) {
+    double lp[MAX_EPISODE], loss = 0;
+    step_logprobs(m, e, lp);
+    for (int t = 0; t <= e->n; t++) {
+        double r = exp(lp[t] - e->behaviour_lp[t]), rc = r < 1 - eps ? 1 - eps : r > 1 + eps ? 1 + eps : r;
+        loss -= fmin(r * adv, rc * adv);
+    }
+    return loss;
+}
+
+/* The PPO job's gradient, from a lane of its own, in the policy's (zeroed) gradient block. */
+static void ppo_gradient(Fixture *f, const Episode *e, float adv, float eps) {
+    Lane ln;
+    lane_build(&ln, &f->policy, &f->base);
+    EpisodeJob job = {.e = e, .w = {.advantage = adv, .ppo = 1, .ppo_eps = eps}}, *jobs = &job;
+    model_zero_grad(&f->policy);
+    lane_backward(&ln, &jobs, 1, 0, 1);
+    lane_free(&ln);
+}
+
+/* A replayed episode's ratio against the probabilities it was sampled with is clipped at
+   1 +- eps: where the policy has already moved past the clip in the advantage's direction
+   the token's gradient is zero, elsewhere it is A r times REINFORCE's. The behaviour
+   log-probabilities put a third of the ratios at 1.1 (inside the clip), a third past the
+   clip on the advantage's side (1.5 for A > 0, 0.5 for A < 0) and a third past it on the
+   other side, where the min keeps the unclipped term; the gradient must match finite
+   differences of the surrogate. With every ratio past the clip on the advantage's side,
+   the gradient is exactly zero. */
+static void test_ppo_clip_zeroes_the_gradient_of_tokens_past_it(void) {
+    const float eps = 0.2f;
+    for (int sign = -1; sign <= 1; sign += 2) {
+        float adv = 0.8f * (float)sign, outside = sign > 0 ? 1.5f : 0.5f, other_side = sign > 0 ? 0.5f : 1.5f;
+        float ratios[3] = {1.1f, outside, other_side};
+        for (int all = 0; all <= 1; all++) {
+            Fixture f;
+            fixture(&f, ALGO_FULL, 1e-2f);
+            nudge_policy(&f, 0.5f, 3);
+            Episode e;
+            episode(&f, &e, "i am fine", 0);
+            double lp[MAX_EPISODE];
+            step_logprobs(&f.policy, &e, lp);
+            e.behaviour_lp = xmalloc((size_t)(e.n + 1) * sizeof(float));
+            for (int t = 0; t <= e.n; t++) e.behaviour_lp[t] = (float)(lp[t] - log(all ? outside : ratios[t % 3]));
+            ppo_gradient(&f, &e, adv, eps);
+            double norm = 0;
+            for (size_t i = 0; i < f.policy.num_params; i++) norm += (double)f.policy.grad_block[i] * f.policy.grad_block[i];
+            if (all) {
+                CHECK(norm == 0, "A = %+.1f, every ratio %.1f: gradient norm %.3g, want 0", adv, outside, sqrt(norm));
+            } else {
+                Rng r;
+                rng_seed(&r, 5);
+                double diff = 0, sa = 0, sb = 0;
+                for (int k = 0; k < 60; k++) {
+                    size_t i = rng_u32(&r) % f.policy.num_params;
+                    if (k < 20) i = (size_t)(f.policy.params.out_w - f.policy.param_block) + rng_u32(&r) % 1000;
+                    float keep = f.policy.param_block[i], h = 1e-2f;
+                    f.policy.param_block[i] = keep + h;
+                    double up = ppo_surrogate(&f.policy, &e, adv, eps);
+                    f.policy.param_block[i] = keep - h;
+                    double down = ppo_surrogate(&f.policy, &e, adv, eps);
+                    f.policy.param_block[i] = keep;
+                    double an = f.policy.grad_block[i], nu = (up - down) / (2 * h);
+                    diff += (an - nu) * (an - nu), sa += an * an, sb += nu * nu;
+                }
+                double rel = sqrt(diff) / (sqrt(sa) + sqrt(sb) + 1e-12);
+                CHECK(rel < 2e-2 && sa > 1e-12, "A = %+.1f, ratios 1.1, %.1f and %.1f: relative error %.3g against "
+                      "finite differences of the clipped surrogate (gradient norm %.3g)", adv, outside, other_side, rel,
+                      sqrt(norm));
+            }
+            episode_free(&e);
+            fixture_free(&f);
+        }
+    }
+}
+
+/* A reply stopped by the user or cut at the length limit ends with a TOK_EOT the policy
+   never chose: its steps are the reply's tokens only. Its log-probability is the
+   reference's sum without the last step, and its gradient (REINFORCE's, A = 0.8) matches
+   finite differences of -A sum_{t<n} log pi(y_t): training the TOK_EOT would add the
+   step that the reference leaves out. A reply cut before its first token has nothing to
+   learn from and an update on it leaves the weights alone. */
+static void test_a_cut_reply_is_not_taught_to_end_where_it_was_cut(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-2f);
+    nudge_policy(&f, 0.5f, 7);
+    Episode e;
+    episode(&f, &e, "rock, mostly.", 0);
+    double lp[MAX_EPISODE], whole = 0, cut = 0;
+    step_logprobs(&f.policy, &e, lp);
+    for (int t = 0; t <= e.n; t++) whole += lp[t], cut += t < e.n ? lp[t] : 0;
+    float ended_lp = learner_logprob(f.l, &e, NULL);
+    e.cut = 1;
+    float cut_lp = learner_logprob(f.l, &e, NULL);
+    CHECK(episode_steps(&e) == e.n, "a cut reply of %d tokens has %d steps", e.n, episode_steps(&e));
+    CHECK(fabs(ended_lp - whole) < 1e-3 && fabs(cut_lp - cut) < 1e-3,
+          "log-probability %.5f (want %.5f), cut %.5f (want %.5f, without TOK_EOT)", ended_lp, whole, cut_lp, cut);
+    const float adv = 0.8f;
+    model_zero_grad(&f.policy);
+    learner_episode_gradient(f.l, &e, adv, 0, 0);
+    Rng r;
+    rng_seed(&r, 9);
+    double diff = 0, sa = 0, sb = 0;
+    for (int k = 0; k < 60; k++) {
+        size_t i = rng_u32(&r) % f.policy.num_params;
+        if (k < 20) i = (size_t)(f.policy.params.out_w - f.policy.param_block) + rng_u32(&r) % 1000;
+        float keep = f.policy.param_block[i], h = 1e-2f;
+        double sum[2];
+        for (int side = 0; side < 2; side++) {
+            f.policy.param_block[i] = keep + (side ? -h : h);
+            step_logprobs(&f.policy, &e, lp);
+            sum[side] = 0;
+            for (int t = 0; t < e.n; t++) sum[side] -= adv * lp[t];
+        }
+        f.policy.param_block[i] = keep;
+        double an = f.policy.grad_block[i], nu = (sum[0] - sum[1]) / (2 * h);
+        diff += (an - nu) * (an - nu), sa += an * an, sb += nu * nu;
+    }
+    double rel = sqrt(diff) / (sqrt(sa) + sqrt(sb) + 1e-12);
+    CHECK(rel < 2e-2 && sa > 1e-12, "cut reply: relative error %.3g against finite differences of its tokens' "
+          "log-probabilities alone", rel);
+    model_zero_grad(&f.policy);
+    Episode empty;
+    episode(&f, &empty, "", 1);
+    empty.cut = 1;
+    float *start = xmalloc(f.policy.num_params * sizeof(float));
+    memcpy(start, f.policy.param_block, f.policy.num_params * sizeof(float));
+    UpdateStats st;
+    CHECK(learner_update(f.l, &empty, &st) == 0, "update on a reply stopped before its first token: %s", err_msg());
+    CHECK(!memcmp(start, f.policy.param_block, f.policy.num_params * sizeof(float)),
+          "a reply stopped before its first token moved the weights");
+    free(start);
+    episode_free(&empty);
+    episode_free(&e);
+    fixture_free(&f);
+}
+
 /* n updates on a reply rewarded exactly as the critic expects (advantage 0), so that only
    replay moves the model; st holds the last one's stats. */
 static void neutral_updates(Fixture *f, const char *reply, int n, UpdateStats *st) {
@@ -487,6 +695,9 @@ int main(void) {
     RUN(test_a_batch_gives_the_sum_of_its_episodes_gradients);
     RUN(test_undo_restores_the_weights_bit_for_bit);
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
+    RUN(test_preference_loss_is_finite_far_on_either_side);
+    RUN(test_ppo_clip_zeroes_the_gradient_of_tokens_past_it);
+    RUN(test_a_cut_reply_is_not_taught_to_end_where_it_was_cut);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
     RUN(test_replay_stays_within_the_token_budget);
     RUN(test_candidates_move_by_their_leave_one_out_advantage);

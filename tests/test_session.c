@@ -378,6 +378,46 @@ static void test_a_reply_the_user_rewrites_is_learned_and_undone(void) {
     session_free(s);
 }
 
+/* Sets the stop flag once `after` tokens have come: Ctrl-C part way through a reply. */
+typedef struct {
+    volatile sig_atomic_t *stop;
+    int seen, after;
+} StopAfter;
+
+static void stop_after(void *ctx, int token) {
+    StopAfter *sa = ctx;
+    if (token >= 0 && ++sa->seen >= sa->after) *sa->stop = 1;
+}
+
+/* A reply the user stopped, or one the length limit cut, ends with a TOK_EOT the policy
+   never chose: its episode is marked cut, so the learner does not train that TOK_EOT
+   (test_learner checks what cut means to the update); a reply the policy ended is not. */
+static void test_stopped_and_length_cut_replies_are_marked_cut(void) {
+    write_blocklist("food 2 no such words here\n");
+    SessionConfig cfg = session_default_config();
+    Session *s = open_session_with("reader.model", &cfg);
+    if (!s) return;
+    const Turn *t = session_say(s, "hi", 2, NULL, NULL, NULL);
+    CHECK(!t->stopped && t->episode.n > 3 && !t->episode.cut, "a whole reply of %d tokens: stopped %d, cut %d",
+          t->episode.n, t->stopped, t->episode.cut);
+    volatile sig_atomic_t stop = 0;
+    StopAfter sa = {&stop, 0, 2};
+    session_clear(s);
+    t = session_say(s, "hi", 2, stop_after, &sa, &stop);
+    CHECK(t->stopped && t->episode.n == 2 && t->episode.cut, "stopped after 2 tokens: stopped %d, %d tokens, cut %d",
+          t->stopped, t->episode.n, t->episode.cut);
+    RatingResult r;
+    CHECK(session_rate(s, 1, &r) == 0, "rating a stopped reply: %s", err_msg());
+    session_free(s);
+    cfg.max_tokens = 3;
+    s = open_session_with("reader.model", &cfg);
+    if (!s) return;
+    t = session_say(s, "hi", 2, NULL, NULL, NULL);
+    CHECK(!t->stopped && t->episode.n == 3 && t->episode.cut, "cut at 3 tokens: %d tokens, cut %d", t->episode.n,
+          t->episode.cut);
+    session_free(s);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/rlchat_session_XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -391,6 +431,7 @@ int main(void) {
     RUN(test_before_the_reward_model_is_believed_the_policy_chooses);
     RUN(test_a_stop_ends_the_reading_of_a_long_message);
     RUN(test_a_reply_the_user_rewrites_is_learned_and_undone);
+    RUN(test_stopped_and_length_cut_replies_are_marked_cut);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
