@@ -11,6 +11,7 @@ int cli_train(int argc, char **argv);    /* app/cli_train.c */
 int cli_tokenize(int argc, char **argv); /* app/cli_tokenize.c */
 int cli_eval(int argc, char **argv);     /* app/cli_eval.c */
 int cli_sample(int argc, char **argv);   /* app/cli_eval.c */
+int cli_words(int argc, char **argv);    /* app/cli_words.c */
 int cli_filter(int argc, char **argv);   /* app/cli_filter.c */
 int cli_safety_train(int argc, char **argv); /* app/cli_safety_train.c */
 int cli_chat(int argc, char **argv);     /* app/chat.c: the default command */
