@@ -104,7 +104,8 @@ int cli_sample(int argc, char **argv) {
         {"--min-tokens", OPT_INT, &sc.min_tokens, "no end of turn before this many tokens"},
         {"--max-tokens", OPT_INT, &max_tokens, "longest reply"},
         {"--seed", OPT_INT, &seed, "random seed (0)"},
-        {"--tsv", OPT_FLAG, &tsv, "print 'ended<TAB>tokens<TAB>reply' (ended: 1 if the model closed the turn)"},
+        {"--tsv", OPT_FLAG, &tsv, "print 'ended<TAB>tokens<TAB>ms<TAB>reply' (ended: 1 if the model closed the "
+                                  "turn; ms: reading the prompt and sampling the reply)"},
         {NULL, 0, NULL, NULL}};
     const char *usage = "rlchat sample [--model FILE] [--prompt TEXT] [--temp T --top-p P --top-k K --seed N]";
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
@@ -127,12 +128,14 @@ int cli_sample(int argc, char **argv) {
     Rng rng;
     rng_seed(&rng, (uint64_t)seed);
     gen_build(&g, &m, &tok);
+    double t0 = now_seconds();
     gen_feed_user(&g, prompt, strlen(prompt));
     gen_reply(&g, &sc, &rng, NULL, max_tokens, &r, NULL, NULL, NULL);
+    double ms = (now_seconds() - t0) * 1e3;
     char *text = reply_text(&tok, &r);
     for (char *p = text; *p; p++) /* one reply, one line: control bytes would break both */
         if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
-    if (tsv) printf("%d\t%d\t%s\n", r.ended, r.n, text);
+    if (tsv) printf("%d\t%d\t%.2f\t%s\n", r.ended, r.n, ms, text);
     else printf("%s\n", text);
     free(text);
     reply_free(&r);
