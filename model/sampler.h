@@ -14,6 +14,7 @@ typedef struct {
     int min_tokens;           /* gen_reply: no TOK_EOT before this many tokens (0 = off) */
     float word_temperature;   /* temperature among the tokens that go on with a word (Sampler.within);
                                  0 = temperature */
+    int known_words;          /* gen_reply: resample words its word lists do not hold (1) or not (0) */
 } SamplerConfig;
 
 typedef struct {
