@@ -21,6 +21,7 @@ static const Command commands[] = {
     {"tokenize", cli_tokenize, "encode a corpus once into a token file for train --tokens"},
     {"eval", cli_eval, "loss, perplexity and bits per byte of a model on a corpus"},
     {"sample", cli_sample, "one reply to a prompt"},
+    {"words", cli_words, "the word list replies are checked against, and scoring with it"},
     {"simulate", cli_simulate, "a scripted user rates replies: proof that the learner learns"},
     {"filter", cli_filter, "run the safety filter over lines of text"},
     {"safety-train", cli_safety_train, "train the safety classifier (assets/toxicity.bin)"},

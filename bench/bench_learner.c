@@ -23,7 +23,7 @@
 static void random_episode(Episode *e, const Config *c, const StepState *ctx, Rng *r, int n, float reward) {
     int32_t reply[64];
     for (int i = 0; i < n; i++) reply[i] = 300 + (int32_t)(rng_u32(r) % (uint32_t)(c->vocab_size - 300));
-    episode_init(e, c, ctx, ctx, reply, NULL, n);
+    episode_init(e, c, ctx, ctx, reply, NULL, NULL, n);
     e->reward = reward;
 }
 

@@ -1,4 +1,4 @@
-/* sampler: repetition penalty, mask, temperature, top-k, top-p, then one draw. */
+/* sampler: repetition penalty, mask, temperature, min-p, top-k, top-p, then one draw. */
 #include "sampler.h"
 
 #include <math.h>
@@ -12,11 +12,13 @@ void sampler_build(Sampler *s, int vocab_size) {
     s->vocab_size = vocab_size;
     s->probs = xmalloc((size_t)vocab_size * sizeof(float));
     s->order = xmalloc((size_t)vocab_size * sizeof(int32_t));
+    s->key = xmalloc((size_t)vocab_size * sizeof(float));
 }
 
 void sampler_free(Sampler *s) {
     free(s->probs);
     free(s->order);
+    free(s->key);
     memset(s, 0, sizeof *s);
 }
 
@@ -63,8 +65,13 @@ static int select_nucleus(int32_t *ids, int n, const float *p, int top_k, float 
     return hi;
 }
 
-int sampler_sample(Sampler *s, const SamplerConfig *cfg, float *logits, const int32_t *recent,
-                   int n_recent, const uint8_t *mask, float coin, float *prob_out) {
+/* The distribution sampler_sample draws from: penalty, mask, temperature (the word
+   temperature inside the group s->within), then the candidates min-p, top-k and top-p keep. Returns how many are kept, with
+   their ids in s->order[0..keep), their probabilities in s->probs (before renormalising)
+   and *mass their sum; returns 0 when the draw is an argmax (temperature 0, or nothing
+   finite), *best the argmax either way. */
+static int distribution(Sampler *s, const SamplerConfig *cfg, float *logits, const int32_t *recent, int n_recent,
+                        const uint8_t *mask, int *best_out, float *mass_out) {
     int V = s->vocab_size;
     if (cfg->repetition_penalty > 0 && cfg->repetition_penalty != 1.0f)
         for (int i = 0; i < n_recent; i++) {
@@ -81,18 +88,36 @@ int sampler_sample(Sampler *s, const SamplerConfig *cfg, float *logits, const in
     int best = 0;
     for (int v = 1; v < V; v++)
         if (logits[v] > logits[best]) best = v;
-    if (cfg->temperature <= 0 || !isfinite(logits[best])) {
-        if (prob_out) *prob_out = 1.0f;
-        return best;
-    }
+    *best_out = best;
+    if (cfg->temperature <= 0 || !isfinite(logits[best])) return 0;
     /* Softmax with temperature (fast_expf(-inf) = 0 for masked ids). */
     float inv_t = 1.0f / cfg->temperature, top = logits[best];
     for (int v = 0; v < V; v++) s->probs[v] = fast_expf((logits[v] - top) * inv_t);
     float inv_sum = 1.0f / sum_floats(s->probs, V);
     for (int v = 0; v < V; v++) s->probs[v] *= inv_sum;
+    if (s->within && cfg->word_temperature > 0 && cfg->word_temperature != cfg->temperature) {
+        /* The group keeps the mass the temperature gives it; inside it, word_temperature. */
+        float group = 0, top_w = -INFINITY, sum = 0, inv_w = 1.0f / cfg->word_temperature;
+        for (int v = 0; v < V; v++)
+            if (s->within[v]) {
+                group += s->probs[v];
+                if (logits[v] > top_w) top_w = logits[v];
+            }
+        if (group > 0) {
+            for (int v = 0; v < V; v++)
+                if (s->within[v]) sum += (s->key[v] = fast_expf((logits[v] - top_w) * inv_w));
+            for (int v = 0; v < V; v++)
+                if (s->within[v]) s->probs[v] = group * s->key[v] / sum;
+            best = 0;
+            for (int v = 1; v < V; v++)
+                if (s->probs[v] > s->probs[best]) best = v;
+        }
+    }
     /* With top-p, a token below (1 - p) / (V - 1) cannot be in the nucleus (llama2.c's
-       argument), so only the candidates above it go into the selection. */
+       argument), so only the candidates above it go into the selection; min-p drops those
+       below min_p times the likeliest at the same time. */
     float cutoff = (cfg->top_p > 0 && cfg->top_p < 1) ? (1 - cfg->top_p) / (V - 1) : 0;
+    if (cfg->min_p > 0 && cfg->min_p * s->probs[best] > cutoff) cutoff = cfg->min_p * s->probs[best];
     int n = 0;
     for (int v = 0; v < V; v++)
         if (s->probs[v] > 0 && s->probs[v] >= cutoff) s->order[n++] = v;
@@ -100,6 +125,19 @@ int sampler_sample(Sampler *s, const SamplerConfig *cfg, float *logits, const in
     int keep = select_nucleus(s->order, n, s->probs, cfg->top_k, cfg->top_p);
     float mass = 0;
     for (int i = 0; i < keep; i++) mass += s->probs[s->order[i]];
+    *mass_out = mass;
+    return keep;
+}
+
+int sampler_sample(Sampler *s, const SamplerConfig *cfg, float *logits, const int32_t *recent,
+                   int n_recent, const uint8_t *mask, float coin, float *prob_out) {
+    int best;
+    float mass;
+    int keep = distribution(s, cfg, logits, recent, n_recent, mask, &best, &mass);
+    if (keep == 0) {
+        if (prob_out) *prob_out = 1.0f;
+        return best;
+    }
     float r = coin * mass, acc = 0;
     int chosen = s->order[keep - 1];
     for (int i = 0; i < keep; i++) {
@@ -111,6 +149,17 @@ int sampler_sample(Sampler *s, const SamplerConfig *cfg, float *logits, const in
     }
     if (prob_out) *prob_out = s->probs[chosen] / mass;
     return chosen;
+}
+
+float sampler_prob(Sampler *s, const SamplerConfig *cfg, float *logits, const int32_t *recent, int n_recent,
+                   const uint8_t *mask, int id) {
+    int best;
+    float mass;
+    int keep = distribution(s, cfg, logits, recent, n_recent, mask, &best, &mass);
+    if (keep == 0) return id == best ? 1.0f : 0.0f;
+    for (int i = 0; i < keep; i++)
+        if (s->order[i] == id) return s->probs[id] / mass;
+    return 0.0f;
 }
 
 float log_softmax_at(const float *logits, int V, int id, float *scratch) {

@@ -28,7 +28,7 @@ static float *copy_floats(const float *src, size_t n) {
 }
 
 void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, const StepState *ref_ctx,
-                  const int32_t *tokens, const float *behaviour_lp, int n) {
+                  const int32_t *tokens, const float *behaviour_lp, const float *policy_lp, int n) {
     size_t nh = (size_t)c->num_layers * c->hidden_dim;
     memset(e, 0, sizeof *e);
     e->ctx_h = copy_floats(policy_ctx->h, nh);
@@ -39,18 +39,19 @@ void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, cons
     e->tokens = xmalloc((size_t)(n + 1) * sizeof(int32_t));
     memcpy(e->tokens, tokens, (size_t)n * sizeof(int32_t));
     e->behaviour_lp = behaviour_lp ? copy_floats(behaviour_lp, (size_t)n + 1) : NULL;
+    e->policy_lp = policy_lp ? copy_floats(policy_lp, (size_t)n + 1) : NULL;
     e->n = n;
 }
 
 void episode_free(Episode *e) {
     free(e->ctx_h), free(e->ctx_c), free(e->ref_h), free(e->ref_c);
-    free(e->tokens), free(e->behaviour_lp), free(e->ref_logp), free(e->features);
+    free(e->tokens), free(e->behaviour_lp), free(e->policy_lp), free(e->ref_logp), free(e->features);
     memset(e, 0, sizeof *e);
 }
 
 void episode_copy(Episode *dst, const Episode *src, const Config *c) {
     StepState p = {.h = src->ctx_h, .c = src->ctx_c}, r = {.h = src->ref_h, .c = src->ref_c};
-    episode_init(dst, c, &p, &r, src->tokens, src->behaviour_lp, src->n);
+    episode_init(dst, c, &p, &r, src->tokens, src->behaviour_lp, src->policy_lp, src->n);
     dst->reward = src->reward;
     dst->cut = src->cut;
     if (src->ref_logp) dst->ref_logp = copy_floats(src->ref_logp, (size_t)(src->n + 1) * c->vocab_size);
@@ -213,10 +214,12 @@ static float entropy_weight(const EpisodeWeights *w, float ent, const float *ref
 
 /* The policy term's coefficient at step t, from the step's log pi(y_t): REINFORCE's A, or
    for PPO's clipped surrogate -min(r A, clip(r, 1-eps, 1+eps) A) its gradient's A r,
-   zero where the clipped branch is the smaller. */
+   zero where the clipped branch is the smaller. r = pi(y_t) / mu(y_t), mu the
+   distribution y_t was drawn from. A step whose mu(y_t) is 0 (the TOK_EOT that closes a
+   reply cut or stopped where the sampler could not have drawn it) has no ratio: A. */
 static float policy_coef(const EpisodeWeights *w, const Episode *e, int t, float logp) {
     float adv = w->advantage;
-    if (!w->ppo || !e->behaviour_lp) return adv;
+    if (!w->ppo || !e->behaviour_lp || !isfinite(e->behaviour_lp[t])) return adv;
     float r = expf(logp - e->behaviour_lp[t]), eps = w->ppo_eps;
     if ((adv >= 0 && r > 1 + eps) || (adv < 0 && r < 1 - eps)) return 0;
     return adv * r;

@@ -25,8 +25,12 @@ typedef struct {
     float *ref_h, *ref_c;   /* (L, H) the base model's state at the same point (for the KL) */
     int32_t *tokens;        /* (n) the reply; TOK_EOT is appended as the last action
                                unless the reply was cut */
-    float *behaviour_lp;    /* (n + 1) log-probabilities when sampled (TOK_EOT included);
-                               NULL: taken as the policy's own at update time */
+    float *behaviour_lp;    /* (n + 1) log-probabilities of the distribution each token was
+                               drawn from (Reply.logprobs: tempered, truncated, masked; TOK_EOT
+                               included, -INFINITY where it was not drawn and could not have
+                               been); NULL: taken as the policy's own at update time */
+    float *policy_lp;       /* (n + 1) the policy's own untempered log-probabilities when it
+                               was sampled (Reply.policy_logprobs); NULL: not known */
     int n;                  /* reply tokens, without TOK_EOT; at most MAX_EPISODE - 1 */
     int cut;                /* 1 if the policy did not end the reply itself (a stop, the
                                length limit, or episode_init's cap): its TOK_EOT is then not an
@@ -66,7 +70,7 @@ typedef struct {
     float beta, eta;          /* KL and entropy weights */
     int entropy_floor;        /* LearnerConfig.entropy_floor */
     int ppo;                  /* 1: the policy term is PPO's clipped ratio against
-                                 e->behaviour_lp (when there); 0: REINFORCE's A */
+                                 e->behaviour_lp (where finite); 0: REINFORCE's A */
     float ppo_eps;            /* the ratio's clip */
 } EpisodeWeights;
 
@@ -84,7 +88,7 @@ int reply_feature_dim(const Config *c); /* 2H + V + 1 */
    model's state, the tokens held, the length. Returns REPLY_FEATURE_BLOCKS. */
 int reply_feature_blocks(const Config *c, int *ends);
 void episode_init(Episode *e, const Config *c, const StepState *policy_ctx, const StepState *ref_ctx,
-                  const int32_t *tokens, const float *behaviour_lp, int n);
+                  const int32_t *tokens, const float *behaviour_lp, const float *policy_lp, int n);
 void episode_free(Episode *e);
 void episode_copy(Episode *dst, const Episode *src, const Config *c);
 /* The steps the learner trains on: the reply's tokens, and TOK_EOT when the policy chose

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/checkpoint.h"
 
@@ -24,6 +25,7 @@ struct Session {
     Learner *learner;
     Safety *safety;          /* NULL: no filter */
     uint8_t *mask;           /* (V) tokens never sampled: blocked words on their own */
+    Lexicon words;           /* the corpus's words (words.txt), with prefixes; empty: none */
     Generator gen;           /* the policy's conversation */
     Generator ref_gen;       /* the base model's view of the same conversation */
     StepState ctx, ref_ctx;  /* both states before the last reply's TOK_BOT */
@@ -74,6 +76,15 @@ static void push_kind(Session *s, UpdateKind k) {
     s->kinds[s->n_kinds++] = k;
 }
 
+/* The word list of the assets folder, when it has one: a folder without it (a model of
+   another corpus) samples any word. */
+static int load_words(Session *s, const char *assets_dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/words.txt", assets_dir);
+    if (access(path, F_OK) != 0) return 0;
+    return lexicon_load(&s->words, path);
+}
+
 Session *session_new(const char *model_path, const char *assets_dir, const SessionConfig *cfg, uint64_t seed) {
     Session *s = xcalloc(1, sizeof *s);
     s->cfg = *cfg;
@@ -92,6 +103,15 @@ Session *session_new(const char *model_path, const char *assets_dir, const Sessi
             return NULL;
         }
     }
+    lexicon_build(&s->words, 1);
+    if (assets_dir && load_words(s, assets_dir) != 0) {
+        lexicon_free(&s->words);
+        if (s->safety) safety_free(s->safety);
+        tokenizer_free(&s->tok);
+        model_free(&s->base);
+        free(s);
+        return NULL;
+    }
     model_build(&s->policy, s->base.config);
     memcpy(s->policy.param_block, s->base.param_block, s->base.num_params * sizeof(float));
     s->base_id = crc32_update(0, s->base.param_block, s->base.num_params * sizeof(float));
@@ -100,6 +120,7 @@ Session *session_new(const char *model_path, const char *assets_dir, const Sessi
     if (s->safety) safety_token_mask(s->safety, &s->tok, s->mask);
     gen_build(&s->gen, &s->policy, &s->tok);
     gen_build(&s->ref_gen, &s->base, &s->tok);
+    if (s->words.words) gen_set_words(&s->gen, &s->words);
     step_build(&s->ctx, &s->base.config);
     step_build(&s->ref_ctx, &s->base.config);
     rng_seed(&s->rng, seed);
@@ -122,6 +143,7 @@ void session_free(Session *s) {
     learner_free(s->learner);
     if (s->safety) safety_free(s->safety);
     free(s->mask);
+    lexicon_free(&s->words);
     free(s->kinds);
     model_free(&s->policy);
     model_free(&s->base);
@@ -163,7 +185,8 @@ static int feed_message(Session *s, const int32_t *ids, int n, volatile sig_atom
 /* Penalises a blocked sample: a safety-only reward through the learner. */
 static void learn_from_blocked(Session *s, const Reply *r) {
     Episode e;
-    episode_init(&e, &s->policy.config, &s->ctx, &s->ref_ctx, r->tokens, r->logprobs, r->n);
+    episode_init(&e, &s->policy.config, &s->ctx, &s->ref_ctx, r->tokens, r->logprobs, r->policy_logprobs,
+                 r->n);
     e.cut |= !r->ended;
     RewardTerms terms = {.safety = -1};
     reward_combine(&terms, &s->cfg.weights);
@@ -203,7 +226,8 @@ static void sample_screened(Session *s, Turn *t, TokenFn on_token, void *ctx, vo
         if (!blocked) {
             t->text = text;
             t->stopped = r.stopped;
-            episode_init(&t->episode, &s->policy.config, &s->ctx, &s->ref_ctx, r.tokens, r.logprobs, r.n);
+            episode_init(&t->episode, &s->policy.config, &s->ctx, &s->ref_ctx, r.tokens, r.logprobs,
+                         r.policy_logprobs, r.n);
             t->episode.cut |= !r.ended; /* stopped or at the length limit */
             /* The base model's pass over the reply, made now while the user reads it, so
                the rating that may follow pays only for its update. */
@@ -272,7 +296,8 @@ static void sample_candidates(Session *s, Turn *t, int k, volatile sig_atomic_t 
         }
         if (!blocked) {
             Episode *e = &t->candidates[t->n_candidates];
-            episode_init(e, &s->policy.config, &s->ctx, &s->ref_ctx, r.tokens, r.logprobs, r.n);
+            episode_init(e, &s->policy.config, &s->ctx, &s->ref_ctx, r.tokens, r.logprobs, r.policy_logprobs,
+                         r.n);
             e->cut |= !r.ended;
             reward_terms(s, t, e, text, 0, &t->candidate_terms[t->n_candidates]);
             t->n_candidates++;
@@ -295,12 +320,13 @@ static float guessed_reward(Session *s, const Episode *e, RewardTerms terms) {
    beta times the KL to the base is the base tilted by exp(R / beta), so beta times this
    log-ratio is the reward the policy has taken from its ratings so far (DPO reads a policy
    so). It needs no reward model, and it tells from the first ratings on. The policy's
-   log-probabilities are those it sampled e with, now, on the half-precision weights the
-   replies are drawn with (halfstep.h): before any update they differ from the base
-   model's full-precision pass by under 1e-4 nats a reply. */
+   log-probabilities are its own untempered ones at the time it sampled e (policy_lp, not
+   the tempered behaviour_lp), now, on the half-precision weights the replies are drawn
+   with (halfstep.h): before any update they differ from the base model's full-precision
+   pass by under 1e-4 nats a reply. */
 static float learned_preference(Session *s, const Episode *e) {
     float logprob = 0;
-    for (int i = 0; i < episode_steps(e); i++) logprob += e->behaviour_lp[i];
+    for (int i = 0; i < episode_steps(e); i++) logprob += e->policy_lp[i];
     return logprob - learner_ref_logprob_sum(s->learner, e);
 }
 
@@ -387,6 +413,7 @@ const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_tok
     int32_t *ids = tokenizer_encode(&s->tok, text, len, &n);
     t->prompt_tokens = ids;
     int32_t user = TOK_USER, eot = TOK_EOT;
+    gen_hear(&s->gen, text, len);
     feed_both(s, &user, 1);
     /* A stop while the message is read keeps the part read as the message, closed by
        TOK_EOT as a whole one is: the conversation stays in the chat format, and the turn
@@ -547,7 +574,7 @@ int session_teach(Session *s, const char *text, size_t len, RatingResult *out) {
         size_t n;
         int32_t *ids = tokenizer_encode(&s->tok, text, len, &n);
         Episode written;
-        episode_init(&written, &s->policy.config, &s->ctx, &s->ref_ctx, ids, NULL, (int)n);
+        episode_init(&written, &s->policy.config, &s->ctx, &s->ref_ctx, ids, NULL, NULL, (int)n);
         free(ids);
         learner_fill_ref(s->learner, &written);
         if (learner_teach(s->learner, &written, &t->episode, &out->update) != 0) {

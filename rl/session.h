@@ -82,8 +82,9 @@ typedef struct Session Session;
 void session_build_reward_model(RewardModel *rm, const Config *c, int spare);
 
 SessionConfig session_default_config(void);
-/* Loads the base model from model_path and the safety filter from assets_dir (NULL: no
-   filter). NULL with err_msg() on failure. */
+/* Loads the base model from model_path, and the safety filter and the word list replies
+   keep to (words.txt, when the folder has one) from assets_dir (NULL: no filter, any
+   word). NULL with err_msg() on failure. */
 Session *session_new(const char *model_path, const char *assets_dir, const SessionConfig *cfg, uint64_t seed);
 void session_free(Session *s);
 SessionConfig *session_config(Session *s);

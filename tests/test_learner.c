@@ -50,7 +50,7 @@ static void fixture_free(Fixture *f) {
 static void episode(Fixture *f, Episode *e, const char *reply, float reward) {
     size_t n;
     int32_t *ids = tokenizer_encode(&f->tok, reply, strlen(reply), &n);
-    episode_init(e, &f->policy.config, &f->ctx, &f->ref_ctx, ids, NULL, (int)n);
+    episode_init(e, &f->policy.config, &f->ctx, &f->ref_ctx, ids, NULL, NULL, (int)n);
     e->reward = reward;
     free(ids);
 }
@@ -689,10 +689,71 @@ static void test_recent_overlap_counts_the_bigrams_of_the_last_rated_replies(voi
     fixture_free(&f);
 }
 
+/* The policy term's gradient of e under w, alone, into a new array (num_params). */
+static float *ppo_lane_gradient(Fixture *f, Lane *ln, const Episode *e, float advantage, int ppo) {
+    EpisodeJob j = {.e = e, .w = {.advantage = advantage, .ppo = ppo, .ppo_eps = 0.2f}};
+    EpisodeJob *jobs[1] = {&j};
+    model_zero_grad(&f->policy);
+    lane_backward(ln, jobs, 1, 0, 1);
+    float *g = xmalloc(f->policy.num_params * sizeof(float));
+    memcpy(g, f->policy.grad_block, f->policy.num_params * sizeof(float));
+    return g;
+}
+
+/* Replay's PPO term weighs each step by r = pi / mu, mu the distribution the token was
+   drawn from (behaviour_lp): r = 1 is REINFORCE's gradient, mu e times pi scales it by
+   1/e for a positive advantage and clips it to nothing for a negative one, and a
+   TOK_EOT the sampler could not have drawn (mu = 0) counts as r = 1, not as infinite. */
+static void test_ppo_ratio_is_taken_against_the_sampled_distribution(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-3f);
+    Episode e;
+    episode(&f, &e, "rock, mostly.", 0);
+    int T = e.n + 1, V = f.policy.config.vocab_size;
+    float *own = xmalloc((size_t)T * sizeof(float)), *scratch = xmalloc((size_t)V * sizeof(float));
+    StepState st;
+    step_build(&st, &f.policy.config);
+    step_copy(&st, &f.ctx, &f.policy.config);
+    lstm_step(&f.policy, &st, TOK_BOT); /* the context is the state before the reply's TOK_BOT */
+    for (int t = 0; t < T; t++) {
+        int y = t < e.n ? e.tokens[t] : TOK_EOT;
+        own[t] = log_softmax_at(st.logits, V, y, scratch);
+        lstm_step(&f.policy, &st, y);
+    }
+    Lane ln;
+    lane_build(&ln, &f.policy, &f.base);
+    size_t np = f.policy.num_params;
+    float *reinforce = ppo_lane_gradient(&f, &ln, &e, 0.8f, 0);
+    e.behaviour_lp = xmalloc((size_t)T * sizeof(float));
+    memcpy(e.behaviour_lp, own, (size_t)T * sizeof(float));
+    float *same = ppo_lane_gradient(&f, &ln, &e, 0.8f, 1);
+    for (int t = 0; t < T; t++) e.behaviour_lp[t] = own[t] + 1;
+    float *wider = ppo_lane_gradient(&f, &ln, &e, 0.8f, 1), *clipped = ppo_lane_gradient(&f, &ln, &e, -0.8f, 1);
+    memcpy(e.behaviour_lp, own, (size_t)T * sizeof(float));
+    e.behaviour_lp[e.n] = -INFINITY;
+    float *undrawn = ppo_lane_gradient(&f, &ln, &e, 0.8f, 1);
+    for (size_t p = 0; p < np; p++) wider[p] *= expf(1);
+    double max_clipped = 0;
+    for (size_t p = 0; p < np; p++) max_clipped = fmax(max_clipped, fabsf(clipped[p]));
+    CHECK(check_relative_gap(same, reinforce, np) < 1e-4, "r = 1: %.3g from REINFORCE",
+          check_relative_gap(same, reinforce, np));
+    CHECK(check_relative_gap(wider, reinforce, np) < 1e-4, "r = 1/e: %.3g from REINFORCE / e",
+          check_relative_gap(wider, reinforce, np));
+    CHECK(max_clipped == 0, "a clipped ratio still moves a weight by %.3g", max_clipped);
+    CHECK(check_relative_gap(undrawn, reinforce, np) < 1e-4, "an undrawn TOK_EOT: %.3g from REINFORCE",
+          check_relative_gap(undrawn, reinforce, np));
+    free(reinforce), free(same), free(wider), free(clipped), free(undrawn), free(own), free(scratch);
+    lane_free(&ln);
+    step_free(&st);
+    episode_free(&e);
+    fixture_free(&f);
+}
+
 int main(void) {
     RUN(test_positive_reward_raises_and_negative_lowers_the_reply_logprob);
     RUN(test_kl_and_entropy_gradients_match_finite_differences);
     RUN(test_a_batch_gives_the_sum_of_its_episodes_gradients);
+    RUN(test_ppo_ratio_is_taken_against_the_sampled_distribution);
     RUN(test_undo_restores_the_weights_bit_for_bit);
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
     RUN(test_preference_loss_is_finite_far_on_either_side);

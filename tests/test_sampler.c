@@ -1,5 +1,5 @@
 /* test_sampler: argmax at temperature 0, truncation (against a sorted reference), masking,
-   penalties, determinism. */
+   penalties, determinism, min-p, the word temperature, and sampler_prob. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +174,87 @@ static void test_nucleus_matches_a_sorted_reference(void) {
     sampler_free(&s);
 }
 
+
+/* sampler_prob gives the probability sampler_sample draws with, for every id. */
+static void test_sampler_prob_is_the_draws_probability(void) {
+    Sampler s;
+    sampler_build(&s, V);
+    Rng r;
+    rng_seed(&r, 5);
+    uint8_t within[V];
+    for (int v = 0; v < V; v++) within[v] = v % 3 == 0;
+    int wrong = 0, bad_sum = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        float logits[V], work[V];
+        for (int v = 0; v < V; v++) logits[v] = 3.0f * (rng_float(&r) - 0.5f);
+        SamplerConfig c = {.temperature = 0.5f + rng_float(&r), .top_p = trial % 2 ? 0.9f : 1, .min_p = trial % 3 ? 0.05f : 0,
+                           .repetition_penalty = 1, .word_temperature = trial % 4 ? 0.6f : 0};
+        s.within = trial % 5 ? within : NULL;
+        double total = 0;
+        for (int v = 0; v < V; v++) {
+            memcpy(work, logits, sizeof work);
+            total += sampler_prob(&s, &c, work, NULL, 0, NULL, v);
+        }
+        bad_sum += fabs(total - 1) > 1e-4;
+        for (int i = 0; i < 50; i++) {
+            float prob;
+            memcpy(work, logits, sizeof work);
+            int id = sampler_sample(&s, &c, work, NULL, 0, NULL, (i + 0.5f) / 50, &prob);
+            memcpy(work, logits, sizeof work);
+            wrong += sampler_prob(&s, &c, work, NULL, 0, NULL, id) != prob;
+        }
+    }
+    CHECK(wrong == 0, "%d draws whose probability sampler_prob does not give", wrong);
+    CHECK(bad_sum == 0, "%d distributions do not sum to 1", bad_sum);
+    s.within = NULL;
+    sampler_free(&s);
+}
+
+static void test_min_p_keeps_the_tokens_near_the_likeliest(void) {
+    Sampler s;
+    sampler_build(&s, V);
+    float logits[V], work[V];
+    fill(logits); /* 42: e^5, 7: e^4, the rest near 1 */
+    SamplerConfig c = {.temperature = 1, .top_p = 1, .min_p = 0.3f};
+    int kept = 0;
+    for (int v = 0; v < V; v++) {
+        memcpy(work, logits, sizeof work);
+        kept += sampler_prob(&s, &c, work, NULL, 0, NULL, v) > 0;
+    }
+    memcpy(work, logits, sizeof work);
+    float p7 = sampler_prob(&s, &c, work, NULL, 0, NULL, 7);
+    CHECK(kept == 2, "min-p 0.3 kept %d tokens, not 42 and 7", kept);
+    CHECK(fabsf(p7 - 1 / (1 + expf(1))) < 1e-5f, "token 7 has %g after renormalising", p7);
+    sampler_free(&s);
+}
+
+/* The tokens that go on with a word keep, as a group, the mass the temperature gives
+   them; inside the group the word temperature sets the odds. */
+static void test_word_temperature_keeps_the_groups_mass(void) {
+    Sampler s;
+    sampler_build(&s, V);
+    float logits[V], work[V];
+    uint8_t within[V] = {0};
+    for (int v = 0; v < V; v++) logits[v] = (float)(v % 7) * 0.3f;
+    within[10] = within[11] = within[12] = 1;
+    SamplerConfig plain = {.temperature = 1, .top_p = 1}, word = plain;
+    word.word_temperature = 0.25f;
+    double group_plain = 0, group_word = 0, p[3];
+    for (int k = 0; k < 3; k++) {
+        memcpy(work, logits, sizeof work);
+        s.within = NULL;
+        group_plain += sampler_prob(&s, &plain, work, NULL, 0, NULL, 10 + k);
+        memcpy(work, logits, sizeof work);
+        s.within = within;
+        group_word += (p[k] = sampler_prob(&s, &word, work, NULL, 0, NULL, 10 + k));
+    }
+    CHECK(fabs(group_plain - group_word) < 1e-6, "the group's mass moved: %g against %g", group_word, group_plain);
+    double want = exp((logits[12] - logits[11]) / 0.25);
+    CHECK(fabs(p[2] / p[1] - want) < 1e-3 * want, "odds %g inside the group, not %g", p[2] / p[1], want);
+    s.within = NULL;
+    sampler_free(&s);
+}
+
 int main(void) {
     RUN(test_temperature_zero_is_argmax);
     RUN(test_masked_tokens_are_never_sampled);
@@ -181,5 +262,8 @@ int main(void) {
     RUN(test_repetition_penalty_lowers_recent_tokens);
     RUN(test_sampling_follows_the_distribution_and_is_seeded);
     RUN(test_nucleus_matches_a_sorted_reference);
+    RUN(test_sampler_prob_is_the_draws_probability);
+    RUN(test_min_p_keeps_the_tokens_near_the_likeliest);
+    RUN(test_word_temperature_keeps_the_groups_mass);
     return check_summary();
 }

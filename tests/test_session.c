@@ -1,8 +1,9 @@
 /* test_session: the turn loop every front end uses. A tiny model trained here to say a
    blocked phrase shows that blocked replies are resampled, penalised and, when every try
    is blocked, replaced by the placeholder; that masked tokens never reach a reply; that
-   no shown reply fails the filter; which learners standardise the rating; and that the
-   best of several samples shows the kind of reply the ratings liked. */
+   no shown reply fails the filter; which learners standardise the rating; that the
+   best of several samples shows the kind of reply the ratings liked; and that replies keep
+   to the word list and the user's words. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +419,45 @@ static void test_stopped_and_length_cut_replies_are_marked_cut(void) {
     session_free(s);
 }
 
+/* With a word list in the assets folder, a reply holds only its words and the words of the
+   user's messages: a word the model was trained to say but the list lacks appears only
+   once the user has said it. Each episode keeps both the sampled distribution's
+   log-probabilities (for the learner's ratio) and the policy's own (for the chooser). */
+static void test_replies_keep_to_the_word_list_and_the_users_words(void) {
+    const char *replies[] = {"i love zorbleflux music", "zorbleflux i love"};
+    make_model("words.model", replies, 2);
+    write_blocklist("food 2 no such words here\n");
+    char path[128];
+    snprintf(path, sizeof path, "%s/words.txt", dir);
+    Lexicon list;
+    lexicon_build(&list, 0);
+    lexicon_add_text(&list, "i love music hi", 15);
+    CHECK(lexicon_save(&list, 1, NULL, path) == 0, "saving the list: %s", err_msg());
+    lexicon_free(&list);
+    Session *s = open_session("words.model", 4);
+    if (!s) return;
+    int before = 0, after = 0, separate = 0, episodes = 0;
+    for (int k = 0; k < 10; k++) {
+        session_clear(s);
+        const Turn *t = session_say(s, "hi", 2, NULL, NULL, NULL);
+        before += strstr(t->text, "zorbleflux") != NULL;
+        episodes++;
+        separate += t->episode.behaviour_lp && t->episode.policy_lp &&
+                    memcmp(t->episode.behaviour_lp, t->episode.policy_lp, (t->episode.n + 1) * sizeof(float));
+    }
+    for (int k = 0; k < 10; k++) {
+        session_clear(s);
+        const Turn *t = session_say(s, "hi zorbleflux", 13, NULL, NULL, NULL);
+        after += strstr(t->text, "zorbleflux") != NULL;
+    }
+    CHECK(before == 0, "%d of 10 replies said a word neither the list nor the user holds", before);
+    CHECK(after > 0, "the user's own word never came back in 10 replies");
+    CHECK(separate == episodes, "%d of %d episodes lack either log-probability or have the same in both", episodes - separate,
+          episodes);
+    session_free(s);
+    unlink(path); /* the other tests' sessions sample any word */
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/rlchat_session_XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -432,6 +472,7 @@ int main(void) {
     RUN(test_a_stop_ends_the_reading_of_a_long_message);
     RUN(test_a_reply_the_user_rewrites_is_learned_and_undone);
     RUN(test_stopped_and_length_cut_replies_are_marked_cut);
+    RUN(test_replies_keep_to_the_word_list_and_the_users_words);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
