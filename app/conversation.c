@@ -321,10 +321,10 @@ int chat_end(Chat *c, int status) {
 /* ---- the turn ---- */
 
 int chat_say(Chat *c, const char *text, size_t len) {
-    if (len > MESSAGE_MAX) {
-        chat_note(c, 0, "your message was %zu bytes; the model sees its last %d", len, MESSAGE_MAX);
-        text += len - MESSAGE_MAX;
-        len = MESSAGE_MAX;
+    if (len > SESSION_MESSAGE_MAX) {
+        chat_note(c, 0, "your message was %zu bytes; the model sees its last %d", len, SESSION_MESSAGE_MAX);
+        text += len - SESSION_MESSAGE_MAX;
+        len = SESSION_MESSAGE_MAX;
     }
     pthread_mutex_lock(&c->lock);
     add_entry(c, ENTRY_USER, text, len);

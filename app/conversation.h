@@ -17,7 +17,6 @@
 #include "rl/session.h"
 
 #define SPARK_N 24          /* rewards kept for the sparkline */
-#define MESSAGE_MAX 4096    /* bytes of a message the model sees (the end of a longer one) */
 
 typedef enum { ENTRY_USER, ENTRY_BOT, ENTRY_NOTE } EntryKind;
 

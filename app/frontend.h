@@ -13,7 +13,7 @@ int plain_run(Chat *c);
    set up (the caller may then fall back to plain mode). */
 int screen_run(Chat *c);
 /* Both end on SIGTERM, SIGHUP and SIGINT through handler, installed without SA_RESTART so
-   that the signal also ends a wait for input (app/plain.c). */
+   that the signal also ends a wait for input (app/frontend.c). */
 void frontend_catch_signals(void (*handler)(int));
 
 #endif

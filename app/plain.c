@@ -90,13 +90,3 @@ int plain_run(Chat *c) {
     free(in.data);
     return chat_end(c, got_signal ? 128 + got_signal : 0); /* as the screen ends on a signal */
 }
-
-void frontend_catch_signals(void (*handler)(int)) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handler;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-}

@@ -58,7 +58,7 @@ static double time_updates(Model *policy, const Model *base, const StepState *ct
     return episodes;
 }
 
-/* The reward model's refit after a rating (rm_add, its examples held), on the features of
+/* The reward model's refit after a rating (reward_model_add, its examples held), on the features of
    20-token replies: the session's own model (session_build_reward_model: the three
    blocks), and beside it one as large on the base model's state alone, the features before
    the tokens and the length were added. */
@@ -75,18 +75,18 @@ static void time_reward_model(Learner *l, const Config *c, const StepState *ctx,
     }
     for (int k = 0; k < 2; k++) {
         RewardModel m;
-        if (k) rm_build(&m, ends[0], held, 0, SESSION_RM_RIDGE); /* the state comes first */
+        if (k) reward_model_build(&m, ends[0], held, 0, SESSION_RM_RIDGE); /* the state comes first */
         else session_build_reward_model(&m, c, 0);
         double ms[REPS];
         for (int i = 0; i < n; i++) {
             double t0 = now_seconds();
-            rm_add(&m, x + (size_t)i * dim, i % 3 ? 1.0f : -1.0f);
+            reward_model_add(&m, x + (size_t)i * dim, i % 3 ? 1.0f : -1.0f);
             if (i >= held) ms[i - held] = (now_seconds() - t0) * 1e3;
         }
         const char *name = k ? "reward_model_fit_state_only" : "reward_model_fit";
         printf("%s_ms_median %.2f ms\n%s_ms_p95 %.2f ms\n", name, bench_quantile(ms, REPS, 0.5), name,
                bench_quantile(ms, REPS, 0.95));
-        rm_free(&m);
+        reward_model_free(&m);
     }
     free(x);
 }

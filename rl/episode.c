@@ -58,9 +58,9 @@ void episode_copy(Episode *dst, const Episode *src, const Config *c) {
     if (src->features) dst->features = copy_floats(src->features, (size_t)reply_feature_dim(c));
 }
 
-/* ---- lanes ---- */
+/* ---- pass scratch ---- */
 
-void lane_build(Lane *ln, Model *policy, const Model *ref) {
+void pass_build(PassScratch *ln, Model *policy, const Model *ref) {
     const Config *c = &policy->config;
     memset(ln, 0, sizeof *ln);
     ln->model = policy;
@@ -75,7 +75,7 @@ void lane_build(Lane *ln, Model *policy, const Model *ref) {
     }
 }
 
-void lane_free(Lane *ln) {
+void pass_free(PassScratch *ln) {
     acts_free(&ln->acts);
     acts_free(&ln->ref_acts);
     state_free(&ln->st);
@@ -114,11 +114,11 @@ static void forward_logprobs(const Model *m, Acts *a, LstmState *st, const float
     }
 }
 
-const float *lane_ref_logprobs(Lane *ln, const Episode *e) {
+const float *pass_ref_logprobs(PassScratch *ln, const Episode *e) {
     if (e->ref_logp) return e->ref_logp;
     int T = e->n + 1;
-    episode_sequence(e, T, ln->in, ln->tg);
-    forward_logprobs(ln->ref, &ln->ref_acts, &ln->ref_st, e->ref_h, e->ref_c, ln->in, T, ln->scratch[0]);
+    episode_sequence(e, T, ln->inputs, ln->targets);
+    forward_logprobs(ln->ref, &ln->ref_acts, &ln->ref_st, e->ref_h, e->ref_c, ln->inputs, T, ln->scratch[0]);
     return ln->ref_acts.logits;
 }
 
@@ -129,7 +129,7 @@ const float *lane_ref_logprobs(Lane *ln, const Episode *e) {
    - which tokens it holds (1 each, once however often): a liked word is learned from the
      few replies that had it, where the state blurs it with the rest of the reply;
    - log(1 + its tokens): its length, which neither says on its own. */
-static float *reply_features(const Lane *ln, const Episode *e) {
+static float *reply_features(const PassScratch *ln, const Episode *e) {
     const Config *c = &ln->ref->config;
     int H = c->hidden_dim, T = e->n + 1;
     float *f = xcalloc((size_t)reply_feature_dim(c), sizeof(float));
@@ -144,9 +144,9 @@ static float *reply_features(const Lane *ln, const Episode *e) {
     return f;
 }
 
-void lane_fill_ref(Lane *ln, Episode *e) {
+void pass_fill_ref(PassScratch *ln, Episode *e) {
     if (e->ref_logp) return;
-    const float *lp = lane_ref_logprobs(ln, e);
+    const float *lp = pass_ref_logprobs(ln, e);
     e->ref_logp = copy_floats(lp, (size_t)(e->n + 1) * ln->ref->config.vocab_size);
     e->features = reply_features(ln, e);
 }
@@ -158,16 +158,16 @@ static float step_kl(const float *p, const float *logp, const float *ref, int V,
     return sum_floats(term, V);
 }
 
-float lane_logprob(Lane *ln, const Episode *e, float *mean_kl) {
+float pass_logprob(PassScratch *ln, const Episode *e, float *mean_kl) {
     int T = episode_steps(e), V = ln->model->config.vocab_size;
     if (mean_kl) *mean_kl = 0;
     if (T == 0) return 0;
-    episode_sequence(e, T, ln->in, ln->tg);
-    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0]);
+    episode_sequence(e, T, ln->inputs, ln->targets);
+    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->inputs, T, ln->scratch[0]);
     double lp = 0, kl = 0;
-    for (int t = 0; t < T; t++) lp += ln->acts.logits[(size_t)t * V + ln->tg[t]];
+    for (int t = 0; t < T; t++) lp += ln->acts.logits[(size_t)t * V + ln->targets[t]];
     if (mean_kl) {
-        const float *ref = lane_ref_logprobs(ln, e);
+        const float *ref = pass_ref_logprobs(ln, e);
         for (int t = 0; t < T; t++) {
             const float *row = ln->acts.logits + (size_t)t * V;
             for (int v = 0; v < V; v++) ln->probs[0][v] = fast_expf(row[v]);
@@ -179,18 +179,18 @@ float lane_logprob(Lane *ln, const Episode *e, float *mean_kl) {
 }
 
 /* Sum of the base model's log-probabilities of the first T targets. */
-static double ref_logprob_sum(Lane *ln, const Episode *e, int T) {
-    const float *ref = lane_ref_logprobs(ln, e);
+static double ref_logprob_sum(PassScratch *ln, const Episode *e, int T) {
+    const float *ref = pass_ref_logprobs(ln, e);
     int V = ln->ref->config.vocab_size;
-    episode_sequence(e, T, ln->in, ln->tg);
+    episode_sequence(e, T, ln->inputs, ln->targets);
     double lp = 0;
-    for (int t = 0; t < T; t++) lp += ref[(size_t)t * V + ln->tg[t]];
+    for (int t = 0; t < T; t++) lp += ref[(size_t)t * V + ln->targets[t]];
     return lp;
 }
 
-float lane_ref_logprob(Lane *ln, const Episode *e) { return (float)(ref_logprob_sum(ln, e, e->n + 1) / (e->n + 1)); }
+float pass_ref_logprob(PassScratch *ln, const Episode *e) { return (float)(ref_logprob_sum(ln, e, e->n + 1) / (e->n + 1)); }
 
-float lane_ref_logprob_sum(Lane *ln, const Episode *e) { return (float)ref_logprob_sum(ln, e, episode_steps(e)); }
+float pass_ref_logprob_sum(PassScratch *ln, const Episode *e) { return (float)ref_logprob_sum(ln, e, episode_steps(e)); }
 
 /* ---- the gradient of one episode ---- */
 
@@ -227,7 +227,7 @@ static float policy_coef(const EpisodeWeights *w, const Episode *e, int t, float
 
 int weights_need_ref(const EpisodeWeights *w) { return w->beta > 0 || (w->eta != 0 && w->entropy_floor); }
 
-int lane_batch_fits(int episodes, int rows) { return episodes <= MAX_BATCH && rows <= BATCH_ROWS; }
+int pass_batch_fits(int episodes, int rows) { return episodes <= MAX_BATCH && rows <= BATCH_ROWS; }
 
 /* Turns row, the logits of job j's step t (target y), into d loss / d logits and returns
    what the step measured. With p = pi(.|s_t), q = pi_ref(.|s_t):
@@ -259,12 +259,12 @@ static EpisodeTerms step_gradient(const EpisodeJob *j, int t, int y, float *row,
 /* Part 0's set-up of a packed batch of B episodes, T steps the longest: inputs and targets
    (B, T), [TOK_BOT, y_1..y_n] -> [y_1..y_n, TOK_EOT] (what follows in a row is not read),
    and each episode's context state as row b of the initial state (L, B, H). */
-static void batch_inputs(Lane *ln, EpisodeJob *const *jobs, int B, int T) {
+static void batch_inputs(PassScratch *ln, EpisodeJob *const *jobs, int B, int T) {
     const Config *c = &ln->model->config;
     size_t H = (size_t)c->hidden_dim;
     for (int b = 0; b < B; b++) {
         const Episode *e = jobs[b]->e;
-        episode_sequence(e, episode_steps(e), ln->in + (size_t)b * T, ln->tg + (size_t)b * T);
+        episode_sequence(e, episode_steps(e), ln->inputs + (size_t)b * T, ln->targets + (size_t)b * T);
         for (int l = 0; l < c->num_layers; l++) {
             memcpy(ln->st.h + ((size_t)l * B + b) * H, e->ctx_h + l * H, H * sizeof(float));
             memcpy(ln->st.c + ((size_t)l * B + b) * H, e->ctx_c + l * H, H * sizeof(float));
@@ -274,21 +274,21 @@ static void batch_inputs(Lane *ln, EpisodeJob *const *jobs, int B, int T) {
 
 /* The batch is packed (lstm.h): step t has a row for each episode still running, at
    acts.step_start[t] + b, so no row is padding. That needs the longest first. */
-void lane_backward(Lane *ln, EpisodeJob *const *jobs, int B, int part, int parts) {
+void pass_backward(PassScratch *ln, EpisodeJob *const *jobs, int B, int part, int parts) {
     int T = episode_steps(jobs[0]->e), V = ln->model->config.vocab_size, lengths[MAX_BATCH], r0, r1;
     const int *start = ln->acts.step_start;
     for (int b = 0; b < B; b++) lengths[b] = episode_steps(jobs[b]->e);
     if (part == 0) batch_inputs(ln, jobs, B, T);
     team_meet(parts);
-    lstm_forward_part(ln->model, &ln->acts, ln->in, B, T, lengths, &ln->st, part, parts);
+    lstm_forward_part(ln->model, &ln->acts, ln->inputs, B, T, lengths, &ln->st, part, parts);
     part_range(start[T], part, parts, &r0, &r1);
     for (int t = 0; t < T; t++)
         for (int b = 0, r = start[t]; r < start[t + 1]; b++, r++)
             if (r >= r0 && r < r1)
-                ln->steps[r] = step_gradient(jobs[b], t, ln->tg[b * T + t], ln->acts.logits + (size_t)r * V, V,
+                ln->steps[r] = step_gradient(jobs[b], t, ln->targets[b * T + t], ln->acts.logits + (size_t)r * V, V,
                                              ln->probs[part], ln->scratch[part]);
     team_meet(parts); /* the backward's products read every row */
-    lstm_backward_part(ln->model, &ln->acts, ln->in, part, parts);
+    lstm_backward_part(ln->model, &ln->acts, ln->inputs, part, parts);
     if (part != 0) return;
     for (int b = 0; b < B; b++) {
         EpisodeTerms sum = {0};
@@ -300,12 +300,12 @@ void lane_backward(Lane *ln, EpisodeJob *const *jobs, int B, int part, int parts
     }
 }
 
-double lane_loss(Lane *ln, const Episode *e, const EpisodeWeights *w) {
-    const float *ref_all = lane_ref_logprobs(ln, e);
+double pass_loss(PassScratch *ln, const Episode *e, const EpisodeWeights *w) {
+    const float *ref_all = pass_ref_logprobs(ln, e);
     int T = episode_steps(e), V = ln->model->config.vocab_size;
     if (T == 0) return 0;
-    episode_sequence(e, T, ln->in, ln->tg);
-    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->in, T, ln->scratch[0]);
+    episode_sequence(e, T, ln->inputs, ln->targets);
+    forward_logprobs(ln->model, &ln->acts, &ln->st, e->ctx_h, e->ctx_c, ln->inputs, T, ln->scratch[0]);
     double loss = 0;
     for (int t = 0; t < T; t++) {
         const float *row = ln->acts.logits + (size_t)t * V, *ref = ref_all + (size_t)t * V;
@@ -317,7 +317,7 @@ double lane_loss(Lane *ln, const Episode *e, const EpisodeWeights *w) {
             if (w->entropy_floor) ent_ref -= exp(ref[v]) * ref[v];
         }
         double ent_loss = !w->entropy_floor ? -ent : ent_ref > ent ? ent_ref - ent : 0;
-        loss += -w->advantage * row[ln->tg[t]] + w->beta * kl + w->eta * ent_loss;
+        loss += -w->advantage * row[ln->targets[t]] + w->beta * kl + w->eta * ent_loss;
     }
     return loss;
 }

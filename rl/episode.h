@@ -2,8 +2,8 @@
    update is made of: its log-probabilities under the policy and the base model, its KL to
    the base, and the gradient of its share of the loss (learner.h gives the loss).
 
-   The passes run on a lane: the activations and scratch they need. An update's episodes
-   run as one packed batch (lane_backward: each step has a row for each episode still
+   The passes run on a PassScratch: the activations and scratch they need. An update's episodes
+   run as one packed batch (pass_backward: each step has a row for each episode still
    running, none for padding), and the batch is split between the two cores: a reply is
    tens of tokens, and one product over all the update's rows packs the weights once,
    where one per episode packs them again each time. */
@@ -37,7 +37,7 @@ typedef struct {
                                action, and the learner's passes stop after y_n
                                (episode_steps) */
     float *ref_logp;        /* (n + 1, V) the base model's log-probabilities along the reply,
-                               computed once (lane_fill_ref) since the base never changes;
+                               computed once (pass_fill_ref) since the base never changes;
                                NULL until then */
     float *features;        /* (reply_feature_dim) the reward model's input, with ref_logp:
                                the base model's top-layer h along the reply (its mean, then
@@ -58,11 +58,11 @@ typedef struct {
     Acts acts;                /* the policy's: up to BATCH_ROWS rows (B <= MAX_BATCH) */
     Acts ref_acts;            /* the base model's: B = 1, T = MAX_EPISODE */
     LstmState st, ref_st;     /* scratch states, B = MAX_BATCH and 1 */
-    int32_t in[MAX_BATCH * MAX_EPISODE], tg[MAX_BATCH * MAX_EPISODE]; /* (B, T) row-major: a
+    int32_t inputs[MAX_BATCH * MAX_EPISODE], targets[MAX_BATCH * MAX_EPISODE]; /* (B, T) row-major: a
                                  packed batch's B x T may exceed its rows */
     float *probs[TEAM_PARTS], *scratch[TEAM_PARTS]; /* (V) each, one per part of a team */
-    EpisodeTerms steps[BATCH_ROWS]; /* lane_backward's per row, summed in step order */
-} Lane;
+    EpisodeTerms steps[BATCH_ROWS]; /* pass_backward's per row, summed in step order */
+} PassScratch;
 
 /* How one episode's share of the loss is weighed. */
 typedef struct {
@@ -95,35 +95,35 @@ void episode_copy(Episode *dst, const Episode *src, const Config *c);
    it (n + 1, or n when cut). */
 int episode_steps(const Episode *e);
 
-void lane_build(Lane *ln, Model *policy, const Model *ref);
-void lane_free(Lane *ln);
+void pass_build(PassScratch *ln, Model *policy, const Model *ref);
+void pass_free(PassScratch *ln);
 
-/* The base model's log-probabilities along e, (n + 1, V): e's cache, or this lane's
+/* The base model's log-probabilities along e, (n + 1, V): e's cache, or this scratch's
    scratch, valid until its next pass. */
-const float *lane_ref_logprobs(Lane *ln, const Episode *e);
+const float *pass_ref_logprobs(PassScratch *ln, const Episode *e);
 /* Fills e->ref_logp and e->features with one pass of the base model, if not there yet. */
-void lane_fill_ref(Lane *ln, Episode *e);
+void pass_fill_ref(PassScratch *ln, Episode *e);
 /* Sum of log pi(y_t | context) over the episode's steps under the policy; its mean KL to
    the base per step in *mean_kl when not NULL (0 and 0 with no steps). */
-float lane_logprob(Lane *ln, const Episode *e, float *mean_kl);
+float pass_logprob(PassScratch *ln, const Episode *e, float *mean_kl);
 /* Mean log-probability per token of reply + TOK_EOT under the base model (the closing
    TOK_EOT counts even for a cut reply: this judges the text, it trains nothing). */
-float lane_ref_logprob(Lane *ln, const Episode *e);
-/* Sum of log pi_base(y_t) over the episode's steps, to set beside lane_logprob's. */
-float lane_ref_logprob_sum(Lane *ln, const Episode *e);
+float pass_ref_logprob(PassScratch *ln, const Episode *e);
+/* Sum of log pi_base(y_t) over the episode's steps, to set beside pass_logprob's. */
+float pass_ref_logprob_sum(PassScratch *ln, const Episode *e);
 /* Backpropagates the jobs' shares of the loss, ADDING into the policy's gradient block,
    and sets each job's terms. They run as one packed batch, longest first (episode_steps
    never more than the job's before, and at least 1): at most MAX_BATCH, with at most
-   BATCH_ROWS rows, the sum of their steps (lane_batch_fits); each job whose weights need
-   the base model's log-probabilities must have them cached (lane_fill_ref). Written as part `part` of `parts` (parallel.h): alone, (0, 1); in a
+   BATCH_ROWS rows, the sum of their steps (pass_batch_fits); each job whose weights need
+   the base model's log-probabilities must have them cached (pass_fill_ref). Written as part `part` of `parts` (parallel.h): alone, (0, 1); in a
    team, each part calls it with the same arguments and does its share of the rows and
    of the LSTM's passes (lstm_forward_part). The terms are summed in step order either
    way. */
-void lane_backward(Lane *ln, EpisodeJob *const *jobs, int n, int part, int parts);
-int lane_batch_fits(int episodes, int rows);
+void pass_backward(PassScratch *ln, EpisodeJob *const *jobs, int n, int part, int parts);
+int pass_batch_fits(int episodes, int rows);
 /* Whether w needs the base model's log-probabilities. */
 int weights_need_ref(const EpisodeWeights *w);
 /* That loss at the current weights, in double and without the PPO ratio (for tests). */
-double lane_loss(Lane *ln, const Episode *e, const EpisodeWeights *w);
+double pass_loss(PassScratch *ln, const Episode *e, const EpisodeWeights *w);
 
 #endif

@@ -29,7 +29,7 @@ struct Learner {
     Model *policy;            /* updated in place, not owned */
     const Model *ref;         /* frozen base, not owned */
     Adam adam;                /* rating-update optimizer */
-    Lane lane;                /* every pass over an episode */
+    PassScratch scratch;             /* every pass over an episode */
     float beta;               /* current KL weight (adapts) */
     float beta_set;           /* cfg.kl_beta when beta was last set from it */
     double baseline;          /* running mean of rewards (EMA) */
@@ -102,7 +102,7 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
     l->ref = reference;
     adam_build(&l->adam, policy->num_params);
     without_momentum(&l->adam);
-    lane_build(&l->lane, policy, reference);
+    pass_build(&l->scratch, policy, reference);
     l->beta = l->beta_set = cfg->kl_beta;
     l->value_w = xcalloc((size_t)c->hidden_dim + 1, sizeof(float));
     int depth = cfg->undo_depth > 0 ? cfg->undo_depth : 1;
@@ -115,7 +115,7 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
 void learner_free(Learner *l) {
     if (!l) return;
     adam_free(&l->adam);
-    lane_free(&l->lane);
+    pass_free(&l->scratch);
     free(l->value_w);
     for (int i = 0; i < (l->cfg.undo_depth > 0 ? l->cfg.undo_depth : 1); i++) {
         free(l->undo[i].params), free(l->undo[i].v), free(l->undo[i].value_w);
@@ -191,7 +191,7 @@ static EpisodeJob job(const Episode *e, const EpisodeWeights *base, float advant
 }
 
 typedef struct {
-    Lane *lane;
+    PassScratch *scratch;
     EpisodeJob **order; /* the jobs, longest first */
     int n;
 } JobList;
@@ -202,9 +202,9 @@ static void run_part(void *ctx, int part, int parts) {
     JobList *jl = ctx;
     for (int i = 0, k; i < jl->n; i += k) {
         int rows = episode_steps(jl->order[i]->e);
-        for (k = 1; i + k < jl->n && lane_batch_fits(k + 1, rows + episode_steps(jl->order[i + k]->e)); k++)
+        for (k = 1; i + k < jl->n && pass_batch_fits(k + 1, rows + episode_steps(jl->order[i + k]->e)); k++)
             rows += episode_steps(jl->order[i + k]->e);
-        lane_backward(jl->lane, jl->order + i, k, part, parts);
+        pass_backward(jl->scratch, jl->order + i, k, part, parts);
     }
 }
 
@@ -222,14 +222,14 @@ static void run_jobs(Learner *l, EpisodeJob *jobs, int n) {
         if (episode_steps(jobs[i].e) == 0) continue;
         if (weights_need_ref(&jobs[i].w) && !jobs[i].e->ref_logp) {
             episode_copy(&filled[i], jobs[i].e, &l->policy->config);
-            lane_fill_ref(&l->lane, &filled[i]);
+            pass_fill_ref(&l->scratch, &filled[i]);
             jobs[i].e = &filled[i];
         }
         int k = m++;
         for (; k > 0 && episode_steps(order[k - 1]->e) < episode_steps(jobs[i].e); k--) order[k] = order[k - 1];
         order[k] = &jobs[i];
     }
-    JobList jl = {&l->lane, order, m};
+    JobList jl = {&l->scratch, order, m};
     parallel_team(run_part, &jl);
     for (int i = 0; i < n; i++) episode_free(&filled[i]);
     free(filled);
@@ -238,13 +238,13 @@ static void run_jobs(Learner *l, EpisodeJob *jobs, int n) {
 
 /* ---- one episode ---- */
 
-void learner_fill_ref(Learner *l, Episode *e) { lane_fill_ref(&l->lane, e); }
+void learner_fill_ref(Learner *l, Episode *e) { pass_fill_ref(&l->scratch, e); }
 
-float learner_logprob(Learner *l, const Episode *e, float *mean_kl) { return lane_logprob(&l->lane, e, mean_kl); }
+float learner_logprob(Learner *l, const Episode *e, float *mean_kl) { return pass_logprob(&l->scratch, e, mean_kl); }
 
-float learner_ref_logprob(Learner *l, const Episode *e) { return lane_ref_logprob(&l->lane, e); }
+float learner_ref_logprob(Learner *l, const Episode *e) { return pass_ref_logprob(&l->scratch, e); }
 
-float learner_ref_logprob_sum(Learner *l, const Episode *e) { return lane_ref_logprob_sum(&l->lane, e); }
+float learner_ref_logprob_sum(Learner *l, const Episode *e) { return pass_ref_logprob_sum(&l->scratch, e); }
 
 /* An episode's weights in this learner's loss with the given KL and entropy weights, and
    REINFORCE's policy term with this advantage (job() sets them for an update's episodes). */
@@ -256,7 +256,7 @@ static EpisodeWeights episode_weights(const Learner *l, float advantage, float b
 
 double learner_episode_loss(Learner *l, const Episode *e, float advantage, float beta, float eta) {
     EpisodeWeights w = episode_weights(l, advantage, beta, eta);
-    return lane_loss(&l->lane, e, &w);
+    return pass_loss(&l->scratch, e, &w);
 }
 
 /* Leaves the gradient in the block: callers zero it before the next update. */

@@ -10,8 +10,9 @@
    the same context whose reward a reward model guessed (leave-one-out advantages). A
    preference between two replies is a DPO update. Every update can be undone bit for bit;
    a non-finite update rolls back to the last good weights. An update's episodes (the
-   rated reply, candidates, replays) are backpropagated two at a time, one on each core,
-   so building a learner holds OpenBLAS to one thread from then on (parallel_blas_serial).
+   rated reply, candidates, replays) are backpropagated as one packed batch whose work is
+   split between the cores by the learner itself, so building a learner holds OpenBLAS to
+   one thread from then on (parallel_blas_serial).
    Between updates the policy's gradient block is all zero (each Adam step clears it). */
 #ifndef RLCHAT_LEARNER_H
 #define RLCHAT_LEARNER_H

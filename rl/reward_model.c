@@ -10,7 +10,7 @@
    with no examples, as one saved before there was a reward model, and relearns. */
 #define TAG_RMOD CKPT_TAG('R', 'M', 'D', '2')
 
-void rm_build(RewardModel *m, int dim, int cap, int spare, float ridge) {
+void reward_model_build(RewardModel *m, int dim, int cap, int spare, float ridge) {
     memset(m, 0, sizeof *m);
     m->dim = dim, m->cap = cap, m->slots = cap + (spare > 0 ? spare : 0), m->ridge = ridge;
     m->x = xcalloc((size_t)m->slots * dim, sizeof(float));
@@ -25,7 +25,7 @@ void rm_build(RewardModel *m, int dim, int cap, int spare, float ridge) {
     m->alpha = xcalloc((size_t)cap, sizeof(double));
 }
 
-void rm_free(RewardModel *m) {
+void reward_model_free(RewardModel *m) {
     free(m->x), free(m->y), free(m->mean_x), free(m->w), free(m->gram);
     free(m->k), free(m->kb), free(m->linv), free(m->alpha);
     memset(m, 0, sizeof *m);
@@ -34,7 +34,7 @@ void rm_free(RewardModel *m) {
 /* The back-th most recent example (back >= 1). */
 static int slot_of(const RewardModel *m, int back) { return (m->head + m->slots - back) % m->slots; }
 
-static void rm_fit(RewardModel *m);
+static void reward_model_fit(RewardModel *m);
 
 /* Block b's dot product of slots i and j, into gram both ways. */
 static void put_gram(RewardModel *m, int b, int i, int j) {
@@ -57,13 +57,13 @@ static void put_example(RewardModel *m, const float *x, float y) {
         for (int back = 1; back <= m->count; back++) put_gram(m, b, h, slot_of(m, back));
 }
 
-void rm_set_blocks(RewardModel *m, int n, const int *ends) {
+void reward_model_set_blocks(RewardModel *m, int n, const int *ends) {
     m->n_blocks = n;
     memcpy(m->block_end, ends, (size_t)n * sizeof(int));
     for (int b = 0; b < n; b++)
         for (int i = 1; i <= m->count; i++)
             for (int j = 1; j <= i; j++) put_gram(m, b, slot_of(m, i), slot_of(m, j));
-    rm_fit(m);
+    reward_model_fit(m);
 }
 
 /* m->kb: each block's kernel over the n examples, centred on their mean,
@@ -160,7 +160,7 @@ static float solve(RewardModel *m, int n, unsigned use) {
    user's taste depends on the taste (a question shows in the state, a length in the
    length), and a block that does not tell it only adds noise to the few examples there
    are. Then alpha is folded into primal weights w, so a prediction is one dot product. */
-static void rm_fit(RewardModel *m) {
+static void reward_model_fit(RewardModel *m) {
     int n = m->count < m->cap ? m->count : m->cap, D = m->dim;
     m->fitted = n;
     memset(m->mean_x, 0, (size_t)D * sizeof(float));
@@ -195,36 +195,36 @@ static void rm_fit(RewardModel *m) {
     }
 }
 
-void rm_add(RewardModel *m, const float *x, float y) {
+void reward_model_add(RewardModel *m, const float *x, float y) {
     put_example(m, x, y);
-    rm_fit(m);
+    reward_model_fit(m);
 }
 
-int rm_pop(RewardModel *m) {
+int reward_model_pop(RewardModel *m) {
     if (m->count == 0) return -1;
     m->head = slot_of(m, 1);
     m->count--;
-    rm_fit(m);
+    reward_model_fit(m);
     return 0;
 }
 
-void rm_clear(RewardModel *m) {
+void reward_model_clear(RewardModel *m) {
     m->count = m->head = 0;
-    rm_fit(m);
+    reward_model_fit(m);
 }
 
-float rm_predict(const RewardModel *m, const float *x) {
+float reward_model_predict(const RewardModel *m, const float *x) {
     double p = m->mean_y;
     if (m->fitted >= 2)
         for (int d = 0; d < m->dim; d++) p += (double)m->w[d] * (x[d] - m->mean_x[d]);
     return (float)p;
 }
 
-float rm_trust(const RewardModel *m) { return m->loo_r2 > 0 ? m->loo_r2 : 0; }
+float reward_model_trust(const RewardModel *m) { return m->loo_r2 > 0 ? m->loo_r2 : 0; }
 
 /* ---- persistence: D, count, then the examples oldest first ---- */
 
-void rm_save(const RewardModel *m, Buf *b) {
+void reward_model_save(const RewardModel *m, Buf *b) {
     Buf s = {0};
     int32_t dim = m->dim, count = m->count;
     buf_put(&s, &dim, 4);
@@ -238,12 +238,12 @@ void rm_save(const RewardModel *m, Buf *b) {
     buf_free(&s);
 }
 
-int rm_load(RewardModel *m, const CkptFile *f) {
+int reward_model_load(RewardModel *m, const CkptFile *f) {
     size_t len;
     const uint8_t *p = ckpt_find(f, TAG_RMOD, &len);
     int32_t dim, count;
     if (!p) {
-        rm_clear(m);
+        reward_model_clear(m);
         return 0;
     }
     if (len < 8 || (memcpy(&dim, p, 4), memcpy(&count, p + 4, 4), dim != m->dim) || count < 0 ||
@@ -254,11 +254,11 @@ int rm_load(RewardModel *m, const CkptFile *f) {
     m->count = m->head = 0;
     const uint8_t *q = p + 8;
     for (int i = 0; i < count; i++, q += ((size_t)dim + 1) * sizeof(float)) {
-        float y, *x = m->mean_x; /* scratch: the file's floats need not be aligned; rm_fit resets it */
+        float y, *x = m->mean_x; /* scratch: the file's floats need not be aligned; reward_model_fit resets it */
         memcpy(x, q, (size_t)dim * sizeof(float));
         memcpy(&y, q + (size_t)dim * sizeof(float), sizeof(float));
         put_example(m, x, y);
     }
-    rm_fit(m);
+    reward_model_fit(m);
     return 0;
 }

@@ -22,15 +22,15 @@ typedef struct {
     int dim;       /* D: features per reply */
     int cap;       /* examples the fit uses: the most recent */
     int slots;     /* examples held: cap + spare, so an undone example's predecessor is
-                      still there after rm_pop */
+                      still there after reward_model_pop */
     float ridge;   /* lambda = ridge * mean diagonal of the kernel */
-    int n_blocks;  /* feature blocks (1 unless rm_set_blocks) */
+    int n_blocks;  /* feature blocks (1 unless reward_model_set_blocks) */
     int block_end[RM_MAX_BLOCKS]; /* where each ends: block b is [block_end[b-1], block_end[b]) */
     int count;     /* examples held (<= slots) */
     int head;      /* ring slot of the next example */
     float *x;      /* (slots, D) features */
     float *y;      /* (slots) targets */
-    /* the fit, redone after each change (rm_fit) */
+    /* the fit, redone after each change (reward_model_fit) */
     int fitted;    /* examples the fit below used */
     float *mean_x; /* (D) the examples' mean feature */
     double mean_y; /* their mean target */
@@ -52,26 +52,26 @@ typedef struct {
     double *alpha; /* (cap) scratch */
 } RewardModel;
 
-void rm_build(RewardModel *m, int dim, int cap, int spare, float ridge);
-void rm_free(RewardModel *m);
+void reward_model_build(RewardModel *m, int dim, int cap, int spare, float ridge);
+void reward_model_free(RewardModel *m);
 /* Splits the D features into n blocks (n <= RM_MAX_BLOCKS, ends ascending, the last D),
    and refits. */
-void rm_set_blocks(RewardModel *m, int n, const int *ends);
+void reward_model_set_blocks(RewardModel *m, int n, const int *ends);
 /* Adds (x, y), dropping the oldest example when all slots are full, and refits. */
-void rm_add(RewardModel *m, const float *x, float y);
+void reward_model_add(RewardModel *m, const float *x, float y);
 /* Removes the most recent example (undo) and refits; -1 when there is none. */
-int rm_pop(RewardModel *m);
-void rm_clear(RewardModel *m);
+int reward_model_pop(RewardModel *m);
+void reward_model_clear(RewardModel *m);
 /* The predicted target of x: the examples' mean when there are fewer than two. */
-float rm_predict(const RewardModel *m, const float *x);
+float reward_model_predict(const RewardModel *m, const float *x);
 /* How far its guesses can be believed: loo_r2, 0 until it predicts better than the mean.
    The session weighs the candidates' pushes by it and shows the best of K once it is > 0. */
-float rm_trust(const RewardModel *m);
+float reward_model_trust(const RewardModel *m);
 
 /* Profile persistence: the examples as a checkpoint section (the fit is recomputed). */
-void rm_save(const RewardModel *m, Buf *b);
+void reward_model_save(const RewardModel *m, Buf *b);
 /* A profile without the section (saved before there was one) loads as no examples;
    a malformed section is -1 with err_msg(), and m is left as it was. */
-int rm_load(RewardModel *m, const CkptFile *f);
+int reward_model_load(RewardModel *m, const CkptFile *f);
 
 #endif

@@ -10,7 +10,6 @@
 
 #define TAG_SESS CKPT_TAG('S', 'E', 'S', 'S')
 #define TAG_BASE CKPT_TAG('B', 'A', 'S', 'E') /* the base model's file name */
-#define MAX_MESSAGE 4096 /* bytes of a message the model sees; longer ones keep their end */
 #define FEED_CHUNK 64    /* message tokens fed between looks at the stop flag */
 
 typedef enum { UPDATE_RATING, UPDATE_PREFERENCE, UPDATE_SAFETY } UpdateKind;
@@ -43,8 +42,8 @@ struct Session {
 
 void session_build_reward_model(RewardModel *rm, const Config *c, int spare) {
     int ends[REPLY_FEATURE_BLOCKS];
-    rm_build(rm, reply_feature_dim(c), SESSION_RM_EXAMPLES, spare, SESSION_RM_RIDGE);
-    rm_set_blocks(rm, reply_feature_blocks(c, ends), ends);
+    reward_model_build(rm, reply_feature_dim(c), SESSION_RM_EXAMPLES, spare, SESSION_RM_RIDGE);
+    reward_model_set_blocks(rm, reply_feature_blocks(c, ends), ends);
 }
 
 SessionConfig session_default_config(void) {
@@ -139,7 +138,7 @@ void session_free(Session *s) {
     gen_free(&s->ref_gen);
     step_free(&s->ctx);
     step_free(&s->ref_ctx);
-    rm_free(&s->rm);
+    reward_model_free(&s->rm);
     learner_free(s->learner);
     if (s->safety) safety_free(s->safety);
     free(s->mask);
@@ -310,7 +309,7 @@ static void sample_candidates(Session *s, Turn *t, int k, volatile sig_atomic_t 
 /* The reward of a reply with the given automatic terms, its human term guessed by the
    reward model. */
 static float guessed_reward(Session *s, const Episode *e, RewardTerms terms) {
-    terms.human = human_term(s, rm_predict(&s->rm, e->features), 0);
+    terms.human = human_term(s, reward_model_predict(&s->rm, e->features), 0);
     reward_combine(&terms, &s->cfg.weights);
     return terms.total;
 }
@@ -341,7 +340,7 @@ typedef enum { JUDGE_NONE, JUDGE_POLICY, JUDGE_REWARD_MODEL } Judge;
    more slowly (docs/experiments.md). */
 static Judge choose_judge(const Session *s, int *among) {
     Judge j = s->cfg.learn.algo != ALGO_FULL ? JUDGE_NONE
-              : rm_trust(&s->rm) > 0         ? JUDGE_REWARD_MODEL
+              : reward_model_trust(&s->rm) > 0         ? JUDGE_REWARD_MODEL
               : s->ratings > 0               ? JUDGE_POLICY
                                              : JUDGE_NONE;
     *among = j == JUDGE_REWARD_MODEL ? s->cfg.best_of : j == JUDGE_POLICY ? s->cfg.best_of_by_policy : 1;
@@ -401,9 +400,9 @@ const Turn *session_say(Session *s, const char *text, size_t len, TokenFn on_tok
     turn_free(&s->turn);
     turn_free(&s->alt);
     s->has_alt = 0;
-    if (len > MAX_MESSAGE) { /* a huge paste: the model sees its end */
-        text += len - MAX_MESSAGE;
-        len = MAX_MESSAGE;
+    if (len > SESSION_MESSAGE_MAX) { /* a huge paste: the model sees its end */
+        text += len - SESSION_MESSAGE_MAX;
+        len = SESSION_MESSAGE_MAX;
     }
     Turn *t = &s->turn;
     t->prompt = xmalloc(len + 1);
@@ -477,15 +476,15 @@ int session_rate(Session *s, float human, RatingResult *out) {
     Episode *e = &t->episode;
     reward_terms(s, t, e, t->text, human_term(s, human, 1), &out->terms);
     e->reward = out->terms.total;
-    out->predicted_human = rm_predict(&s->rm, e->features);
-    rm_add(&s->rm, e->features, human);
+    out->predicted_human = reward_model_predict(&s->rm, e->features);
+    reward_model_add(&s->rm, e->features, human);
     /* The candidates' guessed ratings come from the reward model that has just seen this
        one; the learner believes them as far as the model predicts ratings it has not seen. */
     for (int i = 0; i < t->n_candidates; i++)
         t->candidates[i].reward = guessed_reward(s, &t->candidates[i], t->candidate_terms[i]);
-    out->trust = rm_trust(&s->rm);
+    out->trust = reward_model_trust(&s->rm);
     if (learner_update_group(s->learner, e, t->candidates, t->n_candidates, out->trust, &out->update) != 0) {
-        rm_pop(&s->rm);
+        reward_model_pop(&s->rm);
         out->ms = (now_seconds() - t0) * 1e3;
         return -1;
     }
@@ -519,7 +518,7 @@ int session_undo(Session *s) {
     while (s->n_kinds > 0) {
         UpdateKind k = s->kinds[--s->n_kinds];
         learner_undo(s->learner);
-        if (k == UPDATE_RATING) rm_pop(&s->rm); /* the reward model forgets the rating too */
+        if (k == UPDATE_RATING) reward_model_pop(&s->rm); /* the reward model forgets the rating too */
         if (k != UPDATE_SAFETY) break;
     }
     s->ratings--;
@@ -617,7 +616,7 @@ void session_reset(Session *s) {
     learner_free(s->learner);
     s->learner = learner_new(&s->policy, &s->base, &s->cfg.learn);
     running_stat_init(&s->human_stats);
-    rm_clear(&s->rm);
+    reward_model_clear(&s->rm);
     s->n_kinds = 0;
     s->ratings = 0;
     s->unsaved = 0;
@@ -643,7 +642,7 @@ int session_save(Session *s, const char *path) {
     ckpt_put(&b, TAG_BASE, s->base_name, strlen(s->base_name));
     ckpt_put_model(&b, &s->policy, &s->tok, 0);
     learner_save(s->learner, &b);
-    rm_save(&s->rm, &b);
+    reward_model_save(&s->rm, &b);
     if (ckpt_write(path, &b) != 0) return -1;
     s->unsaved = 0;
     return 0;
@@ -708,7 +707,7 @@ int session_load(Session *s, const char *path) {
     session_build_reward_model(&rm, &s->base.config, s->cfg.learn.undo_depth);
     if (m.num_params != s->policy.num_params || memcmp(&m.config, &s->policy.config, sizeof m.config)) {
         err_set("%s: the profile's model has a different shape from the base", path);
-    } else if (rm_load(&rm, &f) == 0 && learner_load(s->learner, &f) == 0) { /* each checks, then changes */
+    } else if (reward_model_load(&rm, &f) == 0 && learner_load(s->learner, &f) == 0) { /* each checks, then changes */
         RewardModel old = s->rm;
         s->rm = rm, rm = old; /* the old one is freed below */
         memcpy(s->policy.param_block, m.param_block, m.num_params * sizeof(float));
@@ -720,7 +719,7 @@ int session_load(Session *s, const char *path) {
         session_clear(s);
         rc = 0;
     }
-    rm_free(&rm);
+    reward_model_free(&rm);
     model_free(&m);
     tokenizer_free(&t);
     ckpt_close(&f);

@@ -73,6 +73,7 @@ typedef struct {
 
 typedef struct Session Session;
 
+#define SESSION_MESSAGE_MAX 4096 /* bytes of a message the model sees; a longer one keeps its end */
 #define SESSION_RM_EXAMPLES 32 /* rated replies the reward model fits: the learner's replay span */
 #define SESSION_RM_RIDGE 1.0f  /* its ridge, relative to the kernel's mean diagonal */
 

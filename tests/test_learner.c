@@ -248,7 +248,7 @@ static void test_preference_loss_is_finite_far_on_either_side(void) {
 /* ---- the clipped-ratio (PPO) path ---- */
 
 /* log pi(y_t | s_t) along e under model m, step by step from e's context (n + 1 values,
-   TOK_EOT last): the slow, obvious reference for the lane's batched pass. */
+   TOK_EOT last): the slow, obvious reference for the batched pass. */
 static void step_logprobs(const Model *m, const Episode *e, double *out) {
     const Config *c = &m->config;
     size_t nh = (size_t)c->num_layers * c->hidden_dim;
@@ -281,14 +281,14 @@ static double ppo_surrogate(const Model *m, const Episode *e, double adv, double
     return loss;
 }
 
-/* The PPO job's gradient, from a lane of its own, in the policy's (zeroed) gradient block. */
+/* The PPO job's gradient, from a pass scratch of its own, in the policy's (zeroed) gradient block. */
 static void ppo_gradient(Fixture *f, const Episode *e, float adv, float eps) {
-    Lane ln;
-    lane_build(&ln, &f->policy, &f->base);
+    PassScratch ln;
+    pass_build(&ln, &f->policy, &f->base);
     EpisodeJob job = {.e = e, .w = {.advantage = adv, .ppo = 1, .ppo_eps = eps}}, *jobs = &job;
     model_zero_grad(&f->policy);
-    lane_backward(&ln, &jobs, 1, 0, 1);
-    lane_free(&ln);
+    pass_backward(&ln, &jobs, 1, 0, 1);
+    pass_free(&ln);
 }
 
 /* A replayed episode's ratio against the probabilities it was sampled with is clipped at
@@ -690,11 +690,11 @@ static void test_recent_overlap_counts_the_bigrams_of_the_last_rated_replies(voi
 }
 
 /* The policy term's gradient of e under w, alone, into a new array (num_params). */
-static float *ppo_lane_gradient(Fixture *f, Lane *ln, const Episode *e, float advantage, int ppo) {
+static float *ppo_pass_gradient(Fixture *f, PassScratch *ln, const Episode *e, float advantage, int ppo) {
     EpisodeJob j = {.e = e, .w = {.advantage = advantage, .ppo = ppo, .ppo_eps = 0.2f}};
     EpisodeJob *jobs[1] = {&j};
     model_zero_grad(&f->policy);
-    lane_backward(ln, jobs, 1, 0, 1);
+    pass_backward(ln, jobs, 1, 0, 1);
     float *g = xmalloc(f->policy.num_params * sizeof(float));
     memcpy(g, f->policy.grad_block, f->policy.num_params * sizeof(float));
     return g;
@@ -720,18 +720,18 @@ static void test_ppo_ratio_is_taken_against_the_sampled_distribution(void) {
         own[t] = log_softmax_at(st.logits, V, y, scratch);
         lstm_step(&f.policy, &st, y);
     }
-    Lane ln;
-    lane_build(&ln, &f.policy, &f.base);
+    PassScratch ln;
+    pass_build(&ln, &f.policy, &f.base);
     size_t np = f.policy.num_params;
-    float *reinforce = ppo_lane_gradient(&f, &ln, &e, 0.8f, 0);
+    float *reinforce = ppo_pass_gradient(&f, &ln, &e, 0.8f, 0);
     e.behaviour_lp = xmalloc((size_t)T * sizeof(float));
     memcpy(e.behaviour_lp, own, (size_t)T * sizeof(float));
-    float *same = ppo_lane_gradient(&f, &ln, &e, 0.8f, 1);
+    float *same = ppo_pass_gradient(&f, &ln, &e, 0.8f, 1);
     for (int t = 0; t < T; t++) e.behaviour_lp[t] = own[t] + 1;
-    float *wider = ppo_lane_gradient(&f, &ln, &e, 0.8f, 1), *clipped = ppo_lane_gradient(&f, &ln, &e, -0.8f, 1);
+    float *wider = ppo_pass_gradient(&f, &ln, &e, 0.8f, 1), *clipped = ppo_pass_gradient(&f, &ln, &e, -0.8f, 1);
     memcpy(e.behaviour_lp, own, (size_t)T * sizeof(float));
     e.behaviour_lp[e.n] = -INFINITY;
-    float *undrawn = ppo_lane_gradient(&f, &ln, &e, 0.8f, 1);
+    float *undrawn = ppo_pass_gradient(&f, &ln, &e, 0.8f, 1);
     for (size_t p = 0; p < np; p++) wider[p] *= expf(1);
     double max_clipped = 0;
     for (size_t p = 0; p < np; p++) max_clipped = fmax(max_clipped, fabsf(clipped[p]));
@@ -743,7 +743,7 @@ static void test_ppo_ratio_is_taken_against_the_sampled_distribution(void) {
     CHECK(check_relative_gap(undrawn, reinforce, np) < 1e-4, "an undrawn TOK_EOT: %.3g from REINFORCE",
           check_relative_gap(undrawn, reinforce, np));
     free(reinforce), free(same), free(wider), free(clipped), free(undrawn), free(own), free(scratch);
-    lane_free(&ln);
+    pass_free(&ln);
     step_free(&st);
     episode_free(&e);
     fixture_free(&f);

@@ -166,15 +166,15 @@ static void fewshot_draw(const Pools *pl, RewardModel *rm, const int *order, int
                          float shown[2]) {
     int half = pl->n_prompts / 2, liked[2] = {0, 0}, count = 0;
     unsigned char *used = xcalloc((size_t)pl->n_prompts * pl->pool, 1);
-    rm_clear(rm);
+    reward_model_clear(rm);
     for (int k = 0, tries = 0; k < n && tries < 100 * n; tries++) {
         int x = draw_reply(pl, order[rng_u32(rng) % (uint32_t)half], used, rng);
         if (x < 0) continue;
         used[x] = 1;
-        rm_add(rm, pl->features + (size_t)x * pl->dim, pl->liked[x] ? 1.0f : -1.0f);
+        reward_model_add(rm, pl->features + (size_t)x * pl->dim, pl->liked[x] ? 1.0f : -1.0f);
         k++;
     }
-    int trusted = rm_trust(rm) > 0;
+    int trusted = reward_model_trust(rm) > 0;
     for (int i = half; i < pl->n_prompts; i++)
         for (int j = 0; j < 2 * samples; j++) {
             int first = -1, best = -1;
@@ -183,7 +183,7 @@ static void fewshot_draw(const Pools *pl, RewardModel *rm, const int *order, int
                 int x = draw_reply(pl, order[i], used, rng);
                 if (x < 0) break;
                 used[x] = 1;
-                float guess = rm_predict(rm, pl->features + (size_t)x * pl->dim);
+                float guess = reward_model_predict(rm, pl->features + (size_t)x * pl->dim);
                 if (first < 0 || guess > top) top = guess, best = x;
                 if (first < 0) first = x;
             }
@@ -220,7 +220,7 @@ static void fewshot_report(const Pools *pl, const Rater *r, int samples, float t
     }
     fflush(stdout);
     free(order);
-    rm_free(&rm);
+    reward_model_free(&rm);
 }
 
 /* One pool of base replies, each rater's report on it. */
