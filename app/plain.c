@@ -69,7 +69,7 @@ static char *next_line(LineReader *r, size_t *n) {
         }
         if (r->cap - r->len < 4097) r->data = xrealloc(r->data, r->cap = r->cap * 2 + 8192);
         struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
-        if (poll(&p, 1, POLL_MS) == 0) continue;
+        if (poll(&p, 1, POLL_MS) <= 0) continue; /* nothing yet, or a signal: look again */
         ssize_t got = read(STDIN_FILENO, r->data + r->len, r->cap - r->len - 1);
         if (got > 0) r->len += (size_t)got;
         else if (got == 0 || errno != EINTR) r->eof = 1;
