@@ -246,6 +246,14 @@ float learner_ref_logprob(Learner *l, const Episode *e) { return lane_ref_logpro
 
 float learner_ref_logprob_sum(Learner *l, const Episode *e) { return lane_ref_logprob_sum(&l->lane, e); }
 
+float learner_mean_log_ratio(Learner *l, const Episode *e, const float *logp) {
+    int T = episode_steps(e);
+    if (T == 0) return 0;
+    double sum = 0;
+    for (int t = 0; t < T; t++) sum += logp[t];
+    return (float)((sum - learner_ref_logprob_sum(l, e)) / T);
+}
+
 /* An episode's weights in this learner's loss with the given KL and entropy weights, and
    REINFORCE's policy term with this advantage (job() sets them for an update's episodes). */
 static EpisodeWeights episode_weights(const Learner *l, float advantage, float beta, float eta) {

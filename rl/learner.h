@@ -92,6 +92,10 @@ float learner_ref_logprob(Learner *l, const Episode *e);
 /* ... and its sum over the episode's steps, to set beside learner_logprob's (DPO's and the
    session's log-ratios to the base). */
 float learner_ref_logprob_sum(Learner *l, const Episode *e);
+/* The mean over e's steps of log pi(y_t) - log pi_base(y_t), log pi from logp (n + 1, the
+   policy's per step, e.g. when it sampled e): how far the policy has moved toward e per
+   step, which does not grow with e's length. 0 when e has no steps. */
+float learner_mean_log_ratio(Learner *l, const Episode *e, const float *logp);
 /* One update for a rated episode (e->reward set). Keeps it for replay. 0, or -1 if rolled back. */
 int learner_update(Learner *l, const Episode *e, UpdateStats *st);
 /* The same, with k unrated candidates from the same context whose reward was predicted

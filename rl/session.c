@@ -290,18 +290,19 @@ static float guessed_reward(Session *s, const Episode *e, RewardTerms terms) {
     return terms.total;
 }
 
-/* How far the policy has moved toward reply e from the base: log pi(e) - log pi_base(e),
-   summed over it, TOK_EOT included. The policy that maximises the expected reward less
-   beta times the KL to the base is the base tilted by exp(R / beta), so beta times this
-   log-ratio is the reward the policy has taken from its ratings so far (DPO reads a policy
-   so). It needs no reward model, and it tells from the first ratings on. The policy's
-   log-probabilities are those it sampled e with, now, on the half-precision weights the
-   replies are drawn with (halfstep.h): before any update they differ from the base
-   model's full-precision pass by under 1e-4 nats a reply. */
+/* How far the policy has moved toward reply e from the base: log pi - log pi_base per
+   step of e (learner_mean_log_ratio). The policy that maximises the expected reward less
+   beta times the KL to the base is the base tilted by exp(R / beta), so beta times the
+   summed log-ratio is the reward the policy has taken from its ratings so far (DPO reads a
+   policy so). The mean, not that sum: with the entropy bonus the policy also gains on
+   tokens nobody rated, and a sum grows with every such token, so it chose long, unlikely
+   replies; the mean ranks replies by how far the policy moved toward their tokens,
+   whatever their length. It needs no reward model, and it tells from the first ratings
+   on. The policy's log-probabilities are those it sampled e with, now, on the
+   half-precision weights the replies are drawn with (halfstep.h): before any update they
+   differ from the base model's full-precision pass by under 1e-4 nats a reply. */
 static float learned_preference(Session *s, const Episode *e) {
-    float logprob = 0;
-    for (int i = 0; i < episode_steps(e); i++) logprob += e->behaviour_lp[i];
-    return logprob - learner_ref_logprob_sum(s->learner, e);
+    return learner_mean_log_ratio(s->learner, e, e->behaviour_lp);
 }
 
 /* Who chooses the reply shown, and among how many. */

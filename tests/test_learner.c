@@ -407,6 +407,40 @@ static void test_a_cut_reply_is_not_taught_to_end_where_it_was_cut(void) {
     fixture_free(&f);
 }
 
+/* The session's chooser ranks replies by learner_mean_log_ratio. Two replies whose every
+   token the policy finds e^0.3 times likelier than the base score the same, however long
+   each is (a sum would put the longer ahead by 0.3 a token); a short reply the policy
+   moved further toward per token wins over a long one. */
+static void test_the_chooser_score_does_not_favour_length(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-3f);
+    Episode e[2];
+    episode(&f, &e[0], "hi", 0);
+    episode(&f, &e[1], "what music do you like? rock, mostly. and you?", 0);
+    float score[2], higher = 0;
+    int V = f.policy.config.vocab_size;
+    for (int k = 0; k < 2; k++) {
+        learner_fill_ref(f.l, &e[k]);
+        float lp[MAX_EPISODE];
+        for (int t = 0; t <= e[k].n; t++) {
+            int y = t < e[k].n ? e[k].tokens[t] : TOK_EOT;
+            lp[t] = e[k].ref_logp[(size_t)t * V + y] + 0.3f;
+        }
+        score[k] = learner_mean_log_ratio(f.l, &e[k], lp);
+        if (k == 0) {
+            for (int t = 0; t <= e[k].n; t++) lp[t] += 0.05f;
+            higher = learner_mean_log_ratio(f.l, &e[k], lp);
+        }
+    }
+    CHECK(e[1].n > 4 * e[0].n, "the long reply has %d tokens, the short %d", e[1].n, e[0].n);
+    CHECK(fabsf(score[0] - 0.3f) < 1e-4f && fabsf(score[1] - 0.3f) < 1e-4f,
+          "the same log-ratio a token scores %.5f on %d tokens and %.5f on %d (want 0.3 both)", score[0], e[0].n,
+          score[1], e[1].n);
+    CHECK(higher > score[1], "0.35 a token on the short reply scores %.5f, 0.3 on the long %.5f", higher, score[1]);
+    episode_free(&e[0]), episode_free(&e[1]);
+    fixture_free(&f);
+}
+
 /* n updates on a reply rewarded exactly as the critic expects (advantage 0), so that only
    replay moves the model; st holds the last one's stats. */
 static void neutral_updates(Fixture *f, const char *reply, int n, UpdateStats *st) {
@@ -698,6 +732,7 @@ int main(void) {
     RUN(test_preference_loss_is_finite_far_on_either_side);
     RUN(test_ppo_clip_zeroes_the_gradient_of_tokens_past_it);
     RUN(test_a_cut_reply_is_not_taught_to_end_where_it_was_cut);
+    RUN(test_the_chooser_score_does_not_favour_length);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
     RUN(test_replay_stays_within_the_token_budget);
     RUN(test_candidates_move_by_their_leave_one_out_advantage);
