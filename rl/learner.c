@@ -313,9 +313,22 @@ static void critic_step(Learner *l, const float *ctx_h, float reward) {
 
 /* ---- updates ---- */
 
+/* Adam's eps, set before each step as a floor under the size of each weight's step: the
+   per-weight RMS of a gradient at the clip norm, clip / sqrt(num_params) (a unit norm when
+   nothing is clipped). Adam divides by sqrt(v-hat) + eps and v-hat is g^2 on a weight's first
+   step, so with eps 1e-8 the first update was exactly lr sign(g) on every weight with any
+   gradient, unlikely output rows as much as the relevant ones; with the floor a weight whose
+   gradient is below it moves in proportion to the gradient, one above it by about lr, and v
+   keeps the bias correction the trainer's Adam has. */
+static float step_floor(const Learner *l) {
+    float scale = l->cfg.clip > 0 ? l->cfg.clip : 1.0f;
+    return scale / sqrtf((float)l->policy->num_params);
+}
+
 /* Adam step on the accumulated gradient; rolls the snapshot back if anything is not
    finite. Returns 0, or -1 after a rollback. Either way the gradient block is left zeroed. */
 static int finish_update(Learner *l, float loss, UpdateStats *st) {
+    l->adam.eps = step_floor(l);
     int took = adam_step(&l->adam, l->policy->param_block, l->policy->grad_block, l->cfg.lr, l->cfg.clip, loss,
                          &st->grad_norm);
     l->policy->version++;

@@ -245,6 +245,50 @@ static void test_preference_loss_is_finite_far_on_either_side(void) {
     }
 }
 
+/* The weights' displacement sum |w - w0| after a first update of reward `reward` on the
+   same reply (REINFORCE: the advantage is the reward, no KL, no entropy), and the largest
+   single move in *largest; *norm gets the gradient's norm. */
+static double first_update_moves(float reward, float lr, double *largest, float *norm) {
+    Fixture f;
+    fixture(&f, ALGO_REINFORCE, lr);
+    float *start = xmalloc(f.policy.num_params * sizeof(float));
+    memcpy(start, f.policy.param_block, f.policy.num_params * sizeof(float));
+    Episode e;
+    episode(&f, &e, "rock, mostly.", reward);
+    UpdateStats st;
+    CHECK(learner_update(f.l, &e, &st) == 0, "update failed: %s", err_msg());
+    double moved = 0;
+    *largest = 0, *norm = st.grad_norm;
+    for (size_t i = 0; i < f.policy.num_params; i++) {
+        double d = fabs((double)f.policy.param_block[i] - start[i]);
+        moved += d;
+        *largest = d > *largest ? d : *largest;
+    }
+    free(start);
+    episode_free(&e);
+    fixture_free(&f);
+    return moved;
+}
+
+/* Adam from v = 0 makes a weight's first step lr sign(g) whatever g's size, so a rating's
+   first update moved every weight by lr and the advantage's size did nothing. Two
+   gradients 10 times apart (rewards 0.02 and 0.2, both below the clip) must move the
+   weights by amounts about 10 times apart, and no weight by more than lr. */
+static void test_the_first_update_follows_the_gradients_size(void) {
+    const float lr = 1e-3f;
+    double largest_small, largest_big;
+    float norm_small, norm_big;
+    double small = first_update_moves(0.02f, lr, &largest_small, &norm_small);
+    double big = first_update_moves(0.2f, lr, &largest_big, &norm_big);
+    CHECK(norm_big < learner_default_config().clip, "the larger gradient's norm %.3g is clipped", norm_big);
+    CHECK(fabs(norm_big / norm_small - 10) < 0.01, "gradient norms %.4g and %.4g, not 10 times apart", norm_small,
+          norm_big);
+    CHECK(big > 5 * small, "the weights moved %.4g in all for the small gradient and %.4g for the 10 times larger",
+          small, big);
+    CHECK(largest_small <= lr * 1.0001 && largest_big <= lr * 1.0001, "the largest moves, %.4g and %.4g, exceed lr %g",
+          largest_small, largest_big, lr);
+}
+
 /* ---- the clipped-ratio (PPO) path ---- */
 
 /* log pi(y_t | s_t) along e under model m, step by step from e's context (n + 1 values,
@@ -727,6 +771,7 @@ int main(void) {
     RUN(test_positive_reward_raises_and_negative_lowers_the_reply_logprob);
     RUN(test_kl_and_entropy_gradients_match_finite_differences);
     RUN(test_a_batch_gives_the_sum_of_its_episodes_gradients);
+    RUN(test_the_first_update_follows_the_gradients_size);
     RUN(test_undo_restores_the_weights_bit_for_bit);
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
     RUN(test_preference_loss_is_finite_far_on_either_side);
