@@ -12,7 +12,13 @@
 #define MAX_MESSAGE 4096 /* bytes of a message the model sees; longer ones keep their end */
 #define FEED_CHUNK 64    /* message tokens fed between looks at the stop flag */
 
-typedef enum { UPDATE_RATING, UPDATE_PREFERENCE, UPDATE_SAFETY } UpdateKind;
+typedef enum { UPDATE_RATING, UPDATE_PREFERENCE } UpdateKind;
+
+/* What undoing one of the learner's undoable updates must restore besides the learner. */
+typedef struct {
+    UpdateKind kind;         /* a rating also leaves the reward model */
+    RunningStat human_stats; /* the rating statistics before it */
+} UndoEntry;
 
 struct Session {
     SessionConfig cfg;
@@ -34,8 +40,9 @@ struct Session {
     RunningStat human_stats; /* per-profile statistics of human ratings */
     Turn turn, alt;          /* the last reply and its alternative (after regenerate) */
     int has_turn, has_alt;
-    UpdateKind *kinds;       /* (undo_depth) what each undoable learner update was */
-    int n_kinds;
+    UndoEntry *undo;         /* (undo_depth) beside each update the learner can undo, oldest
+                                first; safety penalties are not among them (learner.h) */
+    int n_undo;
     int ratings, unsaved;
 };
 
@@ -64,14 +71,15 @@ static void turn_free(Turn *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* Remembers an update's kind beside the learner's undo ring (same depth). */
-static void push_kind(Session *s, UpdateKind k) {
+/* Remembers an undoable update beside the learner's undo ring (same depth), with the
+   rating statistics from before it. */
+static void push_undo(Session *s, UpdateKind k, const RunningStat *before) {
     int depth = s->cfg.learn.undo_depth > 0 ? s->cfg.learn.undo_depth : 1;
-    if (s->n_kinds == depth) {
-        memmove(s->kinds, s->kinds + 1, (size_t)(depth - 1) * sizeof(UpdateKind));
-        s->n_kinds--;
+    if (s->n_undo == depth) {
+        memmove(s->undo, s->undo + 1, (size_t)(depth - 1) * sizeof *s->undo);
+        s->n_undo--;
     }
-    s->kinds[s->n_kinds++] = k;
+    s->undo[s->n_undo++] = (UndoEntry){.kind = k, .human_stats = *before};
 }
 
 Session *session_new(const char *model_path, const char *assets_dir, const SessionConfig *cfg, uint64_t seed) {
@@ -106,7 +114,7 @@ Session *session_new(const char *model_path, const char *assets_dir, const Sessi
     rng_seed(&s->candidate_rng, seed ^ 0x9e3779b97f4a7c15ull);
     session_build_reward_model(&s->rm, &s->base.config, cfg->learn.undo_depth);
     running_stat_init(&s->human_stats);
-    s->kinds = xcalloc(cfg->learn.undo_depth > 0 ? (size_t)cfg->learn.undo_depth : 1, sizeof(UpdateKind));
+    s->undo = xcalloc(cfg->learn.undo_depth > 0 ? (size_t)cfg->learn.undo_depth : 1, sizeof(UndoEntry));
     return s;
 }
 
@@ -122,7 +130,7 @@ void session_free(Session *s) {
     learner_free(s->learner);
     if (s->safety) safety_free(s->safety);
     free(s->mask);
-    free(s->kinds);
+    free(s->undo);
     model_free(&s->policy);
     model_free(&s->base);
     tokenizer_free(&s->tok);
@@ -169,10 +177,7 @@ static void learn_from_blocked(Session *s, const Reply *r) {
     reward_combine(&terms, &s->cfg.weights);
     e.reward = terms.total;
     UpdateStats st;
-    if (learner_penalise(s->learner, &e, &st) == 0) {
-        push_kind(s, UPDATE_SAFETY);
-        s->unsaved++;
-    }
+    if (learner_penalise(s->learner, &e, &st) == 0) s->unsaved++;
     episode_free(&e);
 }
 
@@ -449,6 +454,7 @@ int session_rate(Session *s, float human, RatingResult *out) {
         return -1;
     }
     Episode *e = &t->episode;
+    RunningStat before = s->human_stats;
     reward_terms(s, t, e, t->text, human_term(s, human, 1), &out->terms);
     e->reward = out->terms.total;
     out->predicted_human = rm_predict(&s->rm, e->features);
@@ -460,10 +466,11 @@ int session_rate(Session *s, float human, RatingResult *out) {
     out->trust = rm_trust(&s->rm);
     if (learner_update_group(s->learner, e, t->candidates, t->n_candidates, out->trust, &out->update) != 0) {
         rm_pop(&s->rm);
+        s->human_stats = before; /* a rolled-back rating leaves no trace */
         out->ms = (now_seconds() - t0) * 1e3;
         return -1;
     }
-    push_kind(s, UPDATE_RATING);
+    push_undo(s, UPDATE_RATING, &before);
     t->rated = 1;
     s->ratings++;
     s->unsaved++;
@@ -477,29 +484,41 @@ float session_reply_logprob(Session *s, float *mean_kl) {
     return learner_logprob(s->learner, &s->turn.episode, mean_kl);
 }
 
-int session_can_undo(const Session *s) {
-    for (int i = 0; i < s->n_kinds; i++)
-        if (s->kinds[i] != UPDATE_SAFETY) return 1;
-    return 0;
-}
+int session_can_undo(const Session *s) { return s->n_undo > 0; }
 
 int session_undo(Session *s) {
     if (!session_can_undo(s)) { /* ratings beyond the undo ring's reach are kept: say why */
-        if (s->ratings > 0) err_set("nothing more to undo: undo reaches back %d updates", s->cfg.learn.undo_depth);
+        if (s->ratings > 0) err_set("nothing more to undo: undo reaches back %d ratings", s->cfg.learn.undo_depth);
         else err_set("nothing to undo");
         return -1;
     }
-    /* Safety updates made after the rating go too: the state returns to before it. */
-    while (s->n_kinds > 0) {
-        UpdateKind k = s->kinds[--s->n_kinds];
-        learner_undo(s->learner);
-        if (k == UPDATE_RATING) rm_pop(&s->rm); /* the reward model forgets the rating too */
-        if (k != UPDATE_SAFETY) break;
-    }
+    /* Safety penalties made after the rating go too (learner_undo): the state returns to
+       before it. */
+    UndoEntry u = s->undo[--s->n_undo];
+    learner_undo(s->learner);
+    if (u.kind == UPDATE_RATING) rm_pop(&s->rm); /* the reward model forgets the rating too */
+    s->human_stats = u.human_stats;
     s->ratings--;
     s->unsaved++;
     if (s->has_turn) s->turn.rated = 0;
     return 0;
+}
+
+void session_digest(const Session *s, SessionDigest *d) {
+    learner_digest(s->learner, &d->learner);
+    const RunningStat *h = &s->human_stats;
+    double stats[3] = {h->n, h->mean, h->m2};
+    d->human_stats = crc32_update(0, stats, sizeof stats);
+    /* The fit, not every example held: the spare slots kept for undo are not read. */
+    const RewardModel *m = &s->rm;
+    d->reward_model = crc32_update(0, m->w, (size_t)m->dim * sizeof(float));
+    d->reward_model = crc32_update(d->reward_model, m->mean_x, (size_t)m->dim * sizeof(float));
+    d->reward_model = crc32_update(d->reward_model, &m->mean_y, sizeof m->mean_y);
+    d->reward_model = crc32_update(d->reward_model, &m->loo_r2, sizeof m->loo_r2);
+    d->reward_model = crc32_update(d->reward_model, &m->fitted, sizeof m->fitted);
+    if (m->fitted >= 2) /* below two examples the fit sets no blocks, and none are read */
+        d->reward_model = crc32_update(d->reward_model, &m->blocks_used, sizeof m->blocks_used);
+    d->ratings = s->ratings;
 }
 
 int session_prefer(Session *s, int which, RatingResult *out) {
@@ -515,7 +534,7 @@ int session_prefer(Session *s, int which, RatingResult *out) {
     Turn *chosen = which ? &s->alt : &s->turn, *rejected = which ? &s->turn : &s->alt;
     if (learner_prefer(s->learner, &chosen->episode, &rejected->episode, &out->update) != 0) return -1;
     out->ms = out->update.ms;
-    push_kind(s, UPDATE_PREFERENCE);
+    push_undo(s, UPDATE_PREFERENCE, &s->human_stats);
     s->ratings++;
     s->unsaved++;
     commit_reply(s, chosen);
@@ -547,7 +566,7 @@ void session_reset(Session *s) {
     s->learner = learner_new(&s->policy, &s->base, &s->cfg.learn);
     running_stat_init(&s->human_stats);
     rm_clear(&s->rm);
-    s->n_kinds = 0;
+    s->n_undo = 0;
     s->ratings = 0;
     s->unsaved = 0;
     session_clear(s);
@@ -645,7 +664,7 @@ int session_load(Session *s, const char *path) {
         s->human_stats.n = rec.stat_n, s->human_stats.mean = rec.stat_mean, s->human_stats.m2 = rec.stat_m2;
         s->ratings = rec.ratings;
         s->unsaved = 0;
-        s->n_kinds = 0;
+        s->n_undo = 0;
         session_clear(s);
         rc = 0;
     }

@@ -711,6 +711,34 @@ static void test_nan_in_the_loss_rolls_back_and_learning_goes_on(void) {
     fixture_free(&f);
 }
 
+/* A rolled-back rating leaves nothing behind, even once the replay buffer is full and
+   the rating's episode had already displaced its oldest entry. */
+static void test_a_rollback_leaves_the_whole_learner_as_it_was(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-3f);
+    UpdateStats st;
+    const char *replies[] = {"hi", "and you?", "rock, mostly.", "i am fine thanks."};
+    for (int k = 0; k < 34; k++) { /* more than the buffer holds */
+        Episode e;
+        episode(&f, &e, replies[k % 4], k % 3 ? 1.0f : -1.0f);
+        learner_update(f.l, &e, &st);
+        episode_free(&e);
+    }
+    LearnerDigest before, after;
+    learner_digest(f.l, &before);
+    Episode bad;
+    episode(&f, &bad, "what music do you like?", NAN);
+    CHECK(learner_update(f.l, &bad, &st) != 0 && st.rolled_back, "NaN update not rolled back");
+    learner_digest(f.l, &after);
+    CHECK(after.weights == before.weights && after.optimizer == before.optimizer && after.critic == before.critic,
+          "the rollback changed the weights, Adam or the critic");
+    CHECK(after.replay == before.replay && after.rng == before.rng && after.undoable == before.undoable,
+          "the rollback left the replay buffer (%d), the generator (%d) or undo's reach (%d) changed",
+          after.replay != before.replay, after.rng != before.rng, after.undoable != before.undoable);
+    episode_free(&bad);
+    fixture_free(&f);
+}
+
 /* The entropy floor pushes only where the policy is surer than the base: a policy flatter
    than the base gets no entropy gradient at all, a sharper one is moved back toward the
    base's entropy. */
@@ -788,5 +816,6 @@ int main(void) {
     RUN(test_value_head_converges_on_a_wide_saturated_state);
     RUN(test_entropy_floor_acts_only_on_a_policy_surer_than_the_base);
     RUN(test_nan_in_the_loss_rolls_back_and_learning_goes_on);
+    RUN(test_a_rollback_leaves_the_whole_learner_as_it_was);
     return check_summary();
 }
