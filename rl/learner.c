@@ -17,11 +17,15 @@ typedef struct {
     float *params, *v;        /* (num_params) each: the weights and Adam's second moment (the
                                  learner's Adam has no first moment, see without_momentum) */
     int64_t adam_step, adam_skipped;
-    float beta;
+    float beta, beta_set;
     double baseline;
     float *value_w;           /* (H + 1) */
     int64_t updates;
-    int staged;               /* 1 if the update added its episode to the replay buffer */
+    Rng rng;                  /* the generator that picks replays */
+    int replay_head, replay_count;
+    int staged;               /* 1 if the update put its episode in the replay buffer ... */
+    Episode evicted;          /* ... and what that slot held before, moved here (empty when
+                                 the slot was free) */
 } Snapshot;
 
 struct Learner {
@@ -34,8 +38,9 @@ struct Learner {
     float beta_set;           /* cfg.kl_beta when beta was last set from it */
     double baseline;          /* running mean of rewards (EMA) */
     float *value_w;           /* (H + 1): value head weights and bias on the top-layer h */
-    Snapshot *undo;           /* ring of undo_depth snapshots */
-    int undo_head, undo_count;
+    Snapshot *undo;           /* ring of undo_depth + 1 snapshots: the undo_count before
+                                 undo_head can be undone; undo_head takes the next update's */
+    int undo_depth, undo_head, undo_count;
     Episode replay[REPLAY_CAP];
     int replay_head, replay_count;
     Rng rng;
@@ -105,9 +110,10 @@ Learner *learner_new(Model *policy, const Model *reference, const LearnerConfig 
     pass_build(&l->scratch, policy, reference);
     l->beta = l->beta_set = cfg->kl_beta;
     l->value_w = xcalloc((size_t)c->hidden_dim + 1, sizeof(float));
-    int depth = cfg->undo_depth > 0 ? cfg->undo_depth : 1;
-    l->undo = xcalloc((size_t)depth, sizeof(Snapshot));
-    for (int i = 0; i < depth; i++) snapshot_build(&l->undo[i], policy->num_params, (size_t)c->hidden_dim + 1);
+    l->undo_depth = cfg->undo_depth > 0 ? cfg->undo_depth : 1;
+    l->undo = xcalloc((size_t)l->undo_depth + 1, sizeof(Snapshot));
+    for (int i = 0; i <= l->undo_depth; i++)
+        snapshot_build(&l->undo[i], policy->num_params, (size_t)c->hidden_dim + 1);
     rng_seed(&l->rng, 12345);
     return l;
 }
@@ -117,8 +123,9 @@ void learner_free(Learner *l) {
     adam_free(&l->adam);
     pass_free(&l->scratch);
     free(l->value_w);
-    for (int i = 0; i < (l->cfg.undo_depth > 0 ? l->cfg.undo_depth : 1); i++) {
+    for (int i = 0; i <= l->undo_depth; i++) {
         free(l->undo[i].params), free(l->undo[i].v), free(l->undo[i].value_w);
+        episode_free(&l->undo[i].evicted);
     }
     free(l->undo);
     for (int i = 0; i < REPLAY_CAP; i++) episode_free(&l->replay[i]);
@@ -131,40 +138,57 @@ int learner_undo_available(const Learner *l) { return l->undo_count; }
 
 /* ---- snapshots: undo and rollback ---- */
 
+/* Undo reaches back undo_depth ratings and preferences. A safety penalty takes no place in
+   that reach: it can only be undone with the rating or preference before it, whose
+   snapshot returns the state to before both. Its snapshot, for a rollback, goes to the
+   ring's spare slot, so blocked samples never push a rating out of undo's reach. */
+
 static void snapshot_take(Learner *l, Snapshot *s) {
     size_t n = l->policy->num_params, nv = (size_t)l->policy->config.hidden_dim + 1;
     parallel_copy(s->params, l->policy->param_block, n);
     parallel_copy(s->v, l->adam.v, n);
     memcpy(s->value_w, l->value_w, nv * sizeof(float));
     s->adam_step = l->adam.step, s->adam_skipped = l->adam.skipped;
-    s->beta = l->beta, s->baseline = l->baseline, s->updates = l->updates;
+    s->beta = l->beta, s->beta_set = l->beta_set, s->baseline = l->baseline, s->updates = l->updates;
+    s->rng = l->rng;
+    s->replay_head = l->replay_head, s->replay_count = l->replay_count;
+    s->staged = 0;
+    episode_free(&s->evicted); /* the slot's last update is out of undo's reach */
 }
 
-static void snapshot_restore(Learner *l, const Snapshot *s) {
+/* The episode the update staged leaves the replay buffer, and the one it displaced
+   returns to its slot. */
+static void snapshot_restore(Learner *l, Snapshot *s) {
     size_t n = l->policy->num_params, nv = (size_t)l->policy->config.hidden_dim + 1;
     parallel_copy(l->policy->param_block, s->params, n);
     l->policy->version++;
     parallel_copy(l->adam.v, s->v, n);
     memcpy(l->value_w, s->value_w, nv * sizeof(float));
     l->adam.step = s->adam_step, l->adam.skipped = s->adam_skipped;
-    l->beta = s->beta, l->baseline = s->baseline, l->updates = s->updates;
+    l->beta = s->beta, l->beta_set = s->beta_set, l->baseline = s->baseline, l->updates = s->updates;
+    l->rng = s->rng;
+    if (s->staged) {
+        Episode *slot = &l->replay[s->replay_head];
+        episode_free(slot);
+        *slot = s->evicted;
+        memset(&s->evicted, 0, sizeof s->evicted);
+        s->staged = 0;
+    }
+    l->replay_head = s->replay_head, l->replay_count = s->replay_count;
 }
 
-/* Saves the state before an update into the next ring slot; returns the slot. */
-static Snapshot *push_undo(Learner *l) {
-    int depth = l->cfg.undo_depth > 0 ? l->cfg.undo_depth : 1;
+/* Saves the state before an update into the ring's free slot and returns it. */
+static Snapshot *take_snapshot(Learner *l) {
     Snapshot *s = &l->undo[l->undo_head];
     snapshot_take(l, s);
-    l->undo_head = (l->undo_head + 1) % depth;
-    if (l->undo_count < depth) l->undo_count++;
     return s;
 }
 
-static void pop_undo(Learner *l) {
-    int depth = l->cfg.undo_depth > 0 ? l->cfg.undo_depth : 1;
-    l->undo_head = (l->undo_head + depth - 1) % depth;
-    l->undo_count--;
-    snapshot_restore(l, &l->undo[l->undo_head]);
+/* An undoable update succeeded: its snapshot joins the ring, the oldest leaving undo's
+   reach when the ring is full (its slot becomes the free one). */
+static void keep_snapshot(Learner *l) {
+    l->undo_head = (l->undo_head + 1) % (l->undo_depth + 1);
+    if (l->undo_count < l->undo_depth) l->undo_count++;
 }
 
 int learner_undo(Learner *l) {
@@ -172,13 +196,44 @@ int learner_undo(Learner *l) {
         err_set("nothing to undo");
         return -1;
     }
-    pop_undo(l);
-    if (l->undo[l->undo_head].staged && l->replay_count > 0) { /* the undone rating leaves the replay buffer too */
-        l->replay_head = (l->replay_head + REPLAY_CAP - 1) % REPLAY_CAP;
-        episode_free(&l->replay[l->replay_head]);
-        l->replay_count--;
-    }
+    l->undo_head = (l->undo_head + l->undo_depth) % (l->undo_depth + 1);
+    l->undo_count--;
+    snapshot_restore(l, &l->undo[l->undo_head]);
     return 0;
+}
+
+/* ---- what undo must restore, as checksums ---- */
+
+static uint32_t crc_episode(uint32_t crc, const Episode *e, const Config *c) {
+    size_t nh = (size_t)c->num_layers * c->hidden_dim;
+    crc = crc32_update(crc, &e->n, sizeof e->n);
+    crc = crc32_update(crc, &e->cut, sizeof e->cut);
+    crc = crc32_update(crc, &e->reward, sizeof e->reward);
+    crc = crc32_update(crc, e->tokens, (size_t)e->n * sizeof(int32_t));
+    crc = crc32_update(crc, e->ctx_h, nh * sizeof(float));
+    crc = crc32_update(crc, e->ctx_c, nh * sizeof(float));
+    if (e->behaviour_lp) crc = crc32_update(crc, e->behaviour_lp, (size_t)(e->n + 1) * sizeof(float));
+    if (e->ref_logp) crc = crc32_update(crc, e->ref_logp, (size_t)(e->n + 1) * c->vocab_size * sizeof(float));
+    return crc;
+}
+
+void learner_digest(const Learner *l, LearnerDigest *d) {
+    const Config *c = &l->policy->config;
+    size_t n = l->policy->num_params;
+    d->weights = crc32_update(0, l->policy->param_block, n * sizeof(float));
+    d->optimizer = crc32_update(0, l->adam.v, n * sizeof(float));
+    d->optimizer = crc32_update(d->optimizer, &l->adam.step, sizeof l->adam.step);
+    d->optimizer = crc32_update(d->optimizer, &l->adam.skipped, sizeof l->adam.skipped);
+    d->critic = crc32_update(0, l->value_w, ((size_t)c->hidden_dim + 1) * sizeof(float));
+    d->critic = crc32_update(d->critic, &l->baseline, sizeof l->baseline);
+    d->critic = crc32_update(d->critic, &l->beta, sizeof l->beta);
+    d->critic = crc32_update(d->critic, &l->beta_set, sizeof l->beta_set);
+    d->critic = crc32_update(d->critic, &l->updates, sizeof l->updates);
+    d->rng = crc32_update(0, &l->rng, sizeof l->rng);
+    d->replay = crc32_update(0, &l->replay_count, sizeof l->replay_count);
+    for (int back = 1; back <= l->replay_count; back++)
+        d->replay = crc_episode(d->replay, &l->replay[(l->replay_head + REPLAY_CAP - back) % REPLAY_CAP], c);
+    d->undoable = l->undo_count;
 }
 
 /* ---- an update's episodes ---- */
@@ -246,6 +301,14 @@ float learner_ref_logprob(Learner *l, const Episode *e) { return pass_ref_logpro
 
 float learner_ref_logprob_sum(Learner *l, const Episode *e) { return pass_ref_logprob_sum(&l->scratch, e); }
 
+float learner_mean_log_ratio(Learner *l, const Episode *e, const float *logp) {
+    int T = episode_steps(e);
+    if (T == 0) return 0;
+    double sum = 0;
+    for (int t = 0; t < T; t++) sum += logp[t];
+    return (float)((sum - learner_ref_logprob_sum(l, e)) / T);
+}
+
 /* An episode's weights in this learner's loss with the given KL and entropy weights, and
    REINFORCE's policy term with this advantage (job() sets them for an update's episodes). */
 static EpisodeWeights episode_weights(const Learner *l, float advantage, float beta, float eta) {
@@ -305,15 +368,28 @@ static void critic_step(Learner *l, const float *ctx_h, float reward) {
 
 /* ---- updates ---- */
 
+/* Adam's eps, set before each step as a floor under the size of each weight's step: the
+   per-weight RMS of a gradient at the clip norm, clip / sqrt(num_params) (a unit norm when
+   nothing is clipped). Adam divides by sqrt(v-hat) + eps and v-hat is g^2 on a weight's first
+   step, so with eps 1e-8 the first update was exactly lr sign(g) on every weight with any
+   gradient, unlikely output rows as much as the relevant ones; with the floor a weight whose
+   gradient is below it moves in proportion to the gradient, one above it by about lr, and v
+   keeps the bias correction the trainer's Adam has. */
+static float step_floor(const Learner *l) {
+    float scale = l->cfg.clip > 0 ? l->cfg.clip : 1.0f;
+    return scale / sqrtf((float)l->policy->num_params);
+}
+
 /* Adam step on the accumulated gradient; rolls the snapshot back if anything is not
    finite. Returns 0, or -1 after a rollback. Either way the gradient block is left zeroed. */
 static int finish_update(Learner *l, float loss, UpdateStats *st) {
+    l->adam.eps = step_floor(l);
     int took = adam_step(&l->adam, l->policy->param_block, l->policy->grad_block, l->cfg.lr, l->cfg.clip, loss,
                          &st->grad_norm);
     l->policy->version++;
     if (took && !l->adam.nonfinite) return 0;
     if (!took) model_zero_grad(l->policy); /* a refused step did not consume the gradient */
-    pop_undo(l); /* the snapshot taken before this update */
+    snapshot_restore(l, &l->undo[l->undo_head]); /* the snapshot taken before this update */
     st->rolled_back = 1;
     err_set("update rolled back: loss or gradient not finite");
     return -1;
@@ -330,10 +406,13 @@ static void adapt_beta(Learner *l, float mean_kl) {
 
 /* The replay slot the current episode will occupy: a copy with the base model's
    log-probabilities cached, so later replays of it skip the base model's pass. It counts
-   as remembered only once the update succeeds. */
-static Episode *stage_for_replay(Learner *l, const Episode *e) {
+   as remembered only once the update succeeds; what the slot held moves to the update's
+   snapshot, for an undo or a rollback to put back. */
+static Episode *stage_for_replay(Learner *l, const Episode *e, Snapshot *snap) {
     Episode *slot = &l->replay[l->replay_head];
-    episode_free(slot);
+    snap->evicted = *slot;
+    snap->staged = 1;
+    memset(slot, 0, sizeof *slot);
     episode_copy(slot, e, &l->policy->config);
     learner_fill_ref(l, slot);
     return slot;
@@ -446,8 +525,8 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
     if (l->cfg.kl_beta != l->beta_set) l->beta = l->beta_set = l->cfg.kl_beta; /* set by the user */
     float beta = algo == ALGO_REINFORCE ? 0 : l->beta, eta = algo == ALGO_REINFORCE ? 0 : l->cfg.entropy;
     st->advantage = adv;
-    push_undo(l)->staged = is_rating;
-    const Episode *e = is_rating ? stage_for_replay(l, e_in) : e_in;
+    Snapshot *snap = take_snapshot(l);
+    const Episode *e = is_rating ? stage_for_replay(l, e_in, snap) : e_in;
     int learn_more = algo == ALGO_FULL && is_rating, tokens = episode_steps(e), n = 0;
     EpisodeWeights base = episode_weights(l, 0, beta, eta);
     EpisodeJob *jobs = xmalloc((size_t)(1 + n_cands + REPLAY_CAP) * sizeof(EpisodeJob));
@@ -480,6 +559,7 @@ static int policy_step(Learner *l, const Episode *e_in, float adv, int is_rating
         l->baseline += 0.1 * (e->reward - l->baseline);
         if (algo == ALGO_ACTOR_CRITIC || algo == ALGO_FULL) critic_step(l, e->ctx_h, e->reward);
         remember_staged(l);
+        keep_snapshot(l); /* a penalty is undone only with the rating before it */
     }
     l->updates++;
     st->ms = (now_seconds() - t0) * 1e3;
@@ -523,7 +603,7 @@ static int preference_step(Learner *l, const Episode *chosen, const Episode *rej
     st->loss = softplus(-z) - likelihood * lp_a;
     st->advantage = b * sig_neg; /* the chosen reply's push; the rejected one gets its negative */
     st->logprob_before = lp_a;
-    push_undo(l)->staged = 0;
+    take_snapshot(l);
     /* d loss / d lp_a = -b sigmoid(-z): a REINFORCE-shaped step with advantage b sigmoid(-z). */
     EpisodeWeights base = episode_weights(l, 0, 0, 0);
     EpisodeJob jobs[2] = {job(chosen, &base, b * sig_neg + likelihood, 0), job(rejected, &base, -b * sig_neg, 0)};
@@ -532,6 +612,7 @@ static int preference_step(Learner *l, const Episode *chosen, const Episode *rej
         st->ms = (now_seconds() - t0) * 1e3;
         return -1;
     }
+    keep_snapshot(l);
     l->updates++;
     st->ms = (now_seconds() - t0) * 1e3;
     return 0;

@@ -8,11 +8,12 @@
    more than imitate_above, and a recent rated reply with a PPO-clipped importance ratio
    against the stored behaviour log-probabilities; and, when given, unrated candidates from
    the same context whose reward a reward model guessed (leave-one-out advantages). A
-   preference between two replies is a DPO update. Every update can be undone bit for bit;
-   a non-finite update rolls back to the last good weights. An update's episodes (the
-   rated reply, candidates, replays) are backpropagated as one packed batch whose work is
-   split between the cores by the learner itself, so building a learner holds OpenBLAS to
-   one thread from then on (parallel_blas_serial).
+   preference between two replies is a DPO update. A rating or a preference can be undone
+   bit for bit, with the safety penalties after it; a non-finite update rolls back to the
+   last good weights. An update's episodes (the rated reply, candidates, replays) are
+   backpropagated as one packed batch whose work is split between the cores by the learner
+   itself, so building a learner holds OpenBLAS to one thread from then on
+   (parallel_blas_serial).
    Between updates the policy's gradient block is all zero (each Adam step clears it). */
 #ifndef RLCHAT_LEARNER_H
 #define RLCHAT_LEARNER_H
@@ -47,7 +48,7 @@ typedef struct {
                            and scored by the reward model, learned from with each rating (full
                            only; session.c samples them) */
     float candidate_weight; /* their advantages' scale, against the rated reply's 1 */
-    int undo_depth;     /* updates that can be undone */
+    int undo_depth;     /* ratings and preferences that can be undone */
 } LearnerConfig;
 
 typedef struct {
@@ -66,6 +67,17 @@ typedef struct {
     int replayed;       /* past episodes replayed in this update */
     int candidates;     /* unrated candidates learned from in this update */
 } UpdateStats;
+
+/* Checksums of the learner's state part by part: what an undo must restore. */
+typedef struct {
+    uint32_t weights;   /* the policy's parameters */
+    uint32_t optimizer; /* Adam's v, steps and refused steps */
+    uint32_t critic;    /* the value head, the running baseline, beta, the update count */
+    uint32_t rng;       /* the generator that picks replays */
+    uint32_t replay;    /* the replay buffer: each episode's tokens, reward, contexts and
+                           cached log-probabilities, newest first */
+    int undoable;       /* learner_undo_available */
+} LearnerDigest;
 
 typedef struct Learner Learner;
 
@@ -93,6 +105,10 @@ float learner_ref_logprob(Learner *l, const Episode *e);
 /* ... and its sum over the episode's steps, to set beside learner_logprob's (DPO's and the
    session's log-ratios to the base). */
 float learner_ref_logprob_sum(Learner *l, const Episode *e);
+/* The mean over e's steps of log pi(y_t) - log pi_base(y_t), log pi from logp (n + 1, the
+   policy's per step, e.g. when it sampled e): how far the policy has moved toward e per
+   step, which does not grow with e's length. 0 when e has no steps. */
+float learner_mean_log_ratio(Learner *l, const Episode *e, const float *logp);
 /* One update for a rated episode (e->reward set). Keeps it for replay. 0, or -1 if rolled back. */
 int learner_update(Learner *l, const Episode *e, UpdateStats *st);
 /* The same, with k unrated candidates from the same context whose reward was predicted
@@ -101,16 +117,22 @@ int learner_update(Learner *l, const Episode *e, UpdateStats *st);
    trust in [0, 1]: how far the predictions can be believed. */
 int learner_update_group(Learner *l, const Episode *e, const Episode *cands, int k, float trust, UpdateStats *st);
 /* A safety penalty: e->reward (negative) used as the advantage itself, with no baseline;
-   the episode is neither replayed nor shown to the critic. */
+   the episode is neither replayed nor shown to the critic. It takes no place in undo's
+   reach: only undoing the rating or preference before it undoes it. */
 int learner_penalise(Learner *l, const Episode *e, UpdateStats *st);
 /* A DPO update: chosen preferred over rejected (same context). */
 int learner_prefer(Learner *l, const Episode *chosen, const Episode *rejected, UpdateStats *st);
 /* The user's own version of a reply (written) preferred over the reply shown: the same
-   preference step plus the written reply's likelihood. Undone like any update. */
+   preference step plus the written reply's likelihood. Undone like a preference. */
 int learner_teach(Learner *l, const Episode *written, const Episode *shown, UpdateStats *st);
-/* Reverts the last update bit for bit; -1 when there is nothing to undo. */
+/* Reverts the last rating or preference update, and the penalties after it, bit for bit:
+   the weights, the optimizer, the critic, the random generator and the replay buffer return
+   to what they were before it. -1 when there is nothing to undo (undo_depth back). */
 int learner_undo(Learner *l);
-int learner_undo_available(const Learner *l);
+int learner_undo_available(const Learner *l); /* ratings and preferences undo can reach */
+
+/* Checksums of what an undo must restore (tests). */
+void learner_digest(const Learner *l, LearnerDigest *d);
 /* Updates taken so far (undone ones excluded). */
 int64_t learner_updates(const Learner *l);
 

@@ -12,7 +12,13 @@
 #define TAG_BASE CKPT_TAG('B', 'A', 'S', 'E') /* the base model's file name */
 #define FEED_CHUNK 64    /* message tokens fed between looks at the stop flag */
 
-typedef enum { UPDATE_RATING, UPDATE_PREFERENCE, UPDATE_SAFETY } UpdateKind;
+typedef enum { UPDATE_RATING, UPDATE_PREFERENCE } UpdateKind;
+
+/* What undoing one of the learner's undoable updates must restore besides the learner. */
+typedef struct {
+    UpdateKind kind;         /* a rating also leaves the reward model */
+    RunningStat human_stats; /* the rating statistics before it */
+} UndoEntry;
 
 struct Session {
     SessionConfig cfg;
@@ -35,8 +41,9 @@ struct Session {
     RunningStat human_stats; /* per-profile statistics of human ratings */
     Turn turn, alt;          /* the last reply and its alternative (after regenerate) */
     int has_turn, has_alt;
-    UpdateKind *kinds;       /* (undo_depth) what each undoable learner update was */
-    int n_kinds;
+    UndoEntry *undo;         /* (undo_depth) beside each update the learner can undo, oldest
+                                first; safety penalties are not among them (learner.h) */
+    int n_undo;
     int ratings, unsaved;
 };
 
@@ -65,14 +72,15 @@ static void turn_free(Turn *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* Remembers an update's kind beside the learner's undo ring (same depth). */
-static void push_kind(Session *s, UpdateKind k) {
+/* Remembers an undoable update beside the learner's undo ring (same depth), with the
+   rating statistics from before it. */
+static void push_undo(Session *s, UpdateKind k, const RunningStat *before) {
     int depth = s->cfg.learn.undo_depth > 0 ? s->cfg.learn.undo_depth : 1;
-    if (s->n_kinds == depth) {
-        memmove(s->kinds, s->kinds + 1, (size_t)(depth - 1) * sizeof(UpdateKind));
-        s->n_kinds--;
+    if (s->n_undo == depth) {
+        memmove(s->undo, s->undo + 1, (size_t)(depth - 1) * sizeof *s->undo);
+        s->n_undo--;
     }
-    s->kinds[s->n_kinds++] = k;
+    s->undo[s->n_undo++] = (UndoEntry){.kind = k, .human_stats = *before};
 }
 
 /* The word list of the assets folder, when it has one: a folder without it (a model of
@@ -126,7 +134,7 @@ Session *session_new(const char *model_path, const char *assets_dir, const Sessi
     rng_seed(&s->candidate_rng, seed ^ 0x9e3779b97f4a7c15ull);
     session_build_reward_model(&s->rm, &s->base.config, cfg->learn.undo_depth);
     running_stat_init(&s->human_stats);
-    s->kinds = xcalloc(cfg->learn.undo_depth > 0 ? (size_t)cfg->learn.undo_depth : 1, sizeof(UpdateKind));
+    s->undo = xcalloc(cfg->learn.undo_depth > 0 ? (size_t)cfg->learn.undo_depth : 1, sizeof(UndoEntry));
     return s;
 }
 
@@ -143,7 +151,7 @@ void session_free(Session *s) {
     if (s->safety) safety_free(s->safety);
     free(s->mask);
     lexicon_free(&s->words);
-    free(s->kinds);
+    free(s->undo);
     model_free(&s->policy);
     model_free(&s->base);
     tokenizer_free(&s->tok);
@@ -191,10 +199,7 @@ static void learn_from_blocked(Session *s, const Reply *r) {
     reward_combine(&terms, &s->cfg.weights);
     e.reward = terms.total;
     UpdateStats st;
-    if (learner_penalise(s->learner, &e, &st) == 0) {
-        push_kind(s, UPDATE_SAFETY);
-        s->unsaved++;
-    }
+    if (learner_penalise(s->learner, &e, &st) == 0) s->unsaved++;
     episode_free(&e);
 }
 
@@ -314,19 +319,20 @@ static float guessed_reward(Session *s, const Episode *e, RewardTerms terms) {
     return terms.total;
 }
 
-/* How far the policy has moved toward reply e from the base: log pi(e) - log pi_base(e),
-   summed over it, TOK_EOT included. The policy that maximises the expected reward less
-   beta times the KL to the base is the base tilted by exp(R / beta), so beta times this
-   log-ratio is the reward the policy has taken from its ratings so far (DPO reads a policy
-   so). It needs no reward model, and it tells from the first ratings on. The policy's
-   log-probabilities are its own untempered ones at the time it sampled e (policy_lp, not
-   the tempered behaviour_lp), now, on the half-precision weights the replies are drawn
-   with (halfstep.h): before any update they differ from the base model's full-precision
-   pass by under 1e-4 nats a reply. */
+/* How far the policy has moved toward reply e from the base: log pi - log pi_base per
+   step of e (learner_mean_log_ratio). The policy that maximises the expected reward less
+   beta times the KL to the base is the base tilted by exp(R / beta), so beta times the
+   summed log-ratio is the reward the policy has taken from its ratings so far (DPO reads a
+   policy so). The mean, not that sum: with the entropy bonus the policy also gains on
+   tokens nobody rated, and a sum grows with every such token, so it chose long, unlikely
+   replies; the mean ranks replies by how far the policy moved toward their tokens,
+   whatever their length. It needs no reward model, and it tells from the first ratings
+   on. The policy's log-probabilities are its own untempered ones when it sampled e
+   (policy_lp, not the tempered behaviour_lp), on the half-precision weights the replies
+   are drawn with (halfstep.h): before any update they differ from the base model's
+   full-precision pass by under 1e-4 nats a reply. */
 static float learned_preference(Session *s, const Episode *e) {
-    float logprob = 0;
-    for (int i = 0; i < episode_steps(e); i++) logprob += e->policy_lp[i];
-    return logprob - learner_ref_logprob_sum(s->learner, e);
+    return learner_mean_log_ratio(s->learner, e, e->policy_lp);
 }
 
 /* Who chooses the reply shown, and among how many. */
@@ -474,6 +480,7 @@ int session_rate(Session *s, float human, RatingResult *out) {
         return -1;
     }
     Episode *e = &t->episode;
+    RunningStat before = s->human_stats;
     reward_terms(s, t, e, t->text, human_term(s, human, 1), &out->terms);
     e->reward = out->terms.total;
     out->predicted_human = reward_model_predict(&s->rm, e->features);
@@ -485,10 +492,11 @@ int session_rate(Session *s, float human, RatingResult *out) {
     out->trust = reward_model_trust(&s->rm);
     if (learner_update_group(s->learner, e, t->candidates, t->n_candidates, out->trust, &out->update) != 0) {
         reward_model_pop(&s->rm);
+        s->human_stats = before; /* a rolled-back rating leaves no trace */
         out->ms = (now_seconds() - t0) * 1e3;
         return -1;
     }
-    push_kind(s, UPDATE_RATING);
+    push_undo(s, UPDATE_RATING, &before);
     t->rated = 1;
     s->ratings++;
     s->unsaved++;
@@ -502,29 +510,41 @@ float session_reply_logprob(Session *s, float *mean_kl) {
     return learner_logprob(s->learner, &s->turn.episode, mean_kl);
 }
 
-int session_can_undo(const Session *s) {
-    for (int i = 0; i < s->n_kinds; i++)
-        if (s->kinds[i] != UPDATE_SAFETY) return 1;
-    return 0;
-}
+int session_can_undo(const Session *s) { return s->n_undo > 0; }
 
 int session_undo(Session *s) {
     if (!session_can_undo(s)) { /* ratings beyond the undo ring's reach are kept: say why */
-        if (s->ratings > 0) err_set("nothing more to undo: undo reaches back %d updates", s->cfg.learn.undo_depth);
+        if (s->ratings > 0) err_set("nothing more to undo: undo reaches back %d ratings", s->cfg.learn.undo_depth);
         else err_set("nothing to undo");
         return -1;
     }
-    /* Safety updates made after the rating go too: the state returns to before it. */
-    while (s->n_kinds > 0) {
-        UpdateKind k = s->kinds[--s->n_kinds];
-        learner_undo(s->learner);
-        if (k == UPDATE_RATING) reward_model_pop(&s->rm); /* the reward model forgets the rating too */
-        if (k != UPDATE_SAFETY) break;
-    }
+    /* Safety penalties made after the rating go too (learner_undo): the state returns to
+       before it. */
+    UndoEntry u = s->undo[--s->n_undo];
+    learner_undo(s->learner);
+    if (u.kind == UPDATE_RATING) reward_model_pop(&s->rm); /* the reward model forgets the rating too */
+    s->human_stats = u.human_stats;
     s->ratings--;
     s->unsaved++;
     if (s->has_turn) s->turn.rated = 0;
     return 0;
+}
+
+void session_digest(const Session *s, SessionDigest *d) {
+    learner_digest(s->learner, &d->learner);
+    const RunningStat *h = &s->human_stats;
+    double stats[3] = {h->n, h->mean, h->m2};
+    d->human_stats = crc32_update(0, stats, sizeof stats);
+    /* The fit, not every example held: the spare slots kept for undo are not read. */
+    const RewardModel *m = &s->rm;
+    d->reward_model = crc32_update(0, m->w, (size_t)m->dim * sizeof(float));
+    d->reward_model = crc32_update(d->reward_model, m->mean_x, (size_t)m->dim * sizeof(float));
+    d->reward_model = crc32_update(d->reward_model, &m->mean_y, sizeof m->mean_y);
+    d->reward_model = crc32_update(d->reward_model, &m->loo_r2, sizeof m->loo_r2);
+    d->reward_model = crc32_update(d->reward_model, &m->fitted, sizeof m->fitted);
+    if (m->fitted >= 2) /* below two examples the fit sets no blocks, and none are read */
+        d->reward_model = crc32_update(d->reward_model, &m->blocks_used, sizeof m->blocks_used);
+    d->ratings = s->ratings;
 }
 
 int session_prefer(Session *s, int which, RatingResult *out) {
@@ -540,7 +560,7 @@ int session_prefer(Session *s, int which, RatingResult *out) {
     Turn *chosen = which ? &s->alt : &s->turn, *rejected = which ? &s->turn : &s->alt;
     if (learner_prefer(s->learner, &chosen->episode, &rejected->episode, &out->update) != 0) return -1;
     out->ms = out->update.ms;
-    push_kind(s, UPDATE_PREFERENCE);
+    push_undo(s, UPDATE_PREFERENCE, &s->human_stats);
     s->ratings++;
     s->unsaved++;
     commit_reply(s, chosen);
@@ -581,7 +601,7 @@ int session_teach(Session *s, const char *text, size_t len, RatingResult *out) {
             return -1;
         }
         out->ms = out->update.ms;
-        push_kind(s, UPDATE_PREFERENCE);
+        push_undo(s, UPDATE_PREFERENCE, &s->human_stats);
         s->ratings++;
         s->unsaved++;
         /* The written reply takes the shown one's place, in the conversation too. */
@@ -617,7 +637,7 @@ void session_reset(Session *s) {
     s->learner = learner_new(&s->policy, &s->base, &s->cfg.learn);
     running_stat_init(&s->human_stats);
     reward_model_clear(&s->rm);
-    s->n_kinds = 0;
+    s->n_undo = 0;
     s->ratings = 0;
     s->unsaved = 0;
     session_clear(s);
@@ -715,7 +735,7 @@ int session_load(Session *s, const char *path) {
         s->human_stats.n = rec.stat_n, s->human_stats.mean = rec.stat_mean, s->human_stats.m2 = rec.stat_m2;
         s->ratings = rec.ratings;
         s->unsaved = 0;
-        s->n_kinds = 0;
+        s->n_undo = 0;
         session_clear(s);
         rc = 0;
     }

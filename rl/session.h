@@ -71,6 +71,14 @@ typedef struct {
     double ms;               /* the whole rating: reward, candidates' rewards, update */
 } RatingResult;
 
+/* Checksums of the state a rating changes, part by part: what an undo must restore. */
+typedef struct {
+    LearnerDigest learner;   /* the learner's (learner_digest) */
+    uint32_t human_stats;    /* the rating statistics */
+    uint32_t reward_model;   /* the reward model's fit (what its guesses and trust read) */
+    int ratings;             /* session_ratings */
+} SessionDigest;
+
 typedef struct Session Session;
 
 #define SESSION_MESSAGE_MAX 4096 /* bytes of a message the model sees; a longer one keeps its end */
@@ -108,10 +116,14 @@ int session_rate(Session *s, float human, RatingResult *out);
    there is no shown reply. One forward pass of the policy (the base's is cached), for
    the screen: after a rating it shows how far the update moved the policy. */
 float session_reply_logprob(Session *s, float *mean_kl);
-/* Undoes the last rating's update. -1 with err_msg() when there is none. */
+/* Undoes the last rating or preference: the learner (with the safety penalties after it),
+   the reward model's example and the rating statistics return to before it. -1 with
+   err_msg() when there is none within undo's reach (undo_depth ratings back). */
 int session_undo(Session *s);
 /* 1 when a rating or a preference within undo's reach is left to undo. */
 int session_can_undo(const Session *s);
+/* Checksums of what an undo must restore (tests). */
+void session_digest(const Session *s, SessionDigest *d);
 /* Samples an alternative reply to the last message from the same context (for a/b);
    the alternative becomes turn b; session_prefer(s, 0 or 1) picks a or b, makes a
    preference update, and continues the conversation with the chosen reply. */

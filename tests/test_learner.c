@@ -245,6 +245,50 @@ static void test_preference_loss_is_finite_far_on_either_side(void) {
     }
 }
 
+/* The weights' displacement sum |w - w0| after a first update of reward `reward` on the
+   same reply (REINFORCE: the advantage is the reward, no KL, no entropy), and the largest
+   single move in *largest; *norm gets the gradient's norm. */
+static double first_update_moves(float reward, float lr, double *largest, float *norm) {
+    Fixture f;
+    fixture(&f, ALGO_REINFORCE, lr);
+    float *start = xmalloc(f.policy.num_params * sizeof(float));
+    memcpy(start, f.policy.param_block, f.policy.num_params * sizeof(float));
+    Episode e;
+    episode(&f, &e, "rock, mostly.", reward);
+    UpdateStats st;
+    CHECK(learner_update(f.l, &e, &st) == 0, "update failed: %s", err_msg());
+    double moved = 0;
+    *largest = 0, *norm = st.grad_norm;
+    for (size_t i = 0; i < f.policy.num_params; i++) {
+        double d = fabs((double)f.policy.param_block[i] - start[i]);
+        moved += d;
+        *largest = d > *largest ? d : *largest;
+    }
+    free(start);
+    episode_free(&e);
+    fixture_free(&f);
+    return moved;
+}
+
+/* Adam from v = 0 makes a weight's first step lr sign(g) whatever g's size, so a rating's
+   first update moved every weight by lr and the advantage's size did nothing. Two
+   gradients 10 times apart (rewards 0.02 and 0.2, both below the clip) must move the
+   weights by amounts about 10 times apart, and no weight by more than lr. */
+static void test_the_first_update_follows_the_gradients_size(void) {
+    const float lr = 1e-3f;
+    double largest_small, largest_big;
+    float norm_small, norm_big;
+    double small = first_update_moves(0.02f, lr, &largest_small, &norm_small);
+    double big = first_update_moves(0.2f, lr, &largest_big, &norm_big);
+    CHECK(norm_big < learner_default_config().clip, "the larger gradient's norm %.3g is clipped", norm_big);
+    CHECK(fabs(norm_big / norm_small - 10) < 0.01, "gradient norms %.4g and %.4g, not 10 times apart", norm_small,
+          norm_big);
+    CHECK(big > 5 * small, "the weights moved %.4g in all for the small gradient and %.4g for the 10 times larger",
+          small, big);
+    CHECK(largest_small <= lr * 1.0001 && largest_big <= lr * 1.0001, "the largest moves, %.4g and %.4g, exceed lr %g",
+          largest_small, largest_big, lr);
+}
+
 /* ---- the clipped-ratio (PPO) path ---- */
 
 /* log pi(y_t | s_t) along e under model m, step by step from e's context (n + 1 values,
@@ -404,6 +448,40 @@ static void test_a_cut_reply_is_not_taught_to_end_where_it_was_cut(void) {
     free(start);
     episode_free(&empty);
     episode_free(&e);
+    fixture_free(&f);
+}
+
+/* The session's chooser ranks replies by learner_mean_log_ratio. Two replies whose every
+   token the policy finds e^0.3 times likelier than the base score the same, however long
+   each is (a sum would put the longer ahead by 0.3 a token); a short reply the policy
+   moved further toward per token wins over a long one. */
+static void test_the_chooser_score_does_not_favour_length(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-3f);
+    Episode e[2];
+    episode(&f, &e[0], "hi", 0);
+    episode(&f, &e[1], "what music do you like? rock, mostly. and you?", 0);
+    float score[2], higher = 0;
+    int V = f.policy.config.vocab_size;
+    for (int k = 0; k < 2; k++) {
+        learner_fill_ref(f.l, &e[k]);
+        float lp[MAX_EPISODE];
+        for (int t = 0; t <= e[k].n; t++) {
+            int y = t < e[k].n ? e[k].tokens[t] : TOK_EOT;
+            lp[t] = e[k].ref_logp[(size_t)t * V + y] + 0.3f;
+        }
+        score[k] = learner_mean_log_ratio(f.l, &e[k], lp);
+        if (k == 0) {
+            for (int t = 0; t <= e[k].n; t++) lp[t] += 0.05f;
+            higher = learner_mean_log_ratio(f.l, &e[k], lp);
+        }
+    }
+    CHECK(e[1].n > 4 * e[0].n, "the long reply has %d tokens, the short %d", e[1].n, e[0].n);
+    CHECK(fabsf(score[0] - 0.3f) < 1e-4f && fabsf(score[1] - 0.3f) < 1e-4f,
+          "the same log-ratio a token scores %.5f on %d tokens and %.5f on %d (want 0.3 both)", score[0], e[0].n,
+          score[1], e[1].n);
+    CHECK(higher > score[1], "0.35 a token on the short reply scores %.5f, 0.3 on the long %.5f", higher, score[1]);
+    episode_free(&e[0]), episode_free(&e[1]);
     fixture_free(&f);
 }
 
@@ -633,6 +711,34 @@ static void test_nan_in_the_loss_rolls_back_and_learning_goes_on(void) {
     fixture_free(&f);
 }
 
+/* A rolled-back rating leaves nothing behind, even once the replay buffer is full and
+   the rating's episode had already displaced its oldest entry. */
+static void test_a_rollback_leaves_the_whole_learner_as_it_was(void) {
+    Fixture f;
+    fixture(&f, ALGO_FULL, 1e-3f);
+    UpdateStats st;
+    const char *replies[] = {"hi", "and you?", "rock, mostly.", "i am fine thanks."};
+    for (int k = 0; k < 34; k++) { /* more than the buffer holds */
+        Episode e;
+        episode(&f, &e, replies[k % 4], k % 3 ? 1.0f : -1.0f);
+        learner_update(f.l, &e, &st);
+        episode_free(&e);
+    }
+    LearnerDigest before, after;
+    learner_digest(f.l, &before);
+    Episode bad;
+    episode(&f, &bad, "what music do you like?", NAN);
+    CHECK(learner_update(f.l, &bad, &st) != 0 && st.rolled_back, "NaN update not rolled back");
+    learner_digest(f.l, &after);
+    CHECK(after.weights == before.weights && after.optimizer == before.optimizer && after.critic == before.critic,
+          "the rollback changed the weights, Adam or the critic");
+    CHECK(after.replay == before.replay && after.rng == before.rng && after.undoable == before.undoable,
+          "the rollback left the replay buffer (%d), the generator (%d) or undo's reach (%d) changed",
+          after.replay != before.replay, after.rng != before.rng, after.undoable != before.undoable);
+    episode_free(&bad);
+    fixture_free(&f);
+}
+
 /* The entropy floor pushes only where the policy is surer than the base: a policy flatter
    than the base gets no entropy gradient at all, a sharper one is moved back toward the
    base's entropy. */
@@ -754,11 +860,13 @@ int main(void) {
     RUN(test_kl_and_entropy_gradients_match_finite_differences);
     RUN(test_a_batch_gives_the_sum_of_its_episodes_gradients);
     RUN(test_ppo_ratio_is_taken_against_the_sampled_distribution);
+    RUN(test_the_first_update_follows_the_gradients_size);
     RUN(test_undo_restores_the_weights_bit_for_bit);
     RUN(test_preference_raises_the_chosen_reply_over_the_rejected);
     RUN(test_preference_loss_is_finite_far_on_either_side);
     RUN(test_ppo_clip_zeroes_the_gradient_of_tokens_past_it);
     RUN(test_a_cut_reply_is_not_taught_to_end_where_it_was_cut);
+    RUN(test_the_chooser_score_does_not_favour_length);
     RUN(test_replay_keeps_pushing_a_rewarded_reply);
     RUN(test_replay_stays_within_the_token_budget);
     RUN(test_candidates_move_by_their_leave_one_out_advantage);
@@ -769,5 +877,6 @@ int main(void) {
     RUN(test_value_head_converges_on_a_wide_saturated_state);
     RUN(test_entropy_floor_acts_only_on_a_policy_surer_than_the_base);
     RUN(test_nan_in_the_loss_rolls_back_and_learning_goes_on);
+    RUN(test_a_rollback_leaves_the_whole_learner_as_it_was);
     return check_summary();
 }

@@ -379,6 +379,88 @@ static void test_a_reply_the_user_rewrites_is_learned_and_undone(void) {
     session_free(s);
 }
 
+/* Whether two digests agree, part by part; a check for each part, naming it. Undo's reach
+   is left out: an undo shortens it, as a rating lengthens it. */
+static int same_state(const SessionDigest *a, const SessionDigest *b, const char *when) {
+    struct {
+        const char *name;
+        int same;
+    } parts[] = {{"policy weights", a->learner.weights == b->learner.weights},
+                 {"Adam state", a->learner.optimizer == b->learner.optimizer},
+                 {"critic, baseline and beta", a->learner.critic == b->learner.critic},
+                 {"learner's random generator", a->learner.rng == b->learner.rng},
+                 {"replay buffer", a->learner.replay == b->learner.replay},
+                 {"rating statistics", a->human_stats == b->human_stats},
+                 {"reward model", a->reward_model == b->reward_model},
+                 {"rating count", a->ratings == b->ratings}};
+    int all = 1;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        CHECK(parts[i].same, "%s: the %s differ", when, parts[i].name);
+        all &= parts[i].same;
+    }
+    return all;
+}
+
+/* Says "hi" until a reply is shown (the filter blocks about half of mixed.model's). */
+static const Turn *say_until_shown(Session *s) {
+    const Turn *t = session_say(s, "hi", 2, NULL, NULL, NULL);
+    for (int k = 0; k < 20 && t->blocked; k++) t = session_say(s, "hi", 2, NULL, NULL, NULL);
+    CHECK(!t->blocked, "20 turns in a row withheld");
+    return t;
+}
+
+/* Undo returns the whole state a rating changed. Four ratings with blocked samples
+   penalised between them: the penalties take no place in undo's reach, so all four undo,
+   and the state is the one before the first. Then, with the replay buffer full (a new
+   rating's episode displaces its oldest) and replays drawing on the learner's generator:
+   a rating undone is gone without a trace (weights, Adam, critic, generator, replay
+   buffer, rating statistics, reward model), and rating again is rating once, bit for bit. */
+static void test_rating_undoing_and_rating_again_equals_rating_once(void) {
+    write_blocklist("food 2 banana split\n");
+    SessionConfig cfg = session_default_config();
+    Session *s = open_session_with("mixed.model", &cfg);
+    if (!s) return;
+    RatingResult r;
+    SessionDigest before, once, undone, again;
+    const Turn *t = say_until_shown(s);
+    session_digest(s, &before);
+    int64_t updates = learner_updates(session_learner(s));
+    for (int k = 0; k < 4; k++) {
+        if (k > 0) t = say_until_shown(s);
+        CHECK(session_rate(s, strstr(t->text, "apple") ? 1.0f : -1.0f, &r) == 0, "rating: %s", err_msg());
+    }
+    int penalties = (int)(learner_updates(session_learner(s)) - updates) - 4;
+    CHECK(penalties > 0, "no blocked sample was penalised between the four ratings");
+    int undid = 0;
+    while (undid < 5 && session_undo(s) == 0) undid++;
+    CHECK(undid == 4, "%d of 4 ratings undone, with %d penalties between them", undid, penalties);
+    session_digest(s, &undone);
+    same_state(&undone, &before, "four ratings undone");
+    for (int rated = 0; rated < 36;) { /* more than the replay buffer holds */
+        t = say_until_shown(s);
+        CHECK(session_rate(s, strstr(t->text, "apple") ? 1.0f : -1.0f, &r) == 0, "rating: %s", err_msg());
+        rated++;
+    }
+    t = say_until_shown(s);
+    session_digest(s, &before);
+    CHECK(session_rate(s, 1, &r) == 0, "rating: %s", err_msg());
+    CHECK(r.update.replayed > 0, "the rating replayed nothing");
+    session_digest(s, &once);
+    CHECK(once.learner.replay != before.learner.replay && once.learner.rng != before.learner.rng &&
+              once.human_stats != before.human_stats,
+          "the rating changed neither the replay buffer, the generator nor the rating statistics");
+    CHECK(session_undo(s) == 0, "undo: %s", err_msg());
+    session_digest(s, &undone);
+    same_state(&undone, &before, "after the undo");
+    CHECK(session_rate(s, 1, &r) == 0, "rating again: %s", err_msg());
+    session_digest(s, &again);
+    same_state(&again, &once, "rated, undone and rated again against rated once");
+    CHECK(once.learner.undoable == 4 && undone.learner.undoable == 3 && again.learner.undoable == 4,
+          "undo's reach: %d rated once, %d undone, %d rated again", once.learner.undoable, undone.learner.undoable,
+          again.learner.undoable);
+    session_free(s);
+}
+
 /* Sets the stop flag once `after` tokens have come: Ctrl-C part way through a reply. */
 typedef struct {
     volatile sig_atomic_t *stop;
@@ -467,6 +549,7 @@ int main(void) {
     RUN(test_reinforce_takes_the_rating_as_it_is_and_the_rest_standardise_it);
     RUN(test_candidates_are_screened_and_undo_takes_back_the_reward_model_too);
     RUN(test_a_liked_reply_gains_and_the_policy_leaves_the_base);
+    RUN(test_rating_undoing_and_rating_again_equals_rating_once);
     RUN(test_best_of_shows_the_reply_the_reward_model_guesses_is_liked);
     RUN(test_before_the_reward_model_is_believed_the_policy_chooses);
     RUN(test_a_stop_ends_the_reading_of_a_long_message);
