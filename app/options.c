@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/util.h"
+
 static void print_help(const Option *opts, const char *usage) {
     printf("usage: %s\n", usage);
     if (opts[0].name) printf("\noptions:\n");
     for (const Option *o = opts; o->name; o++)
-        printf("  %-18s %s\n", o->name, o->help);
+        if (o->help) printf("  %-18s %s\n", o->name, o->help);
 }
 
 static int bad(const char *usage, const char *fmt, const char *a, const char *b) {
@@ -56,6 +58,9 @@ int opt_parse(int argc, char **argv, const Option *opts, const char *usage,
             if (*end || end == val || errno || !isfinite(v))
                 return bad(usage, "option '%s' wants a finite number, not '%s'", arg, val);
             *(float *)o->target = v;
+        } else if (o->kind == OPT_CALL) {
+            const OptCall *call = o->target;
+            if (call->take(call->ctx, arg, val) != 0) return bad(usage, "%s%s", err_msg(), "");
         } else {
             *(const char **)o->target = val;
         }

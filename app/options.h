@@ -6,14 +6,23 @@
 
 #include <stdint.h>
 
-typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STRING } OptKind;
+typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STRING, OPT_CALL } OptKind;
 
 typedef struct {
     const char *name;   /* "--lr" */
-    OptKind kind;       /* what target points to: int (flag, int), float, const char * */
+    OptKind kind;       /* what target points to: int (flag, int), float, const char *, OptCall */
     void *target;       /* where the value goes */
-    const char *help;   /* one line for --help, with the default */
+    const char *help;   /* one line for --help, with the default; NULL keeps an older spelling
+                           out of --help */
 } Option;
+
+/* An OPT_CALL option's target: a function that takes each value of an option that may be
+   given more than once, or that parses its value itself. It returns 0, or -1 with
+   err_msg(), which opt_parse reports as a usage error. */
+typedef struct {
+    int (*take)(void *ctx, const char *option, const char *value);
+    void *ctx;          /* passed to take */
+} OptCall;
 
 /* Parses argv[1..argc-1] (argv[0] is the subcommand). Positional arguments are collected
    into positional (up to max_positional). Returns 0, 1 when --help was printed, or 2 after
