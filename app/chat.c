@@ -2,7 +2,6 @@
    Chat around it, picks the screen or plain mode (plain when stdin or stdout is not a
    terminal, or with --plain), runs it, and leaves with the terminal restored. */
 #include <locale.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +18,9 @@
 
 int cli_chat(int argc, char **argv) {
     const char *model_path = NULL, *profile = NULL, *assets = NULL, *seed_arg = NULL;
-    int plain = 0, autosave = 0, max_tokens = -1;
-    float temp = NAN, top_p = NAN; /* NAN: not given (options refuse a NAN typed) */
+    int plain = 0, autosave = 0;
+    MaybeInt max_tokens = {0};
+    MaybeFloat temp = {0}, top_p = {0};
     const Option opts[] = {
         {"--model", OPT_STRING, &model_path, "base model file (default: rlchat.model in the assets folder)"},
         {"--profile", OPT_STRING, &profile, "personalised model to load and save (created if new)"},
@@ -29,9 +29,9 @@ int cli_chat(int argc, char **argv) {
         {"--autosave", OPT_FLAG, &autosave, "save the profile on quit without asking"},
         {"--assets", OPT_STRING, &assets,
          "folder of the safety lists and the default model (default: $RLCHAT_ASSETS, ./assets, the installed one)"},
-        {"--temp", OPT_FLOAT, &temp, "sampling temperature (0: greedy)"},
-        {"--top-p", OPT_FLOAT, &top_p, "nucleus sampling mass, 0..1"},
-        {"--max-tokens", OPT_INT, &max_tokens, "longest reply in tokens"},
+        {"--temp", OPT_MAYBE_FLOAT, &temp, "sampling temperature (0: greedy)"},
+        {"--top-p", OPT_MAYBE_FLOAT, &top_p, "nucleus sampling mass, 0..1"},
+        {"--max-tokens", OPT_MAYBE_INT, &max_tokens, "longest reply in tokens"},
         {NULL, 0, NULL, NULL}};
     const char *usage = "rlchat [chat] [--model FILE] [--profile NAME] [--plain] [--seed N] [--autosave] "
                         "[--assets DIR] [--temp T] [--top-p P] [--max-tokens N]";
@@ -48,9 +48,9 @@ int cli_chat(int argc, char **argv) {
         }
     }
     SessionConfig cfg = session_default_config();
-    if (!isnan(temp)) cfg.sampling.temperature = temp;
-    if (!isnan(top_p)) cfg.sampling.top_p = top_p;
-    if (max_tokens != -1) cfg.max_tokens = max_tokens;
+    if (temp.given) cfg.sampling.temperature = temp.value;
+    if (top_p.given) cfg.sampling.top_p = top_p.value;
+    if (max_tokens.given) cfg.max_tokens = max_tokens.value;
     if (settings_check(&cfg) != 0) {
         fprintf(stderr, "rlchat: %s\nusage: %s\n", err_msg(), usage);
         return 2;

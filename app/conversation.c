@@ -577,46 +577,61 @@ typedef struct {
     size_t off;         /* offset of the field there */
     int is_int;         /* int field, else float */
     float lo, hi;       /* accepted range */
+    int sim_only;       /* 1: a learner detail only `rlchat simulate --set` changes; the chat's
+                           /set, /show and completion leave it out */
 } Setting;
 
 static const Setting SETTINGS[] = {
-    {"temp", IN_SAMPLING, offsetof(SamplerConfig, temperature), 0, 0, 5},
-    {"top_p", IN_SAMPLING, offsetof(SamplerConfig, top_p), 0, 0.01f, 1},
-    {"top_k", IN_SAMPLING, offsetof(SamplerConfig, top_k), 1, 0, 100000},
-    {"repetition_penalty", IN_SAMPLING, offsetof(SamplerConfig, repetition_penalty), 0, 1, 5},
-    {"min_p", IN_SAMPLING, offsetof(SamplerConfig, min_p), 0, 0, 1},
-    {"word_temp", IN_SAMPLING, offsetof(SamplerConfig, word_temperature), 0, 0, 5},
-    {"known_words", IN_SAMPLING, offsetof(SamplerConfig, known_words), 1, 0, 1},
-    {"min_tokens", IN_SAMPLING, offsetof(SamplerConfig, min_tokens), 1, 0, 1000},
-    {"max_tokens", IN_SESSION, offsetof(SessionConfig, max_tokens), 1, 1, 1000},
-    {"resample_tries", IN_SESSION, offsetof(SessionConfig, resample_tries), 1, 1, 20},
-    {"best_of", IN_SESSION, offsetof(SessionConfig, best_of), 1, 1, SESSION_MAX_CANDIDATES + 1},
-    {"best_of_by_policy", IN_SESSION, offsetof(SessionConfig, best_of_by_policy), 1, 1, SESSION_MAX_CANDIDATES + 1},
-    {"lr", IN_LEARNER, offsetof(LearnerConfig, lr), 0, 0, 1},
-    {"beta", IN_LEARNER, offsetof(LearnerConfig, kl_beta), 0, 0, 10},
-    {"kl_target", IN_LEARNER, offsetof(LearnerConfig, kl_target), 0, 0, 100},
-    {"entropy", IN_LEARNER, offsetof(LearnerConfig, entropy), 0, 0, 1},
-    {"clip", IN_LEARNER, offsetof(LearnerConfig, clip), 0, 0.001f, 1000},
-    {"dpo_beta", IN_LEARNER, offsetof(LearnerConfig, dpo_beta), 0, 0.001f, 100},
-    {"candidates", IN_LEARNER, offsetof(LearnerConfig, candidates), 1, 0, SESSION_MAX_CANDIDATES},
-    {"candidate_weight", IN_LEARNER, offsetof(LearnerConfig, candidate_weight), 0, 0, 10},
-    {"w_human", IN_WEIGHTS, offsetof(RewardWeights, human), 0, -10, 10},
-    {"w_fluency", IN_WEIGHTS, offsetof(RewardWeights, fluency), 0, -10, 10},
-    {"w_relevance", IN_WEIGHTS, offsetof(RewardWeights, relevance), 0, -10, 10},
-    {"w_informativeness", IN_WEIGHTS, offsetof(RewardWeights, informativeness), 0, -10, 10},
-    {"w_safety", IN_WEIGHTS, offsetof(RewardWeights, safety), 0, -10, 10},
-    {NULL, 0, 0, 0, 0, 0}};
+    {"temp", IN_SAMPLING, offsetof(SamplerConfig, temperature), 0, 0, 5, 0},
+    {"top_p", IN_SAMPLING, offsetof(SamplerConfig, top_p), 0, 0.01f, 1, 0},
+    {"top_k", IN_SAMPLING, offsetof(SamplerConfig, top_k), 1, 0, 100000, 0},
+    {"repetition_penalty", IN_SAMPLING, offsetof(SamplerConfig, repetition_penalty), 0, 1, 5, 0},
+    {"min_p", IN_SAMPLING, offsetof(SamplerConfig, min_p), 0, 0, 1, 0},
+    {"word_temp", IN_SAMPLING, offsetof(SamplerConfig, word_temperature), 0, 0, 5, 0},
+    {"known_words", IN_SAMPLING, offsetof(SamplerConfig, known_words), 1, 0, 1, 0},
+    {"min_tokens", IN_SAMPLING, offsetof(SamplerConfig, min_tokens), 1, 0, 1000, 0},
+    {"max_tokens", IN_SESSION, offsetof(SessionConfig, max_tokens), 1, 1, 1000, 0},
+    {"resample_tries", IN_SESSION, offsetof(SessionConfig, resample_tries), 1, 1, 20, 0},
+    {"best_of", IN_SESSION, offsetof(SessionConfig, best_of), 1, 1, SESSION_MAX_CANDIDATES + 1, 0},
+    {"best_of_by_policy", IN_SESSION, offsetof(SessionConfig, best_of_by_policy), 1, 1, SESSION_MAX_CANDIDATES + 1, 0},
+    {"lr", IN_LEARNER, offsetof(LearnerConfig, lr), 0, 0, 1, 0},
+    {"beta", IN_LEARNER, offsetof(LearnerConfig, kl_beta), 0, 0, 10, 0},
+    {"kl_target", IN_LEARNER, offsetof(LearnerConfig, kl_target), 0, 0, 100, 0},
+    {"entropy", IN_LEARNER, offsetof(LearnerConfig, entropy), 0, 0, 1, 0},
+    {"clip", IN_LEARNER, offsetof(LearnerConfig, clip), 0, 0.001f, 1000, 0},
+    {"dpo_beta", IN_LEARNER, offsetof(LearnerConfig, dpo_beta), 0, 0.001f, 100, 0},
+    {"candidates", IN_LEARNER, offsetof(LearnerConfig, candidates), 1, 0, SESSION_MAX_CANDIDATES, 0},
+    {"candidate_weight", IN_LEARNER, offsetof(LearnerConfig, candidate_weight), 0, 0, 10, 0},
+    {"entropy_floor", IN_LEARNER, offsetof(LearnerConfig, entropy_floor), 1, 0, 1, 1},
+    {"critic_lr", IN_LEARNER, offsetof(LearnerConfig, critic_lr), 0, 0, 1, 1},
+    {"replay", IN_LEARNER, offsetof(LearnerConfig, replay), 1, 0, SESSION_RM_EXAMPLES, 1},
+    {"self_imitation", IN_LEARNER, offsetof(LearnerConfig, self_imitation), 1, 0, SESSION_RM_EXAMPLES, 1},
+    {"imitate_above", IN_LEARNER, offsetof(LearnerConfig, imitate_above), 0, -10, 10, 1},
+    {"w_human", IN_WEIGHTS, offsetof(RewardWeights, human), 0, -10, 10, 0},
+    {"w_fluency", IN_WEIGHTS, offsetof(RewardWeights, fluency), 0, -10, 10, 0},
+    {"w_relevance", IN_WEIGHTS, offsetof(RewardWeights, relevance), 0, -10, 10, 0},
+    {"w_informativeness", IN_WEIGHTS, offsetof(RewardWeights, informativeness), 0, -10, 10, 0},
+    {"w_safety", IN_WEIGHTS, offsetof(RewardWeights, safety), 0, -10, 10, 0},
+    {NULL, 0, 0, 0, 0, 0, 0}};
 
 #define N_SETTINGS (sizeof SETTINGS / sizeof SETTINGS[0] - 1)
 
-/* The keys /set completes: the table's, then "algo" (set by name, not by offset). */
+/* The keys /set completes: the table's for the chat, then "algo" (set by name, not by offset). */
 const char *const *chat_setting_names(void) {
     static const char *names[N_SETTINGS + 2];
     if (!names[0]) {
-        for (size_t i = 0; i < N_SETTINGS; i++) names[i] = SETTINGS[i].name;
-        names[N_SETTINGS] = "algo";
+        size_t n = 0;
+        for (size_t i = 0; i < N_SETTINGS; i++)
+            if (!SETTINGS[i].sim_only) names[n++] = SETTINGS[i].name;
+        names[n] = "algo";
     }
     return names;
+}
+
+static const Setting *setting_named(const char *key) {
+    const Setting *s = SETTINGS;
+    while (s->name && strcmp(s->name, key)) s++;
+    return s->name ? s : NULL;
 }
 
 static void *setting_field(SessionConfig *cfg, const Setting *s) {
@@ -640,6 +655,34 @@ int settings_check(const SessionConfig *cfg) {
     return 0;
 }
 
+/* Parses value into the setting s of cfg, held to its range; *v gets the number. 0, or -1
+   with err_msg(). */
+static int set_value(SessionConfig *cfg, const Setting *s, const char *value, double *v) {
+    char *end;
+    errno = 0;
+    *v = strtod(value, &end);
+    if (*end || end == value || errno || !isfinite(*v) || *v < s->lo || *v > s->hi ||
+        (s->is_int && *v != floor(*v))) {
+        err_set("%s wants %s between %g and %g, not '%s'", s->name, s->is_int ? "a whole number" : "a number",
+                (double)s->lo, (double)s->hi, value);
+        return -1;
+    }
+    void *f = setting_field(cfg, s);
+    if (s->is_int) *(int *)f = (int)*v;
+    else *(float *)f = (float)*v;
+    return 0;
+}
+
+int settings_set(SessionConfig *cfg, const char *key, const char *value) {
+    const Setting *s = setting_named(key);
+    double v;
+    if (!s) {
+        err_set("unknown setting '%s'", key);
+        return -1;
+    }
+    return set_value(cfg, s, value, &v);
+}
+
 char *chat_settings(Chat *c) {
     SessionConfig *cfg = session_config(c->session);
     const Model *m = session_policy(c->session);
@@ -653,6 +696,7 @@ char *chat_settings(Chat *c) {
                      crc32_update(0, m->param_block, m->num_params * sizeof(float)));
     buf_put(&b, line, (size_t)n);
     for (const Setting *s = SETTINGS; s->name; s++) {
+        if (s->sim_only) continue;
         void *f = setting_field(cfg, s);
         if (s->is_int) n = snprintf(line, sizeof line, "%-18s %d\n", s->name, *(int *)f);
         else n = snprintf(line, sizeof line, "%-18s %g\n", s->name, (double)*(float *)f);
@@ -677,24 +721,13 @@ int chat_set(Chat *c, const char *key, const char *value) {
         chat_note(c, 0, "algo = %s", algo_name(a));
         return 0;
     }
-    const Setting *s = SETTINGS;
-    while (s->name && strcmp(s->name, key)) s++;
-    if (!s->name) {
+    const Setting *s = setting_named(key);
+    double v;
+    if (!s || s->sim_only) {
         err_set("unknown setting '%s' (/show lists them)", key);
         return -1;
     }
-    char *end;
-    errno = 0;
-    double v = strtod(value, &end);
-    if (*end || end == value || errno || !isfinite(v) || v < s->lo || v > s->hi ||
-        (s->is_int && v != floor(v))) {
-        err_set("%s wants %s between %g and %g, not '%s'", key, s->is_int ? "a whole number" : "a number",
-                (double)s->lo, (double)s->hi, value);
-        return -1;
-    }
-    void *f = setting_field(cfg, s);
-    if (s->is_int) *(int *)f = (int)v;
-    else *(float *)f = (float)v;
+    if (set_value(cfg, s, value, &v) != 0) return -1;
     if (s->where == IN_LEARNER) { /* the learner keeps its own copy */
         void *lf = (char *)live + s->off;
         if (s->is_int) *(int *)lf = (int)v;

@@ -129,6 +129,10 @@ int chat_set(Chat *c, const char *key, const char *value);
 /* 0 if every setting /set knows is within the range /set accepts, else -1 with err_msg()
    naming the first that is not: the command line's options are held to the same ranges. */
 int settings_check(const SessionConfig *cfg);
+/* Sets the setting key of cfg to value as /set does, held to the same range: the one table
+   `rlchat simulate --set` reads too, which alone also takes a few learner details (replay,
+   self_imitation, imitate_above, critic_lr, entropy_floor). 0, or -1 with err_msg(). */
+int settings_set(SessionConfig *cfg, const char *key, const char *value);
 /* The names /set accepts, NULL-terminated (for completion and help). */
 const char *const *chat_setting_names(void);
 

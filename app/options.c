@@ -2,16 +2,19 @@
 #include "options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/util.h"
+
 static void print_help(const Option *opts, const char *usage) {
     printf("usage: %s\n", usage);
     if (opts[0].name) printf("\noptions:\n");
     for (const Option *o = opts; o->name; o++)
-        printf("  %-18s %s\n", o->name, o->help);
+        if (o->help) printf("  %-18s %s\n", o->name, o->help);
 }
 
 static int bad(const char *usage, const char *fmt, const char *a, const char *b) {
@@ -46,16 +49,21 @@ int opt_parse(int argc, char **argv, const Option *opts, const char *usage,
         const char *val = argv[++i];
         char *end;
         errno = 0;
-        if (o->kind == OPT_INT) {
+        if (o->kind == OPT_INT || o->kind == OPT_MAYBE_INT) {
             long v = strtol(val, &end, 10);
-            if (*end || end == val || errno || v < -2147483647L || v > 2147483647L)
+            if (*end || end == val || errno || v < INT_MIN || v > INT_MAX)
                 return bad(usage, "option '%s' wants a whole number, not '%s'", arg, val);
-            *(int *)o->target = (int)v;
-        } else if (o->kind == OPT_FLOAT) {
+            if (o->kind == OPT_INT) *(int *)o->target = (int)v;
+            else *(MaybeInt *)o->target = (MaybeInt){1, (int)v};
+        } else if (o->kind == OPT_FLOAT || o->kind == OPT_MAYBE_FLOAT) {
             float v = strtof(val, &end);
             if (*end || end == val || errno || !isfinite(v))
                 return bad(usage, "option '%s' wants a finite number, not '%s'", arg, val);
-            *(float *)o->target = v;
+            if (o->kind == OPT_FLOAT) *(float *)o->target = v;
+            else *(MaybeFloat *)o->target = (MaybeFloat){1, v};
+        } else if (o->kind == OPT_CALL) {
+            const OptCall *call = o->target;
+            if (call->take(call->ctx, arg, val) != 0) return bad(usage, "%s%s", err_msg(), "");
         } else {
             *(const char **)o->target = val;
         }

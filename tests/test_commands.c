@@ -213,6 +213,35 @@ static void test_the_command_line_is_held_to_the_ranges_of_set(void) {
     CHECK(names > 20, "only %d settings can be completed", names);
 }
 
+/* `rlchat simulate --set` reads the same table: the chat's names and ranges, and a few
+   learner details the chat leaves out. */
+static void test_settings_set_uses_the_table_of_set(void) {
+    SessionConfig cfg = session_default_config();
+    CHECK(settings_set(&cfg, "best_of", "2") == 0 && cfg.best_of == 2, "best_of 2: %s", err_msg());
+    CHECK(settings_set(&cfg, "lr", "1e-3") == 0 && cfg.learn.lr == 1e-3f, "lr: %s", err_msg());
+    CHECK(settings_set(&cfg, "w_informativeness", "0.5") == 0 && cfg.weights.informativeness == 0.5f,
+          "w_informativeness: %s", err_msg());
+    CHECK(settings_set(&cfg, "replay", "3") == 0 && cfg.learn.replay == 3, "replay: %s", err_msg());
+    CHECK(settings_set(&cfg, "imitate_above", "-0.5") == 0 && cfg.learn.imitate_above == -0.5f, "imitate_above");
+    SessionConfig before = cfg;
+    CHECK(settings_set(&cfg, "best_of_by_policy", "0") == -1 &&
+              strstr(err_msg(), "best_of_by_policy wants a whole number between 1 and 9, not '0'"),
+          "best_of_by_policy 0: '%s'", err_msg());
+    CHECK(settings_set(&cfg, "entropy_floor", "2") == -1, "entropy_floor 2 accepted");
+    CHECK(settings_set(&cfg, "nope", "1") == -1 && strstr(err_msg(), "unknown setting 'nope'"), "'%s'", err_msg());
+    CHECK(!memcmp(&before, &cfg, sizeof cfg), "a refused setting changed the settings");
+    /* The chat's /set, /show and completion leave the learner details out. */
+    Chat *c = open_chat();
+    CHECK(type(c, "/set replay 3") == -1 && strstr(err_msg(), "unknown setting 'replay'"), "/set replay: '%s'",
+          err_msg());
+    char *shown = chat_settings(c);
+    CHECK(!strstr(shown, "replay") && !strstr(shown, "critic_lr"), "/show shows the learner details:\n%s", shown);
+    free(shown);
+    for (const char *const *n = chat_setting_names(); *n; n++)
+        CHECK(strcmp(*n, "self_imitation") && strcmp(*n, "entropy_floor"), "%s completes in the chat", *n);
+    close_chat(c);
+}
+
 static void test_bang_forces_reset_and_load_past_unsaved_updates(void) {
     Chat *c = open_chat();
     say_and_rate(c);
@@ -282,6 +311,7 @@ int main(void) {
     RUN(test_ratings_take_only_their_arguments);
     RUN(test_set_changes_a_setting_within_its_range_only);
     RUN(test_the_command_line_is_held_to_the_ranges_of_set);
+    RUN(test_settings_set_uses_the_table_of_set);
     RUN(test_bang_forces_reset_and_load_past_unsaved_updates);
     RUN(test_save_takes_one_name_and_export_the_whole_path);
     RUN(test_models_lists_the_saved_profiles);

@@ -547,14 +547,14 @@ static void section(Safety *sf, const PlainList *pl, const char *title, const It
         for (int k = 0; k < ng; k++) row(groups[k], &gr[k], held);
 }
 
-static int eval(const char *data, const char *assets, float threshold) {
+static int eval(const char *data, const char *assets, MaybeFloat threshold) {
     char path[4096];
     Items hc = {0}, dv = {0}, tg = {0}, ct = {0};
     int rc = 1;
     Safety *sf = safety_load(assets);
     PlainList pl = {0};
     if (!sf || plain_load(data, &pl) != 0) goto out;
-    if (threshold >= 0) safety_set_threshold(sf, threshold);
+    if (threshold.given) safety_set_threshold(sf, threshold.value);
     if (!safety_has_classifier(sf)) fprintf(stderr, "rlchat: note: no classifier in %s; both columns are the list\n", assets);
     snprintf(path, sizeof path, "%s/corpus/test.txt", data);
     if (load_hatecheck(data, &hc) || load_davidson(data, &dv) || load_toxigen(data, &tg) ||
@@ -581,7 +581,7 @@ int cli_safety_train(int argc, char **argv) {
     TrainArgs a = {.data = "../shared/data", .out = NULL, .bits = 16, .epochs = 8, .corpus_lines = 30000,
                    .seed = 1, .lr = 0.2f, .l2 = 1e-6f, .target = 0.005f, .neg_weight = 3, .min_threshold = 0.7f, .fp_budget = 0.01f,
                    .balance = 1};
-    float threshold = -1;
+    MaybeFloat threshold = {0};
     int do_eval = 0;
     const Option opts[] = {
         {"--data", OPT_STRING, &a.data, "folder with hatecheck/, davidson/, corpus/ (../shared/data)"},
@@ -596,7 +596,7 @@ int cli_safety_train(int argc, char **argv) {
         {"--neg-weight", OPT_FLOAT, &a.neg_weight, "weight of the non-offensive labelled lines (3)"},
         {"--fp-budget", OPT_FLOAT, &a.fp_budget, "largest share of inoffensive labelled lines, out of fold, the classifier may block (0.01)"},
         {"--min-threshold", OPT_FLOAT, &a.min_threshold, "lowest decision threshold the tuning may pick (0.7)"},
-        {"--threshold", OPT_FLOAT, &threshold, "with --eval: override the file's threshold"},
+        {"--threshold", OPT_MAYBE_FLOAT, &threshold, "with --eval: override the file's threshold, 0..1"},
         {"--seed", OPT_INT, &a.seed, "seed for sampling and shuffling (1)"},
         {"--balance", OPT_INT, &a.balance, "1: balance the weight of lines naming a group (1); 0: off"},
         {"--eval", OPT_FLAG, &do_eval, "print block rates of the filter in --assets instead of training"},
@@ -605,9 +605,10 @@ int cli_safety_train(int argc, char **argv) {
     int rc = opt_parse(argc, argv, opts, usage, NULL, 0, NULL);
     if (rc) return rc == 1 ? 0 : rc;
     if (a.bits < 8 || a.bits > 20 || a.epochs < 1 || a.corpus_lines < 0 || a.target < 0 || a.target > 1 ||
-        a.lr <= 0 || a.l2 < 0 || a.neg_weight <= 0 || a.fp_budget < 0 || a.fp_budget > 1) {
+        a.lr <= 0 || a.l2 < 0 || a.neg_weight <= 0 || a.fp_budget < 0 || a.fp_budget > 1 ||
+        (threshold.given && (threshold.value < 0 || threshold.value > 1))) {
         fprintf(stderr, "rlchat: --bits must be 8..20, --epochs, --lr and --neg-weight positive, --l2 at least 0, "
-                        "--target and --fp-budget in [0, 1]\n");
+                        "--target, --fp-budget and --threshold in [0, 1]\n");
         return 2;
     }
     if (!a.assets) a.assets = assets_dir_default();

@@ -32,33 +32,31 @@ static void on_interrupt(int sig) { interrupted = sig; }
 
 typedef struct {
     const char *corpus, *valid, *out, *tokens, *log_losses;
-    int vocab, embed, hidden, layers, batch, seq, epochs, seed, resume, fp16, steps, warmup, tied;
+    int vocab, batch, seq, epochs, seed, resume, fp16, steps, warmup, tied;
+    MaybeInt embed, hidden, layers; /* left out: the defaults for a new model, the checkpoint's on --resume */
     float lr, lr_min, time_limit, checkpoint_every, weight_decay, clip;
 } TrainArgs;
 
-/* The shape options start at NOT_GIVEN, which no int option parses to (app/options.h): left
-   out, they take the defaults for a new model, the checkpoint's on --resume. */
-#define NOT_GIVEN INT_MIN
 #define DEFAULT_EMBED 256
 #define DEFAULT_HIDDEN 512
 #define DEFAULT_LAYERS 2
 
-static int given_or(int value, int fallback) { return value == NOT_GIVEN ? fallback : value; }
+static int given_or(MaybeInt option, int fallback) { return option.given ? option.value : fallback; }
 
 /* The shape options given, against the model's limits (model_num_params'), before any work:
    a bad one was found only once the tokenizer had been trained, minutes on a large corpus.
    0, or 2 (a usage error) with the message printed. --tied is checked for a new model only:
    on --resume the checkpoint has the shape (check_resume_shape). */
 static int check_shape(const TrainArgs *a) {
-    const int *widths[] = {&a->embed, &a->hidden};
+    const MaybeInt *widths[] = {&a->embed, &a->hidden};
     const char *names[] = {"--embed", "--hidden"};
     for (int i = 0; i < 2; i++)
-        if (*widths[i] != NOT_GIVEN && (*widths[i] < 1 || *widths[i] > MAX_WIDTH)) {
-            fprintf(stderr, "rlchat: %s must be 1 to %d, not %d\n", names[i], MAX_WIDTH, *widths[i]);
+        if (widths[i]->given && (widths[i]->value < 1 || widths[i]->value > MAX_WIDTH)) {
+            fprintf(stderr, "rlchat: %s must be 1 to %d, not %d\n", names[i], MAX_WIDTH, widths[i]->value);
             return 2;
         }
-    if (a->layers != NOT_GIVEN && (a->layers < 1 || a->layers > MAX_LAYERS)) {
-        fprintf(stderr, "rlchat: --layers must be 1 to %d, not %d\n", MAX_LAYERS, a->layers);
+    if (a->layers.given && (a->layers.value < 1 || a->layers.value > MAX_LAYERS)) {
+        fprintf(stderr, "rlchat: --layers must be 1 to %d, not %d\n", MAX_LAYERS, a->layers.value);
         return 2;
     }
     int embed = given_or(a->embed, DEFAULT_EMBED), hidden = given_or(a->hidden, DEFAULT_HIDDEN);
@@ -151,18 +149,17 @@ static int share_start(int rank, Model *m, Tokenizer *tok, CkptFile *resume, int
 }
 
 int cli_train(int argc, char **argv) {
-    TrainArgs a = {.vocab = 4096, .embed = NOT_GIVEN, .hidden = NOT_GIVEN, .layers = NOT_GIVEN, .batch = 32, .seq = 64,
-                   .epochs = 1, .seed = 1, .warmup = 200, .lr = 2e-3f, .lr_min = 0.05f, .checkpoint_every = 5,
-                   .clip = 1.0f};
+    TrainArgs a = {.vocab = 4096, .batch = 32, .seq = 64, .epochs = 1, .seed = 1, .warmup = 200, .lr = 2e-3f,
+                   .lr_min = 0.05f, .checkpoint_every = 5, .clip = 1.0f};
     const Option opts[] = {
         {"--corpus", OPT_STRING, &a.corpus, "training corpus (this or --tokens is required)"},
         {"--tokens", OPT_STRING, &a.tokens, "token file from rlchat tokenize, memory-mapped (corpora larger than memory)"},
         {"--valid", OPT_STRING, &a.valid, "validation corpus: loss and bits per byte at the end"},
         {"--out", OPT_STRING, &a.out, "model file to write (required); checkpoints go to OUT.ckpt"},
         {"--vocab", OPT_INT, &a.vocab, "BPE vocabulary size (4096; with --tokens, the file's)"},
-        {"--embed", OPT_INT, &a.embed, "embedding width E (256)"},
-        {"--hidden", OPT_INT, &a.hidden, "LSTM width H (512)"},
-        {"--layers", OPT_INT, &a.layers, "LSTM layers L (2)"},
+        {"--embed", OPT_MAYBE_INT, &a.embed, "embedding width E (256)"},
+        {"--hidden", OPT_MAYBE_INT, &a.hidden, "LSTM width H (512)"},
+        {"--layers", OPT_MAYBE_INT, &a.layers, "LSTM layers L (2)"},
         {"--tied", OPT_FLAG, &a.tied, "tie the output layer to the embedding (needs --embed = --hidden)"},
         {"--batch", OPT_INT, &a.batch, "parallel streams B (32), over all MPI ranks together"},
         {"--seq", OPT_INT, &a.seq, "backpropagation-through-time steps T (64)"},

@@ -9,6 +9,7 @@
 
 #include "app/assets.h"
 #include "app/cli/cli.h"
+#include "app/conversation.h"
 #include "app/options.h"
 #include "app/sim/simulate.h"
 #include "model/trainer.h"
@@ -167,23 +168,8 @@ static int within_bounds(const Session *s, const RunResult *out, float d2, const
 static int simulate_run(const SimArgs *a, const Prompts *p, const Rater *r, Algo algo, int seed, const Validation *v,
                         RunResult *out) {
     memset(out, 0, sizeof *out);
-    SessionConfig cfg = session_default_config();
+    SessionConfig cfg = a->cfg;
     cfg.learn.algo = algo;
-    if (a->lr > 0) cfg.learn.lr = a->lr;
-    if (a->clip > 0) cfg.learn.clip = a->clip;
-    if (a->beta >= 0) cfg.learn.kl_beta = a->beta;
-    if (a->kl_target >= 0) cfg.learn.kl_target = a->kl_target;
-    if (a->entropy >= 0) cfg.learn.entropy = a->entropy;
-    if (a->critic_lr > 0) cfg.learn.critic_lr = a->critic_lr;
-    if (a->replay >= 0) cfg.learn.replay = a->replay;
-    if (a->self_imitation >= 0) cfg.learn.self_imitation = a->self_imitation;
-    if (a->imitate_above > -1e9f) cfg.learn.imitate_above = a->imitate_above;
-    if (a->entropy_floor >= 0) cfg.learn.entropy_floor = a->entropy_floor;
-    if (a->candidates >= 0) cfg.learn.candidates = a->candidates;
-    if (a->candidate_weight >= 0) cfg.learn.candidate_weight = a->candidate_weight;
-    if (a->best_of > 0) cfg.best_of = a->best_of;
-    if (a->best_of_by_policy > 0) cfg.best_of_by_policy = a->best_of_by_policy;
-    if (a->w_informativeness > -1e9f) cfg.weights.informativeness = a->w_informativeness;
     Session *s = session_new(a->model, a->no_safety ? NULL : a->assets, &cfg, (uint64_t)seed * 7919 + 1);
     if (!s) return -1;
     int n_rep = p->n_heldout * a->samples;
@@ -272,12 +258,34 @@ static void print_ratings(const char *rater, const char *algo, const char *name,
     else printf("sim_%s_%s_%s %.0f ratings\n", rater, algo, name, ratings);
 }
 
+/* --set KEY=VALUE, or an older spelling --KEY-NAME VALUE (--best-of 4), into the runs'
+   settings: the chat's /set table decides the names and their ranges. */
+static int take_setting(void *ctx, const char *option, const char *value) {
+    char key[64];
+    if (!strcmp(option, "--set")) {
+        const char *eq = strchr(value, '=');
+        if (!eq || eq == value || (size_t)(eq - value) >= sizeof key) {
+            err_set("--set wants KEY=VALUE, not '%s'", value);
+            return -1;
+        }
+        snprintf(key, sizeof key, "%.*s", (int)(eq - value), value);
+        value = eq + 1;
+    } else {
+        snprintf(key, sizeof key, "%s", option + 2);
+        for (char *p = key; *p; p++)
+            if (*p == '-') *p = '_';
+    }
+    if (!strcmp(key, "algo")) {
+        err_set("--set algo: use --algo NAME, which also takes all");
+        return -1;
+    }
+    return settings_set(ctx, key, value);
+}
+
 int cli_simulate(int argc, char **argv) {
     SimArgs a = {.prompts = NULL, .algo = "all", .ratings = 100, .seeds = 5, .first_seed = 1, .eval_every = 5,
-                 .samples = 2, .valid_bytes = 65536, .beta = -1, .kl_target = -1, .entropy = -1, .replay = -1,
-                 .self_imitation = -1, .imitate_above = -1e10f, .w_informativeness = -1e10f, .critic_lr = -1,
-                 .entropy_floor = -1, .candidates = -1, .candidate_weight = -1, .best_of = -1,
-                 .best_of_by_policy = -1};
+                 .samples = 2, .valid_bytes = 65536, .cfg = session_default_config()};
+    OptCall set = {take_setting, &a.cfg};
     const char *rater_specs = "question,short,positive,topic:music";
     const Option opts[] = {
         {"--model", OPT_STRING, &a.model, "base model (default: the shipped model)"},
@@ -286,22 +294,26 @@ int cli_simulate(int argc, char **argv) {
         {"--seeds", OPT_INT, &a.seeds, "runs per rater and algorithm (5)"},
         {"--first-seed", OPT_INT, &a.first_seed, "seed of the first run (1): more seeds in a second process"},
         {"--algo", OPT_STRING, &a.algo, "reinforce, baseline, actor-critic, full, or all (all)"},
-        {"--lr", OPT_FLOAT, &a.lr, "learner step size (default: the learner's)"},
-        {"--clip", OPT_FLOAT, &a.clip, "gradient-norm clip of an update (default: the learner's)"},
-        {"--beta", OPT_FLOAT, &a.beta, "initial KL weight (default: the learner's)"},
-        {"--kl-target", OPT_FLOAT, &a.kl_target, "per-token KL the weight adapts toward"},
-        {"--entropy", OPT_FLOAT, &a.entropy, "entropy bonus"},
-        {"--entropy-floor", OPT_INT, &a.entropy_floor, "1: the bonus acts only below the base's entropy"},
-        {"--critic-lr", OPT_FLOAT, &a.critic_lr, "step size of the value head (actor-critic, full)"},
-        {"--replay", OPT_INT, &a.replay, "past ratings replayed per update (full)"},
-        {"--self-imitation", OPT_INT, &a.self_imitation, "of those, replies that beat the critic imitated (full)"},
-        {"--imitate-above", OPT_FLOAT, &a.imitate_above, "advantage a reply needs to be imitated (full)"},
-        {"--candidates", OPT_INT, &a.candidates, "unseen replies scored by the reward model per rating (full)"},
-        {"--candidate-weight", OPT_FLOAT, &a.candidate_weight, "their advantages' scale (full)"},
-        {"--best-of", OPT_INT, &a.best_of, "replies sampled per message, the reward model's best shown (full)"},
-        {"--best-of-by-policy", OPT_INT, &a.best_of_by_policy, "... before the reward model is believed, the one the "
-                                                              "policy has moved toward most shown (full)"},
-        {"--w-informativeness", OPT_FLOAT, &a.w_informativeness, "the reward's informativeness weight (0.3)"},
+        {"--set", OPT_CALL, &set, "KEY=VALUE (again for more): a setting of the chat's /set in its range (temp, "
+                                  "lr, beta, kl_target, entropy, best_of, w_informativeness, ...), or the learner's "
+                                  "replay, self_imitation, imitate_above, critic_lr, entropy_floor; the older "
+                                  "--lr X, --best-of K, ... still work"},
+        /* The spellings before --set, which the docs' experiments use. */
+        {"--lr", OPT_CALL, &set, NULL},
+        {"--clip", OPT_CALL, &set, NULL},
+        {"--beta", OPT_CALL, &set, NULL},
+        {"--kl-target", OPT_CALL, &set, NULL},
+        {"--entropy", OPT_CALL, &set, NULL},
+        {"--entropy-floor", OPT_CALL, &set, NULL},
+        {"--critic-lr", OPT_CALL, &set, NULL},
+        {"--replay", OPT_CALL, &set, NULL},
+        {"--self-imitation", OPT_CALL, &set, NULL},
+        {"--imitate-above", OPT_CALL, &set, NULL},
+        {"--candidates", OPT_CALL, &set, NULL},
+        {"--candidate-weight", OPT_CALL, &set, NULL},
+        {"--best-of", OPT_CALL, &set, NULL},
+        {"--best-of-by-policy", OPT_CALL, &set, NULL},
+        {"--w-informativeness", OPT_CALL, &set, NULL},
         {"--prompts", OPT_STRING, &a.prompts, "prompt file (default: assets/prompts.txt)"},
         {"--valid", OPT_STRING, &a.valid, "corpus for the bits-per-byte drift (default ../shared/data/corpus/valid.txt)"},
         {"--valid-bytes", OPT_INT, &a.valid_bytes, "bytes of it to evaluate (65536)"},
@@ -322,11 +334,6 @@ int cli_simulate(int argc, char **argv) {
         a.valid_bytes < 1 || a.first_seed > 1000000 - a.seeds) {
         fprintf(stderr, "rlchat: --ratings, --seeds, --first-seed, --eval-every, --samples and --valid-bytes must be "
                         "positive, and the last seed at most 1000000\n");
-        return 2;
-    }
-    if ((a.best_of != -1 && (a.best_of < 1 || a.best_of > SESSION_MAX_CANDIDATES + 1)) ||
-        (a.best_of_by_policy != -1 && (a.best_of_by_policy < 1 || a.best_of_by_policy > SESSION_MAX_CANDIDATES + 1))) {
-        fprintf(stderr, "rlchat: --best-of and --best-of-by-policy want 1..%d\n", SESSION_MAX_CANDIDATES + 1);
         return 2;
     }
     if (!a.assets) a.assets = assets_dir_default();

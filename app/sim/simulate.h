@@ -17,9 +17,8 @@ typedef struct {
 typedef struct {
     const char *model, *prompts, *valid, *assets, *algo;
     int ratings, seeds, first_seed, eval_every, samples, valid_bytes, no_safety, verbose, ceiling;
-    float lr, clip, beta, kl_target, entropy, critic_lr, candidate_weight;
-    int replay, self_imitation, entropy_floor, candidates, best_of, best_of_by_policy;
-    float imitate_above, w_informativeness;
+    SessionConfig cfg;  /* every run's settings: the defaults with --set applied (the
+                           algorithm is each run's own) */
 } SimArgs;
 
 /* The on-topic rate a rater whose base rate is p0 counts as learned: min(0.8, p0 + 0.4)
