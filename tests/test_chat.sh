@@ -675,9 +675,9 @@ fi
 
 T() { tmux -L "$SOCK" -f /dev/null "$@"; }
 screen() { T capture-pane -t "$1" -p; }
-wait_for() { # wait_for SESSION PATTERN: up to 10 s for the pane to show it
+wait_for() { # wait_for SESSION PATTERN: up to 30 s for the pane to show it
     i=0
-    while [ $i -lt 100 ]; do
+    while [ $i -lt 300 ]; do
         screen "$1" 2>/dev/null | grep -q -- "$2" && return 0
         sleep 0.1
         i=$((i + 1))
@@ -695,9 +695,9 @@ wait_gone() { # wait_gone SESSION PATTERN
     done
     return 1
 }
-wait_file() { # wait_file FILE
+wait_file() { # wait_file FILE: up to 30 s for it to hold something
     i=0
-    while [ $i -lt 100 ]; do
+    while [ $i -lt 300 ]; do
         [ -s "$1" ] && return 0
         sleep 0.1
         i=$((i + 1))
